@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './operator.js';
+export * from './random.js';

@@ -1,1 +1,9 @@
-export {};
+export * from './aggregate.js';
+export * from './execute.js';
+export * from './executors.js';
+export * from './plan.js';
+export * from './prepare.js';
+export * from './report.js';
+export * from './run.js';
+export * from './spec.js';
+export * from './version.js';

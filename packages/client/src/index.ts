@@ -1,1 +1,3 @@
-export {};
+export * from './flags.js';
+export * from './progress.js';
+export { analyzeCommand, specFromFlags, givenFlags } from './commands/analyze.js';

@@ -1,0 +1,50 @@
+/**
+ * prepare: spec -> backend, model, data and a HessianEngine, the same way in the CLI's
+ * process, in its worker threads and in a cluster worker, so every executor computes with
+ * identical inputs.
+ */
+import { initBackend, loadDataset, loadModel, HessianEngine, type BackendName, type Dataset, type Model } from '@hessian/engine';
+import { UserError } from '@hessian/linalg';
+import { readFileSync } from 'node:fs';
+import type { AnalysisSpec } from './spec.js';
+
+export interface Prepared {
+  backend: string;
+  backendDetail: string;
+  model: Model;
+  data: Dataset;
+  engine: HessianEngine;
+}
+
+/** Whether a model needs convolution kernels (decides whether wasm, which lacks some, can run it). */
+export function modelNeedsConv(modelSpec: string): boolean {
+  if (modelSpec.startsWith('zoo:')) return !/^zoo:(tiny-)?mlp$/.test(modelSpec);
+  try {
+    return /"(Conv2D|MaxPooling2D|AveragePooling2D|GlobalAveragePooling2D)"/.test(readFileSync(modelSpec, 'utf8'));
+  } catch {
+    return true; // loadModel reports the missing file with a proper sentence
+  }
+}
+
+export async function prepare(spec: AnalysisSpec, backend: BackendName = 'auto'): Promise<Prepared> {
+  const info = await initBackend(backend, { needsConv: modelNeedsConv(spec.model) });
+  const model = await loadModel(spec.model, { seed: spec.modelSeed });
+  const data = await loadDataset(spec.data, {
+    perClass: spec.perClass > 0 ? spec.perClass : undefined,
+    seed: spec.seed,
+    inputShape: model.inputShape,
+    numClasses: model.outputSize,
+  });
+  const want = model.inputShape.reduce((a, b) => a * b, 1);
+  const got = data.shape.slice(1).reduce((a, b) => a * b, 1);
+  if (want !== got)
+    throw new UserError(
+      `data: examples of shape [${data.shape.slice(1).join(', ')}] do not fit model input [${model.inputShape.join(', ')}]; choose data made for this model`,
+      'INVALID_ARGUMENT',
+    );
+  const maxLabel = data.labels.reduce((m, l) => Math.max(m, l), 0);
+  if (maxLabel >= model.outputSize)
+    throw new UserError(`data: label ${maxLabel} is out of range for a model with ${model.outputSize} outputs; choose data made for this model`);
+  const engine = new HessianEngine(model, data, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined });
+  return { backend: info.name, backendDetail: info.detail, model, data, engine };
+}

@@ -1,0 +1,95 @@
+/**
+ * The Report: the JSON document every analysis ends in, embedded or distributed.
+ * Versioned by `schema`; a change that removes or renames a field bumps the version.
+ * Documented field by field in packages/analysis/REPORT.md. Every estimate carries its
+ * error (standard error, Ritz residual, runs and steps) and the HVPs it cost.
+ */
+import type { AnalysisSpec, Convention, DensityPreset, EigenMethod, TraceMethod } from './spec.js';
+
+export const REPORT_SCHEMA = 'hessian-cluster/report/v1';
+
+export type OperatorName = 'hessian' | 'gauss-newton' | 'residual';
+
+export interface EigenReport {
+  method: EigenMethod;
+  /** Descending. */
+  values: number[];
+  /** ||A x - theta x|| of each returned (unit) vector. */
+  residuals: number[];
+  converged: boolean;
+  iterations: number;
+  hvps: number;
+}
+
+export interface TraceReport {
+  method: TraceMethod | 'full-network-probes';
+  mean: number;
+  /** Standard error of the mean (Hutch++: of its Hutchinson part on the deflated residual). */
+  stderr: number;
+  probes: number;
+  hvps: number;
+}
+
+export interface DensityReport {
+  preset: DensityPreset;
+  runs: number;
+  steps: number;
+  sigma: number;
+  grid: number[];
+  density: number[];
+  /** log10 of the density (floored), as plotted in the paper's figures. */
+  logDensity: number[];
+  /** The quadrature measure behind the curve: Ritz values and weights of all runs (weights sum to 1). */
+  nodes: number[];
+  weights: number[];
+  hvps: number;
+}
+
+export interface SimilarityReport {
+  /** Wasserstein-1 distance between the layer's ESD measure and the full network's, on the eigenvalue axis. */
+  wasserstein1: number;
+  /** Jensen-Shannon divergence (natural log, in [0, ln 2]) between the smoothed densities on a common grid. */
+  jensenShannon: number;
+}
+
+export interface OperatorReport {
+  operator: OperatorName;
+  top?: EigenReport;
+  trace?: TraceReport;
+  /** Layers only: the trace estimated from full-network probes, v_l^T (H v)_l. */
+  traceFromFullProbes?: TraceReport;
+  density?: DensityReport;
+  /** Layers only: distance of this layer's ESD to the full network's (same operator). */
+  similarity?: SimilarityReport;
+  hvps: number;
+  seconds: number;
+}
+
+export interface ScopeReport {
+  /** 'full' for the whole network, else the layer name. */
+  name: string;
+  kind: 'full' | 'layer';
+  className: string;
+  /** Parameter tensors in this scope, e.g. ["conv1/kernel", "conv1/bias"]. */
+  tensors: string[];
+  params: number;
+  /** Position of the layer among the analyzed parameterized layers, 0..1 (full: null). */
+  depth: number | null;
+  operators: OperatorReport[];
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  createdAt: string;
+  tool: { name: string; version: string };
+  spec: AnalysisSpec;
+  model: { spec: string; name: string; params: number; inputShape: number[] };
+  data: { spec: string; description: string; examples: number };
+  loss: string;
+  convention: Convention;
+  backend: string;
+  /** Loss of the model on the analyzed examples. */
+  lossValue: number;
+  scopes: ScopeReport[];
+  totals: { hvps: number; tasks: number; seconds: number; workers: number };
+}

@@ -1,0 +1,89 @@
+/**
+ * Declarative flags: one table per command drives both the parser (node:util parseArgs)
+ * and the --help text, so help can never disagree with what is accepted.
+ */
+import { UserError } from '@hessian/linalg';
+import { parseArgs } from 'node:util';
+
+export interface Flag {
+  name: string;
+  type: 'string' | 'boolean';
+  /** Shown in help; also the value when absent (strings only). */
+  default?: string;
+  /** Placeholder in help, e.g. N, PATH. */
+  arg?: string;
+  help: string;
+  short?: string;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  flags: Flag[];
+  examples?: string[];
+  positionals?: boolean;
+}
+
+export type Values = Record<string, string | boolean | undefined>;
+
+export function parseFlags(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const f of cmd.flags) options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}) };
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: cmd.positionals ?? false, strict: true });
+    const out: Values = { ...values };
+    for (const f of cmd.flags) if (out[f.name] === undefined && f.default !== undefined && f.type === 'string') out[f.name] = f.default;
+    return { values: out, positionals };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new UserError(`${msg.replace(/\.$/, '')}; see \`hessctl ${cmd.name} --help\``);
+  }
+}
+
+export function helpText(cmd: Command): string {
+  const lines = [`hessctl ${cmd.name}: ${cmd.summary}`, '', `Usage: ${cmd.usage}`, '', 'Flags:'];
+  const left = cmd.flags.map((f) => `  ${f.short ? `-${f.short}, ` : ''}--${f.name}${f.type === 'string' ? ` ${f.arg ?? 'VALUE'}` : ''}`);
+  const width = Math.min(34, Math.max(...left.map((l) => l.length)) + 2);
+  cmd.flags.forEach((f, i) => {
+    const def = f.default !== undefined ? ` (default: ${f.default})` : '';
+    const text = `${f.help}${def}`;
+    const pad = left[i].length >= width ? `\n${' '.repeat(width)}` : ' '.repeat(width - left[i].length);
+    lines.push(`${left[i]}${pad}${wrap(text, 100 - width).join(`\n${' '.repeat(width)}`)}`);
+  });
+  if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
+  return lines.join('\n') + '\n';
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const w of text.split(/\s+/)) {
+    if (line && line.length + 1 + w.length > width) {
+      out.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+/** Parses a flag as a whole number within bounds, with a sentence naming the flag. */
+export function intFlag(values: Values, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const s = String(v).trim();
+  if (!/^-?\d+$/.test(s)) throw new UserError(`--${name}: expected a whole number, got "${s}"`);
+  const n = Number(s);
+  if (n < min || n > max) throw new UserError(`--${name}: must be ${max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`}, got ${n}`);
+  return n;
+}
+
+export function numFlag(values: Values, name: string, min: number): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(String(v).trim());
+  if (!Number.isFinite(n) || String(v).trim() === '') throw new UserError(`--${name}: expected a number, got "${v}"`);
+  if (n < min) throw new UserError(`--${name}: must be at least ${min}, got ${n}`);
+  return n;
+}

@@ -1,0 +1,364 @@
+/**
+ * The layer vocabulary of the functional interpreter: for each supported Keras/tfjs layer
+ * class, its output shape, the weights it expects (role, shape, trainable) and its forward
+ * computation from explicit weight tensors. Every op used here has gradients of all orders
+ * (with gradients.ts registered); pooling comes from pool.ts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '@hessian/linalg';
+import { avgPool2d, maxPool2d, poolGeometry, type Pool2DSpec } from './pool.js';
+
+export type Json = Record<string, unknown>;
+
+export interface GraphNode {
+  name: string;
+  className: string;
+  config: Json;
+  inbound: string[];
+}
+
+export interface ExpectedWeight {
+  role: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+export type WeightGetter = (role: string) => tf.Tensor;
+
+export interface CompiledLayer {
+  node: GraphNode;
+  outShape: number[];
+  weights: ExpectedWeight[];
+  trainable: boolean;
+  /** Note about a change made to the layer (e.g. a final softmax stripped). */
+  note?: string;
+  apply(inputs: tf.Tensor[], w: WeightGetter): tf.Tensor;
+}
+
+export const SUPPORTED_LAYERS = [
+  'InputLayer',
+  'Dense',
+  'Conv2D',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'Flatten',
+  'Dropout',
+  'BatchNormalization',
+  'Activation',
+  'ReLU',
+  'Softmax',
+  'Add',
+] as const;
+
+const ALIASES: Record<string, string> = {
+  Convolution2D: 'Conv2D',
+  MaxPool2D: 'MaxPooling2D',
+  AvgPool2D: 'AveragePooling2D',
+  AveragePool2D: 'AveragePooling2D',
+  GlobalAvgPool2D: 'GlobalAveragePooling2D',
+  GlobalAveragePool2D: 'GlobalAveragePooling2D',
+};
+
+export const SUPPORTED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu', 'softplus'] as const;
+
+function fail(node: GraphNode, what: string): never {
+  throw new UserError(`Layer '${node.name}' (${node.className}): ${what}.`);
+}
+
+function pair(node: GraphNode, key: string, dflt?: [number, number]): [number, number] {
+  const v = node.config[key];
+  if ((v === undefined || v === null) && dflt) return dflt;
+  if (typeof v === 'number') return [v, v];
+  if (Array.isArray(v) && v.length === 2 && v.every((e) => typeof e === 'number')) return [v[0] as number, v[1] as number];
+  fail(node, `config '${key}' must be a number or a pair of numbers, got ${JSON.stringify(v)}`);
+}
+
+function num(node: GraphNode, key: string, dflt?: number): number {
+  const v = node.config[key];
+  if ((v === undefined || v === null) && dflt !== undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(node, `config '${key}' must be a number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(node: GraphNode, key: string, dflt: boolean): boolean {
+  const v = node.config[key];
+  return typeof v === 'boolean' ? v : dflt;
+}
+
+function channelsLast(node: GraphNode): void {
+  const df = node.config['data_format'];
+  if (df !== undefined && df !== null && df !== 'channels_last') {
+    fail(node, `data_format '${String(df)}' is not supported; save the model with data_format 'channels_last' (NHWC)`);
+  }
+}
+
+function padding(node: GraphNode): 'same' | 'valid' {
+  const p = node.config['padding'] ?? 'valid';
+  if (p !== 'same' && p !== 'valid') fail(node, `padding '${String(p)}' is not supported (use 'same' or 'valid')`);
+  return p;
+}
+
+export function activationName(node: GraphNode, key = 'activation'): string {
+  const a = node.config[key];
+  if (a === undefined || a === null) return 'linear';
+  if (typeof a === 'string') return a;
+  if (typeof a === 'object') {
+    const o = a as Json;
+    const cfg = o['config'] as Json | undefined;
+    const n = (cfg && typeof cfg['name'] === 'string' ? cfg['name'] : o['class_name']) as unknown;
+    if (typeof n === 'string') return n;
+  }
+  fail(node, `cannot read activation ${JSON.stringify(a)}`);
+}
+
+function activationFn(node: GraphNode, name: string): (x: tf.Tensor) => tf.Tensor {
+  switch (name.toLowerCase()) {
+    case 'linear':
+      return (x) => x;
+    case 'relu':
+      return (x) => tf.relu(x);
+    case 'relu6':
+      return (x) => tf.relu6(x);
+    case 'sigmoid':
+      return (x) => tf.sigmoid(x);
+    case 'tanh':
+      return (x) => tf.tanh(x);
+    case 'softmax':
+      return (x) => tf.softmax(x);
+    case 'elu':
+      return (x) => tf.elu(x);
+    case 'softplus':
+      return (x) => tf.softplus(x);
+    default:
+      fail(node, `activation '${name}' is not supported (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`);
+  }
+}
+
+/**
+ * The activation of a layer; a softmax on the model's output layer is replaced by the
+ * identity (the engine's losses take logits) and reported through `note`.
+ */
+function activation(node: GraphNode, isOutput: boolean, key = 'activation'): { fn: (x: tf.Tensor) => tf.Tensor; note?: string } {
+  const name = activationName(node, key);
+  if (isOutput && name.toLowerCase() === 'softmax') {
+    return { fn: (x) => x, note: `final softmax of layer '${node.name}' stripped: the engine works on logits` };
+  }
+  return { fn: activationFn(node, name) };
+}
+
+function prod(s: number[]): number {
+  return s.reduce((a, b) => a * b, 1);
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** Conv kernel with zeros inserted between taps: dilated conv as plain conv (second-order safe). */
+function dilateKernel(k: tf.Tensor4D, d: [number, number]): tf.Tensor4D {
+  if (d[0] === 1 && d[1] === 1) return k;
+  const [kh, kw, ci, co] = k.shape;
+  const r = tf.reshape(k, [kh, 1, kw, 1, ci, co]);
+  const p = tf.pad(r, [[0, 0], [0, d[0] - 1], [0, 0], [0, d[1] - 1], [0, 0], [0, 0]]);
+  const full = tf.reshape(p, [kh * d[0], kw * d[1], ci, co]);
+  return tf.slice(full, [0, 0, 0, 0], [(kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1, ci, co]);
+}
+
+function convOut(size: number, k: number, s: number, d: number, pad: 'same' | 'valid'): number {
+  return pad === 'same' ? Math.ceil(size / s) : Math.ceil((size - (k - 1) * d) / s);
+}
+
+function poolSpec(node: GraphNode): Pool2DSpec {
+  channelsLast(node);
+  const pool = pair(node, 'pool_size', [2, 2]);
+  return { pool, strides: pair(node, 'strides', pool), padding: padding(node) };
+}
+
+function need(node: GraphNode, inShapes: number[][], n: number | 'many', rank?: number): void {
+  if (n === 'many' ? inShapes.length < 2 : inShapes.length !== n) {
+    fail(node, `expects ${n === 'many' ? 'two or more' : n} input(s), got ${inShapes.length}`);
+  }
+  if (rank !== undefined && inShapes[0].length !== rank) {
+    fail(node, `expects an input of rank ${rank + 1} (with batch), got shape [batch, ${inShapes[0].join(', ')}]`);
+  }
+}
+
+/** Compiles one graph node, given its input shapes (without batch). */
+export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: boolean): CompiledLayer {
+  const cls = ALIASES[node.className] ?? node.className;
+  const trainable = node.config['trainable'] !== false;
+  const base = { node, trainable };
+  switch (cls) {
+    case 'InputLayer':
+      return { ...base, outShape: inShapes[0], weights: [], apply: (x) => x[0] };
+    case 'Dropout':
+    case 'SpatialDropout2D':
+    case 'GaussianDropout':
+    case 'GaussianNoise':
+    case 'AlphaDropout':
+      need(node, inShapes, 1);
+      return { ...base, outShape: inShapes[0], weights: [], apply: (x) => x[0] };
+    case 'Flatten': {
+      need(node, inShapes, 1);
+      const n = prod(inShapes[0]);
+      return { ...base, outShape: [n], weights: [], apply: (x) => tf.reshape(x[0], [x[0].shape[0], n]) };
+    }
+    case 'Dense': {
+      need(node, inShapes, 1);
+      const units = num(node, 'units');
+      const useBias = bool(node, 'use_bias', true);
+      const inDim = inShapes[0][inShapes[0].length - 1];
+      const act = activation(node, isOutput);
+      const outShape = [...inShapes[0].slice(0, -1), units];
+      const weights: ExpectedWeight[] = [{ role: 'kernel', shape: [inDim, units], trainable }];
+      if (useBias) weights.push({ role: 'bias', shape: [units], trainable });
+      return {
+        ...base,
+        outShape,
+        weights,
+        note: act.note,
+        apply: (x, w) => {
+          const input = x[0];
+          const flat = input.rank === 2 ? (input as tf.Tensor2D) : tf.reshape(input, [-1, inDim]) as tf.Tensor2D;
+          let y: tf.Tensor = tf.matMul(flat, w('kernel') as tf.Tensor2D);
+          if (useBias) y = tf.add(y, w('bias'));
+          if (input.rank !== 2) y = tf.reshape(y, [input.shape[0], ...outShape]);
+          return act.fn(y);
+        },
+      };
+    }
+    case 'Conv2D': {
+      need(node, inShapes, 1, 3);
+      channelsLast(node);
+      const filters = num(node, 'filters');
+      const k = pair(node, 'kernel_size');
+      const s = pair(node, 'strides', [1, 1]);
+      const d = pair(node, 'dilation_rate', [1, 1]);
+      const pad = padding(node);
+      const groups = num(node, 'groups', 1);
+      if (groups !== 1) fail(node, `grouped convolution (groups=${groups}) is not supported`);
+      const useBias = bool(node, 'use_bias', true);
+      const [h, w0, cin] = inShapes[0];
+      const oh = convOut(h, k[0], s[0], d[0], pad);
+      const ow = convOut(w0, k[1], s[1], d[1], pad);
+      if (oh <= 0 || ow <= 0) fail(node, `kernel ${k.join('x')} (dilation ${d.join('x')}) does not fit the input ${h}x${w0}`);
+      const act = activation(node, isOutput);
+      const weights: ExpectedWeight[] = [{ role: 'kernel', shape: [k[0], k[1], cin, filters], trainable }];
+      if (useBias) weights.push({ role: 'bias', shape: [filters], trainable });
+      return {
+        ...base,
+        outShape: [oh, ow, filters],
+        weights,
+        note: act.note,
+        apply: (x, w) => {
+          const kern = dilateKernel(w('kernel') as tf.Tensor4D, d);
+          let y: tf.Tensor = tf.conv2d(x[0] as tf.Tensor4D, kern, s, pad);
+          if (useBias) y = tf.add(y, w('bias'));
+          return act.fn(y);
+        },
+      };
+    }
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
+      need(node, inShapes, 1, 3);
+      const spec = poolSpec(node);
+      const [h, w0, c] = inShapes[0];
+      const g = poolGeometry(h, w0, spec);
+      if (g.outH <= 0 || g.outW <= 0) fail(node, `pool ${spec.pool.join('x')} does not fit the input ${h}x${w0}`);
+      const f = cls === 'MaxPooling2D' ? maxPool2d : avgPool2d;
+      return { ...base, outShape: [g.outH, g.outW, c], weights: [], apply: (x) => f(x[0] as tf.Tensor4D, spec) };
+    }
+    case 'GlobalAveragePooling2D': {
+      need(node, inShapes, 1, 3);
+      channelsLast(node);
+      const keep = bool(node, 'keepdims', false);
+      const c = inShapes[0][2];
+      return {
+        ...base,
+        outShape: keep ? [1, 1, c] : [c],
+        weights: [],
+        apply: (x) => tf.mean(x[0], [1, 2], keep),
+      };
+    }
+    case 'BatchNormalization': {
+      need(node, inShapes, 1);
+      const rank = inShapes[0].length;
+      const axisCfg = node.config['axis'];
+      const axis = Array.isArray(axisCfg) && axisCfg.length === 1 ? Number(axisCfg[0]) : axisCfg === undefined ? -1 : Number(axisCfg);
+      if (!(axis === -1 || axis === rank)) fail(node, `only normalization over the last (channel) axis is supported, got axis ${JSON.stringify(axisCfg)}`);
+      const c = inShapes[0][rank - 1];
+      const eps = num(node, 'epsilon', 1e-3);
+      const center = bool(node, 'center', true);
+      const scale = bool(node, 'scale', true);
+      const weights: ExpectedWeight[] = [];
+      if (scale) weights.push({ role: 'gamma', shape: [c], trainable });
+      if (center) weights.push({ role: 'beta', shape: [c], trainable });
+      weights.push({ role: 'moving_mean', shape: [c], trainable: false }, { role: 'moving_variance', shape: [c], trainable: false });
+      return {
+        ...base,
+        outShape: inShapes[0],
+        weights,
+        // Inference mode: the moving statistics are constants.
+        apply: (x, w) => {
+          const inv = tf.rsqrt(tf.add(w('moving_variance'), eps));
+          const mult = scale ? tf.mul(w('gamma'), inv) : inv;
+          let y = tf.mul(tf.sub(x[0], w('moving_mean')), mult);
+          if (center) y = tf.add(y, w('beta'));
+          return y;
+        },
+      };
+    }
+    case 'Activation': {
+      need(node, inShapes, 1);
+      const act = activation(node, isOutput);
+      return { ...base, outShape: inShapes[0], weights: [], note: act.note, apply: (x) => act.fn(x[0]) };
+    }
+    case 'Softmax': {
+      need(node, inShapes, 1);
+      const ax = node.config['axis'];
+      if (ax !== undefined && ax !== null && ax !== -1 && !(Array.isArray(ax) && ax.length === 1 && ax[0] === -1)) {
+        fail(node, `softmax over axis ${JSON.stringify(ax)} is not supported (only the last axis)`);
+      }
+      if (isOutput) {
+        return {
+          ...base,
+          outShape: inShapes[0],
+          weights: [],
+          note: `final softmax of layer '${node.name}' stripped: the engine works on logits`,
+          apply: (x) => x[0],
+        };
+      }
+      return { ...base, outShape: inShapes[0], weights: [], apply: (x) => tf.softmax(x[0]) };
+    }
+    case 'ReLU': {
+      need(node, inShapes, 1);
+      const maxValue = node.config['max_value'];
+      const slope = num(node, 'negative_slope', 0);
+      const threshold = num(node, 'threshold', 0);
+      if (threshold !== 0) fail(node, `ReLU with threshold ${threshold} is not supported`);
+      const mv = typeof maxValue === 'number' ? maxValue : null;
+      return {
+        ...base,
+        outShape: inShapes[0],
+        weights: [],
+        apply: (x) => {
+          let y = slope !== 0 ? tf.leakyRelu(x[0], slope) : tf.relu(x[0]);
+          if (mv !== null) y = tf.minimum(y, mv);
+          return y;
+        },
+      };
+    }
+    case 'Add': {
+      need(node, inShapes, 'many');
+      for (const s of inShapes) {
+        if (!sameShape(s, inShapes[0])) fail(node, `inputs have different shapes [${inShapes.map((x) => x.join(',')).join('] vs [')}]`);
+      }
+      return { ...base, outShape: inShapes[0], weights: [], apply: (x) => x.slice(1).reduce((a, b) => tf.add(a, b), x[0]) };
+    }
+    default:
+      throw new UserError(
+        `Layer '${node.name}' has class ${node.className}, which the engine does not support; supported layer classes: ${SUPPORTED_LAYERS.join(', ')}.`,
+      );
+  }
+}

@@ -1,0 +1,773 @@
+// N-API addon for the `native` TensorFlow.js backend (@hessian/native).
+// All functions are synchronous and write into output typed arrays allocated in JS;
+// the only native allocations are per-thread scratch buffers that are reused.
+#include <napi.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------- helpers
+
+struct F32 {
+  float* p;
+  size_t n;
+};
+
+inline F32 f32(const Napi::Value& v) {
+  Napi::Float32Array a = v.As<Napi::Float32Array>();
+  return {a.Data(), a.ElementLength()};
+}
+
+inline int64_t i64(const Napi::Value& v) { return v.As<Napi::Number>().Int64Value(); }
+inline double dbl(const Napi::Value& v) { return v.As<Napi::Number>().DoubleValue(); }
+
+std::vector<int64_t> shapeOf(const Napi::Value& v) {
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<int64_t> s(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) s[i] = a.Get(i).As<Napi::Number>().Int64Value();
+  return s;
+}
+
+// Scratch memory reused across calls (kept at its high-water mark).
+std::vector<float>& scratch(int which) {
+  static thread_local std::vector<float> bufs[3];
+  return bufs[which];
+}
+float* scratchPtr(int which, size_t n) {
+  auto& v = scratch(which);
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// ---------------------------------------------------------------- threads
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  int n = static_cast<int>(i64(info[0]));
+  if (n < 1) n = 1;
+  openblas_set_num_threads(n);
+  return info.Env().Undefined();
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), openblas_get_num_threads());
+}
+
+// ---------------------------------------------------------------- activations
+
+enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKY = 3, ACT_SIGMOID = 4, ACT_ELU = 5 };
+
+inline void applyAct(float* y, size_t n, int act, float alpha) {
+  switch (act) {
+    case ACT_RELU:
+      for (size_t i = 0; i < n; ++i) y[i] = y[i] < 0.f ? 0.f : y[i];
+      break;
+    case ACT_RELU6:
+      for (size_t i = 0; i < n; ++i) y[i] = y[i] < 0.f ? 0.f : (y[i] > 6.f ? 6.f : y[i]);
+      break;
+    case ACT_LEAKY:
+      for (size_t i = 0; i < n; ++i) y[i] = y[i] < 0.f ? alpha * y[i] : y[i];
+      break;
+    case ACT_SIGMOID:
+      for (size_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
+      break;
+    case ACT_ELU:
+      for (size_t i = 0; i < n; ++i) y[i] = y[i] >= 0.f ? y[i] : std::expm1(y[i]);
+      break;
+    default:
+      break;
+  }
+}
+
+// ---------------------------------------------------------------- matmul
+// gemm(a, b, out, batchA, batchB, m, n, k, transA, transB, bias|null, biasLen, act, alpha)
+// out[batch, m, n]; batch = max(batchA, batchB); a batch of 1 is broadcast.
+// bias (optional) of length n (row vector) or 1 (scalar), added before the activation.
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  F32 a = f32(info[0]), b = f32(info[1]), c = f32(info[2]);
+  const int64_t batchA = i64(info[3]), batchB = i64(info[4]);
+  const int m = static_cast<int>(i64(info[5])), n = static_cast<int>(i64(info[6])),
+            k = static_cast<int>(i64(info[7]));
+  const bool tA = info[8].As<Napi::Boolean>(), tB = info[9].As<Napi::Boolean>();
+  const bool hasBias = info[10].IsTypedArray();
+  const int64_t biasLen = i64(info[11]);
+  const int act = static_cast<int>(i64(info[12]));
+  const float alpha = static_cast<float>(dbl(info[13]));
+  const int64_t batch = std::max(batchA, batchB);
+  const size_t mn = static_cast<size_t>(m) * n;
+  float beta = 0.f;
+  if (hasBias) {
+    F32 bias = f32(info[10]);
+    for (int64_t bi = 0; bi < batch; ++bi) {
+      float* cp = c.p + bi * mn;
+      if (biasLen == 1) {
+        std::fill(cp, cp + mn, bias.p[0]);
+      } else {
+        for (int i = 0; i < m; ++i) std::memcpy(cp + static_cast<size_t>(i) * n, bias.p, sizeof(float) * n);
+      }
+    }
+    beta = 1.f;
+  }
+  const int lda = tA ? m : k, ldb = tB ? k : n;
+  const size_t aStride = static_cast<size_t>(m) * k, bStride = static_cast<size_t>(k) * n;
+  if (batchB == 1 && !tA && batchA > 1) {
+    // Fold the batch into M: [batch*m, k] x [k, n].
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
+                static_cast<int>(batch * m), n, k, 1.f, a.p, lda, b.p, ldb, beta, c.p, n);
+  } else {
+    for (int64_t bi = 0; bi < batch; ++bi) {
+      const float* ap = a.p + (batchA == 1 ? 0 : bi * aStride);
+      const float* bp = b.p + (batchB == 1 ? 0 : bi * bStride);
+      cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, m, n, k,
+                  1.f, ap, lda, bp, ldb, beta, c.p + bi * mn, n);
+    }
+  }
+  if (act != ACT_LINEAR) applyAct(c.p, batch * mn, act, alpha);
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------- convolution
+struct ConvP {
+  int N, H, W, C, fH, fW, O, oH, oW, sH, sW, dH, dW, pT, pL;
+};
+
+ConvP convParams(const Napi::CallbackInfo& info, int first) {
+  Napi::Array p = info[first].As<Napi::Array>();
+  auto g = [&](uint32_t i) { return p.Get(i).As<Napi::Number>().Int32Value(); };
+  return {g(0), g(1), g(2), g(3), g(4), g(5), g(6), g(7), g(8), g(9), g(10), g(11), g(12), g(13), g(14)};
+}
+
+inline bool isPointwise(const ConvP& q) {
+  return q.fH == 1 && q.fW == 1 && q.sH == 1 && q.sW == 1 && q.pT == 0 && q.pL == 0 && q.oH == q.H && q.oW == q.W;
+}
+
+// col[(n*oH*oW + oy*oW + ox), ((ky*fW + kx)*C + c)] for samples [n0, n0+nb)
+void im2col(const float* x, float* col, const ConvP& q, int n0, int nb) {
+  const size_t K = static_cast<size_t>(q.fH) * q.fW * q.C;
+  for (int n = 0; n < nb; ++n) {
+    const float* xn = x + static_cast<size_t>(n0 + n) * q.H * q.W * q.C;
+    for (int oy = 0; oy < q.oH; ++oy) {
+      for (int ox = 0; ox < q.oW; ++ox) {
+        float* row = col + (static_cast<size_t>(n) * q.oH * q.oW + static_cast<size_t>(oy) * q.oW + ox) * K;
+        for (int ky = 0; ky < q.fH; ++ky) {
+          const int iy = oy * q.sH - q.pT + ky * q.dH;
+          float* dst = row + static_cast<size_t>(ky) * q.fW * q.C;
+          if (iy < 0 || iy >= q.H) {
+            std::memset(dst, 0, sizeof(float) * q.fW * q.C);
+            continue;
+          }
+          for (int kx = 0; kx < q.fW; ++kx) {
+            const int ix = ox * q.sW - q.pL + kx * q.dW;
+            float* d = dst + static_cast<size_t>(kx) * q.C;
+            if (ix < 0 || ix >= q.W) {
+              std::memset(d, 0, sizeof(float) * q.C);
+            } else {
+              std::memcpy(d, xn + (static_cast<size_t>(iy) * q.W + ix) * q.C, sizeof(float) * q.C);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// dx[n0..n0+nb) += col2im(col)
+void col2im(const float* col, float* dx, const ConvP& q, int n0, int nb) {
+  const size_t K = static_cast<size_t>(q.fH) * q.fW * q.C;
+  for (int n = 0; n < nb; ++n) {
+    float* xn = dx + static_cast<size_t>(n0 + n) * q.H * q.W * q.C;
+    for (int oy = 0; oy < q.oH; ++oy) {
+      for (int ox = 0; ox < q.oW; ++ox) {
+        const float* row = col + (static_cast<size_t>(n) * q.oH * q.oW + static_cast<size_t>(oy) * q.oW + ox) * K;
+        for (int ky = 0; ky < q.fH; ++ky) {
+          const int iy = oy * q.sH - q.pT + ky * q.dH;
+          if (iy < 0 || iy >= q.H) continue;
+          for (int kx = 0; kx < q.fW; ++kx) {
+            const int ix = ox * q.sW - q.pL + kx * q.dW;
+            if (ix < 0 || ix >= q.W) continue;
+            const float* s = row + (static_cast<size_t>(ky) * q.fW + kx) * q.C;
+            float* d = xn + (static_cast<size_t>(iy) * q.W + ix) * q.C;
+            for (int c = 0; c < q.C; ++c) d[c] += s[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+int chunkSamples(const ConvP& q) {
+  const size_t perSample = static_cast<size_t>(q.oH) * q.oW * q.fH * q.fW * q.C;
+  const size_t budget = size_t(1) << 22;  // 4M floats = 16 MiB of scratch
+  size_t nb = perSample == 0 ? 1 : budget / perSample;
+  if (nb < 1) nb = 1;
+  if (nb > static_cast<size_t>(q.N)) nb = q.N;
+  return static_cast<int>(nb);
+}
+
+// conv2d(x, w, out, params)
+Napi::Value Conv2D(const Napi::CallbackInfo& info) {
+  F32 x = f32(info[0]), w = f32(info[1]), y = f32(info[2]);
+  ConvP q = convParams(info, 3);
+  const int K = q.fH * q.fW * q.C;
+  const size_t rowsPer = static_cast<size_t>(q.oH) * q.oW;
+  if (isPointwise(q)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(q.N * rowsPer), q.O, K, 1.f, x.p, K,
+                w.p, q.O, 0.f, y.p, q.O);
+    return info.Env().Undefined();
+  }
+  const int nb = chunkSamples(q);
+  float* col = scratchPtr(0, nb * rowsPer * K);
+  for (int n0 = 0; n0 < q.N; n0 += nb) {
+    const int cnt = std::min(nb, q.N - n0);
+    im2col(x.p, col, q, n0, cnt);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(cnt * rowsPer), q.O, K, 1.f, col, K,
+                w.p, q.O, 0.f, y.p + n0 * rowsPer * q.O, q.O);
+  }
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropInput(dy, w, dx, params): dx must be zero-filled
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
+  F32 dy = f32(info[0]), w = f32(info[1]), dx = f32(info[2]);
+  ConvP q = convParams(info, 3);
+  const int K = q.fH * q.fW * q.C;
+  const size_t rowsPer = static_cast<size_t>(q.oH) * q.oW;
+  if (isPointwise(q)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(q.N * rowsPer), K, q.O, 1.f, dy.p, q.O,
+                w.p, q.O, 0.f, dx.p, K);
+    return info.Env().Undefined();
+  }
+  const int nb = chunkSamples(q);
+  float* col = scratchPtr(0, nb * rowsPer * K);
+  for (int n0 = 0; n0 < q.N; n0 += nb) {
+    const int cnt = std::min(nb, q.N - n0);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(cnt * rowsPer), K, q.O, 1.f,
+                dy.p + n0 * rowsPer * q.O, q.O, w.p, q.O, 0.f, col, K);
+    col2im(col, dx.p, q, n0, cnt);
+  }
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropFilter(x, dy, dw, params)
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
+  F32 x = f32(info[0]), dy = f32(info[1]), dw = f32(info[2]);
+  ConvP q = convParams(info, 3);
+  const int K = q.fH * q.fW * q.C;
+  const size_t rowsPer = static_cast<size_t>(q.oH) * q.oW;
+  if (isPointwise(q)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, q.O, static_cast<int>(q.N * rowsPer), 1.f, x.p, K,
+                dy.p, q.O, 0.f, dw.p, q.O);
+    return info.Env().Undefined();
+  }
+  const int nb = chunkSamples(q);
+  float* col = scratchPtr(0, nb * rowsPer * K);
+  for (int n0 = 0; n0 < q.N; n0 += nb) {
+    const int cnt = std::min(nb, q.N - n0);
+    im2col(x.p, col, q, n0, cnt);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, q.O, static_cast<int>(cnt * rowsPer), 1.f, col, K,
+                dy.p + n0 * rowsPer * q.O, q.O, n0 == 0 ? 0.f : 1.f, dw.p, q.O);
+  }
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------- broadcasting iterator
+// Collapses an N-d loop over `out` with per-operand strides (0 = broadcast) into
+// as few dims as possible. dims are outermost first.
+struct Loop {
+  std::vector<int64_t> dims;
+  std::vector<int64_t> st[3];
+};
+
+Loop makeLoop(const std::vector<int64_t>& outShape, const std::vector<std::vector<int64_t>>& strides) {
+  Loop L;
+  const size_t R = outShape.size();
+  const size_t nops = strides.size();
+  for (size_t i = 0; i < R; ++i) {
+    if (outShape[i] == 1) continue;
+    if (!L.dims.empty()) {
+      bool merge = true;
+      for (size_t o = 0; o < nops; ++o) {
+        if (L.st[o].back() != strides[o][i] * outShape[i]) { merge = false; break; }
+      }
+      if (merge) {
+        L.dims.back() *= outShape[i];
+        for (size_t o = 0; o < nops; ++o) L.st[o].back() = strides[o][i];
+        continue;
+      }
+    }
+    L.dims.push_back(outShape[i]);
+    for (size_t o = 0; o < nops; ++o) L.st[o].push_back(strides[o][i]);
+  }
+  if (L.dims.empty()) {
+    L.dims.push_back(1);
+    for (size_t o = 0; o < nops; ++o) L.st[o].push_back(0);
+  }
+  return L;
+}
+
+std::vector<int64_t> bcastStrides(const std::vector<int64_t>& shape, const std::vector<int64_t>& outShape) {
+  const size_t R = outShape.size();
+  std::vector<int64_t> s(R, 0);
+  int64_t acc = 1;
+  for (size_t i = 0; i < R; ++i) {
+    const size_t j = R - 1 - i;
+    const int64_t si = shape.size() > i ? shape[shape.size() - 1 - i] : 1;
+    s[j] = si == 1 ? 0 : acc;
+    acc *= si;
+  }
+  return s;
+}
+
+// Calls inner(offA, offB, offOut, count, strideA, strideB) for each innermost run.
+template <typename F>
+void forEachRun(const Loop& L, int nops, F inner) {
+  const size_t D = L.dims.size();
+  const int64_t innerN = L.dims[D - 1];
+  std::vector<int64_t> idx(D, 0);
+  int64_t off[3] = {0, 0, 0};
+  int64_t outer = 1;
+  for (size_t i = 0; i + 1 < D; ++i) outer *= L.dims[i];
+  for (int64_t it = 0; it < outer; ++it) {
+    inner(off[0], off[1], off[2], innerN, L.st[0][D - 1], nops > 1 ? L.st[1][D - 1] : 0,
+          nops > 2 ? L.st[2][D - 1] : 0);
+    for (int64_t d = static_cast<int64_t>(D) - 2; d >= 0; --d) {
+      ++idx[d];
+      for (int o = 0; o < nops; ++o) off[o] += L.st[o][d];
+      if (idx[d] < L.dims[d]) break;
+      for (int o = 0; o < nops; ++o) off[o] -= L.st[o][d] * L.dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+enum BinOp {
+  B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_POW,
+  B_EQ = 16, B_NE, B_GT, B_GE, B_LT, B_LE
+};
+
+template <typename T, typename Op>
+void binaryRun(const Loop& L, const float* a, const float* b, T* out, Op op) {
+  forEachRun(L, 3, [&](int64_t oa, int64_t ob, int64_t oo, int64_t n, int64_t sa, int64_t sb, int64_t so) {
+    const float* pa = a + oa;
+    const float* pb = b + ob;
+    T* po = out + oo;
+    (void)so;  // out is contiguous: so == 1
+    if (sa == 1 && sb == 1) {
+      for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[i]);
+    } else if (sa == 0 && sb == 1) {
+      const float av = pa[0];
+      for (int64_t i = 0; i < n; ++i) po[i] = op(av, pb[i]);
+    } else if (sa == 1 && sb == 0) {
+      const float bv = pb[0];
+      for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], bv);
+    } else {
+      for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i * sa], pb[i * sb]);
+    }
+  });
+}
+
+// binary(op, a, aShape, b, bShape, out, outShape)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  const int op = static_cast<int>(i64(info[0]));
+  F32 a = f32(info[1]);
+  auto aShape = shapeOf(info[2]);
+  F32 b = f32(info[3]);
+  auto bShape = shapeOf(info[4]);
+  auto outShape = shapeOf(info[6]);
+  std::vector<int64_t> outStr(outShape.size());
+  {
+    int64_t acc = 1;
+    for (size_t i = outShape.size(); i-- > 0;) { outStr[i] = acc; acc *= outShape[i]; }
+  }
+  Loop L = makeLoop(outShape, {bcastStrides(aShape, outShape), bcastStrides(bShape, outShape), outStr});
+  if (op >= B_EQ) {
+    Napi::Uint8Array o = info[5].As<Napi::Uint8Array>();
+    uint8_t* out = o.Data();
+    switch (op) {
+      case B_EQ: binaryRun(L, a.p, b.p, out, [](float x, float y) -> uint8_t { return x == y; }); break;
+      case B_NE: binaryRun(L, a.p, b.p, out, [](float x, float y) -> uint8_t { return x != y; }); break;
+      case B_GT: binaryRun(L, a.p, b.p, out, [](float x, float y) -> uint8_t { return x > y; }); break;
+      case B_GE: binaryRun(L, a.p, b.p, out, [](float x, float y) -> uint8_t { return x >= y; }); break;
+      case B_LT: binaryRun(L, a.p, b.p, out, [](float x, float y) -> uint8_t { return x < y; }); break;
+      case B_LE: binaryRun(L, a.p, b.p, out, [](float x, float y) -> uint8_t { return x <= y; }); break;
+      default: break;
+    }
+    return info.Env().Undefined();
+  }
+  float* out = f32(info[5]).p;
+  switch (op) {
+    case B_ADD: binaryRun(L, a.p, b.p, out, [](float x, float y) { return x + y; }); break;
+    case B_SUB: binaryRun(L, a.p, b.p, out, [](float x, float y) { return x - y; }); break;
+    case B_MUL: binaryRun(L, a.p, b.p, out, [](float x, float y) { return x * y; }); break;
+    case B_DIV: binaryRun(L, a.p, b.p, out, [](float x, float y) { return x / y; }); break;
+    case B_MAX:
+      binaryRun(L, a.p, b.p, out, [](float x, float y) {
+        return (std::isnan(x) || std::isnan(y)) ? std::numeric_limits<float>::quiet_NaN() : (x > y ? x : y);
+      });
+      break;
+    case B_MIN:
+      binaryRun(L, a.p, b.p, out, [](float x, float y) {
+        return (std::isnan(x) || std::isnan(y)) ? std::numeric_limits<float>::quiet_NaN() : (x < y ? x : y);
+      });
+      break;
+    case B_SQDIFF: binaryRun(L, a.p, b.p, out, [](float x, float y) { return (x - y) * (x - y); }); break;
+    case B_POW:
+      binaryRun(L, a.p, b.p, out, [](float x, float y) {
+        return static_cast<float>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+      });
+      break;
+    default: break;
+  }
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------- unary
+enum UnOp {
+  U_NEG = 0, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_SQUARE, U_RELU, U_STEP, U_ABS, U_SIGMOID, U_TANH,
+  U_RECIPROCAL, U_RELU6, U_ELU, U_LOG1P, U_SOFTPLUS, U_LEAKY, U_SIGN
+};
+
+template <typename Op>
+inline void unaryLoop(const float* x, float* y, size_t n, Op op) {
+  for (size_t i = 0; i < n; ++i) y[i] = op(x[i]);
+}
+
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  const int op = static_cast<int>(i64(info[0]));
+  F32 x = f32(info[1]), y = f32(info[2]);
+  const float alpha = info.Length() > 3 ? static_cast<float>(dbl(info[3])) : 0.f;
+  const size_t n = x.n;
+  const float* xp = x.p;
+  float* yp = y.p;
+  switch (op) {
+    case U_NEG: unaryLoop(xp, yp, n, [](float v) { return -v; }); break;
+    case U_EXP: unaryLoop(xp, yp, n, [](float v) { return static_cast<float>(std::exp(static_cast<double>(v))); }); break;
+    case U_LOG: unaryLoop(xp, yp, n, [](float v) { return static_cast<float>(std::log(static_cast<double>(v))); }); break;
+    case U_SQRT: unaryLoop(xp, yp, n, [](float v) { return std::sqrt(v); }); break;
+    case U_RSQRT: unaryLoop(xp, yp, n, [](float v) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(v))); }); break;
+    case U_SQUARE: unaryLoop(xp, yp, n, [](float v) { return v * v; }); break;
+    case U_RELU: unaryLoop(xp, yp, n, [](float v) { return v < 0.f ? 0.f : v; }); break;
+    case U_STEP:
+      unaryLoop(xp, yp, n, [alpha](float v) { return std::isnan(v) ? v : (v > 0.f ? 1.f : alpha); });
+      break;
+    case U_ABS: unaryLoop(xp, yp, n, [](float v) { return std::fabs(v); }); break;
+    case U_SIGMOID:
+      unaryLoop(xp, yp, n, [](float v) { return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v)))); });
+      break;
+    case U_TANH: unaryLoop(xp, yp, n, [](float v) { return static_cast<float>(std::tanh(static_cast<double>(v))); }); break;
+    case U_RECIPROCAL: unaryLoop(xp, yp, n, [](float v) { return 1.f / v; }); break;
+    case U_RELU6: unaryLoop(xp, yp, n, [](float v) { return v < 0.f ? 0.f : (v > 6.f ? 6.f : v); }); break;
+    case U_ELU:
+      unaryLoop(xp, yp, n, [](float v) { return v >= 0.f ? v : static_cast<float>(std::exp(static_cast<double>(v)) - 1.0); });
+      break;
+    case U_LOG1P: unaryLoop(xp, yp, n, [](float v) { return static_cast<float>(std::log1p(static_cast<double>(v))); }); break;
+    case U_LEAKY: unaryLoop(xp, yp, n, [alpha](float v) { return v < 0.f ? alpha * v : v; }); break;
+    case U_SIGN: unaryLoop(xp, yp, n, [](float v) { return v > 0.f ? 1.f : (v < 0.f ? -1.f : v * 0.f); }); break;
+    default: break;
+  }
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------- reductions
+enum RedOp { R_SUM = 0, R_MAX, R_MIN, R_MEAN, R_PROD };
+
+// reduce(op, x, shape, reduceMask(array of 0/1), out)
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  const int op = static_cast<int>(i64(info[0]));
+  F32 x = f32(info[1]);
+  auto shape = shapeOf(info[2]);
+  auto mask = shapeOf(info[3]);
+  F32 y = f32(info[4]);
+  const size_t R = shape.size();
+  // Strides: the loop runs over the input shape; out strides are 0 on reduced dims.
+  std::vector<int64_t> inStr(R), outStr(R);
+  int64_t accIn = 1, accOut = 1, reduceSize = 1;
+  for (size_t i = R; i-- > 0;) {
+    inStr[i] = accIn;
+    accIn *= shape[i];
+    if (mask[i]) {
+      outStr[i] = 0;
+      reduceSize *= shape[i];
+    } else {
+      outStr[i] = accOut;
+      accOut *= shape[i];
+    }
+  }
+  const size_t outN = y.n;
+  Loop L = makeLoop(shape, {inStr, outStr});
+  if (op == R_SUM || op == R_MEAN || op == R_PROD) {
+    std::vector<double> acc(outN, op == R_PROD ? 1.0 : 0.0);
+    double* ap = acc.data();
+    const float* xp = x.p;
+    if (op == R_PROD) {
+      forEachRun(L, 2, [&](int64_t oi, int64_t oo, int64_t, int64_t n, int64_t si, int64_t so, int64_t) {
+        for (int64_t i = 0; i < n; ++i) ap[oo + i * so] *= xp[oi + i * si];
+      });
+    } else {
+      forEachRun(L, 2, [&](int64_t oi, int64_t oo, int64_t, int64_t n, int64_t si, int64_t so, int64_t) {
+        const float* p = xp + oi;
+        if (so == 0) {
+          double s = 0.0;
+          if (si == 1) {
+            for (int64_t i = 0; i < n; ++i) s += p[i];
+          } else {
+            for (int64_t i = 0; i < n; ++i) s += p[i * si];
+          }
+          ap[oo] += s;
+        } else {
+          double* q = ap + oo;
+          if (si == 1 && so == 1) {
+            for (int64_t i = 0; i < n; ++i) q[i] += p[i];
+          } else {
+            for (int64_t i = 0; i < n; ++i) q[i * so] += p[i * si];
+          }
+        }
+      });
+    }
+    if (op == R_MEAN) {
+      for (size_t i = 0; i < outN; ++i) y.p[i] = static_cast<float>(acc[i] / static_cast<double>(reduceSize));
+    } else {
+      for (size_t i = 0; i < outN; ++i) y.p[i] = static_cast<float>(acc[i]);
+    }
+  } else {
+    const bool isMax = op == R_MAX;
+    std::fill(y.p, y.p + outN, isMax ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity());
+    std::vector<uint8_t> nan(outN, 0);
+    const float* xp = x.p;
+    float* yp = y.p;
+    forEachRun(L, 2, [&](int64_t oi, int64_t oo, int64_t, int64_t n, int64_t si, int64_t so, int64_t) {
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = xp[oi + i * si];
+        float& t = yp[oo + i * so];
+        if (std::isnan(v)) nan[oo + i * so] = 1;
+        else if (isMax ? v > t : v < t) t = v;
+      }
+    });
+    for (size_t i = 0; i < outN; ++i)
+      if (nan[i]) yp[i] = std::numeric_limits<float>::quiet_NaN();
+  }
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------- transpose, addN
+// transpose(x, shape, perm, out)
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  F32 x = f32(info[0]);
+  auto shape = shapeOf(info[1]);
+  auto perm = shapeOf(info[2]);
+  F32 y = f32(info[3]);
+  const size_t R = shape.size();
+  std::vector<int64_t> inStr(R);
+  int64_t acc = 1;
+  for (size_t i = R; i-- > 0;) { inStr[i] = acc; acc *= shape[i]; }
+  std::vector<int64_t> outShape(R), xs(R), ys(R);
+  for (size_t i = 0; i < R; ++i) { outShape[i] = shape[perm[i]]; xs[i] = inStr[perm[i]]; }
+  acc = 1;
+  for (size_t i = R; i-- > 0;) { ys[i] = acc; acc *= outShape[i]; }
+  Loop L = makeLoop(outShape, {xs, ys});
+  const float* xp = x.p;
+  float* yp = y.p;
+  forEachRun(L, 2, [&](int64_t oi, int64_t oo, int64_t, int64_t n, int64_t si, int64_t so, int64_t) {
+    for (int64_t i = 0; i < n; ++i) yp[oo + i * so] = xp[oi + i * si];
+  });
+  return info.Env().Undefined();
+}
+
+// addN([arrays], out)
+Napi::Value AddN(const Napi::CallbackInfo& info) {
+  Napi::Array arr = info[0].As<Napi::Array>();
+  F32 y = f32(info[1]);
+  const uint32_t k = arr.Length();
+  F32 first = f32(arr.Get(0u));
+  std::memcpy(y.p, first.p, sizeof(float) * y.n);
+  for (uint32_t j = 1; j < k; ++j) {
+    F32 a = f32(arr.Get(j));
+    for (size_t i = 0; i < y.n; ++i) y.p[i] += a.p[i];
+  }
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------- pooling (NHWC)
+// params: [N, H, W, C, fH, fW, oH, oW, sH, sW, dH, dW, pT, pL]
+struct PoolP {
+  int N, H, W, C, fH, fW, oH, oW, sH, sW, dH, dW, pT, pL;
+};
+PoolP poolParams(const Napi::Value& v) {
+  Napi::Array p = v.As<Napi::Array>();
+  auto g = [&](uint32_t i) { return p.Get(i).As<Napi::Number>().Int32Value(); };
+  return {g(0), g(1), g(2), g(3), g(4), g(5), g(6), g(7), g(8), g(9), g(10), g(11), g(12), g(13)};
+}
+
+// maxPool(x, out, params): first maximum wins (strict >), NaN windows give NaN as in tfjs cpu.
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  F32 x = f32(info[0]), y = f32(info[1]);
+  PoolP q = poolParams(info[2]);
+  for (int n = 0; n < q.N; ++n) {
+    const float* xn = x.p + static_cast<size_t>(n) * q.H * q.W * q.C;
+    for (int oy = 0; oy < q.oH; ++oy) {
+      for (int ox = 0; ox < q.oW; ++ox) {
+        float* yo = y.p + ((static_cast<size_t>(n) * q.oH + oy) * q.oW + ox) * q.C;
+        for (int c = 0; c < q.C; ++c) yo[c] = -std::numeric_limits<float>::infinity();
+        for (int ky = 0; ky < q.fH; ++ky) {
+          const int iy = oy * q.sH - q.pT + ky * q.dH;
+          if (iy < 0 || iy >= q.H) continue;
+          for (int kx = 0; kx < q.fW; ++kx) {
+            const int ix = ox * q.sW - q.pL + kx * q.dW;
+            if (ix < 0 || ix >= q.W) continue;
+            const float* xp = xn + (static_cast<size_t>(iy) * q.W + ix) * q.C;
+            for (int c = 0; c < q.C; ++c) yo[c] = xp[c] > yo[c] ? xp[c] : yo[c];
+          }
+        }
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// maxPoolGrad(dy, x, dx, params): dx zero-filled; routes dy to the first maximum of each window.
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  F32 dy = f32(info[0]), x = f32(info[1]), dx = f32(info[2]);
+  PoolP q = poolParams(info[3]);
+  for (int n = 0; n < q.N; ++n) {
+    const size_t base = static_cast<size_t>(n) * q.H * q.W * q.C;
+    const float* xn = x.p + base;
+    float* dxn = dx.p + base;
+    for (int oy = 0; oy < q.oH; ++oy) {
+      for (int ox = 0; ox < q.oW; ++ox) {
+        const float* dyo = dy.p + ((static_cast<size_t>(n) * q.oH + oy) * q.oW + ox) * q.C;
+        for (int c = 0; c < q.C; ++c) {
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t pos = -1;
+          for (int ky = 0; ky < q.fH; ++ky) {
+            const int iy = oy * q.sH - q.pT + ky * q.dH;
+            if (iy < 0 || iy >= q.H) continue;
+            for (int kx = 0; kx < q.fW; ++kx) {
+              const int ix = ox * q.sW - q.pL + kx * q.dW;
+              if (ix < 0 || ix >= q.W) continue;
+              const int64_t p = (static_cast<int64_t>(iy) * q.W + ix) * q.C + c;
+              if (xn[p] > best) { best = xn[p]; pos = p; }
+            }
+          }
+          if (pos >= 0) dxn[pos] += dyo[c];
+        }
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// avgPool(x, out, params): divides by the number of in-bounds pixels (tfjs cpu semantics).
+Napi::Value AvgPool(const Napi::CallbackInfo& info) {
+  F32 x = f32(info[0]), y = f32(info[1]);
+  PoolP q = poolParams(info[2]);
+  for (int n = 0; n < q.N; ++n) {
+    const float* xn = x.p + static_cast<size_t>(n) * q.H * q.W * q.C;
+    for (int oy = 0; oy < q.oH; ++oy) {
+      for (int ox = 0; ox < q.oW; ++ox) {
+        float* yo = y.p + ((static_cast<size_t>(n) * q.oH + oy) * q.oW + ox) * q.C;
+        for (int c = 0; c < q.C; ++c) yo[c] = 0.f;
+        int count = 0;
+        for (int ky = 0; ky < q.fH; ++ky) {
+          const int iy = oy * q.sH - q.pT + ky * q.dH;
+          if (iy < 0 || iy >= q.H) continue;
+          for (int kx = 0; kx < q.fW; ++kx) {
+            const int ix = ox * q.sW - q.pL + kx * q.dW;
+            if (ix < 0 || ix >= q.W) continue;
+            const float* xp = xn + (static_cast<size_t>(iy) * q.W + ix) * q.C;
+            for (int c = 0; c < q.C; ++c) yo[c] += xp[c];
+            ++count;
+          }
+        }
+        const float inv = count > 0 ? 1.f / static_cast<float>(count) : 0.f;
+        for (int c = 0; c < q.C; ++c) yo[c] = count > 0 ? yo[c] / static_cast<float>(count) : std::numeric_limits<float>::quiet_NaN();
+        (void)inv;
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// avgPoolGrad(dy, dx, params): dx zero-filled; tfjs cpu scales by 1/(fH*fW) regardless of padding.
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
+  F32 dy = f32(info[0]), dx = f32(info[1]);
+  PoolP q = poolParams(info[2]);
+  const float mult = 1.f / static_cast<float>(q.fH * q.fW);
+  for (int n = 0; n < q.N; ++n) {
+    float* dxn = dx.p + static_cast<size_t>(n) * q.H * q.W * q.C;
+    for (int oy = 0; oy < q.oH; ++oy) {
+      for (int ox = 0; ox < q.oW; ++ox) {
+        const float* dyo = dy.p + ((static_cast<size_t>(n) * q.oH + oy) * q.oW + ox) * q.C;
+        for (int ky = 0; ky < q.fH; ++ky) {
+          const int iy = oy * q.sH - q.pT + ky * q.dH;
+          if (iy < 0 || iy >= q.H) continue;
+          for (int kx = 0; kx < q.fW; ++kx) {
+            const int ix = ox * q.sW - q.pL + kx * q.dW;
+            if (ix < 0 || ix >= q.W) continue;
+            float* d = dxn + (static_cast<size_t>(iy) * q.W + ix) * q.C;
+            for (int c = 0; c < q.C; ++c) d[c] += dyo[c] * mult;
+          }
+        }
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// select(cond(Uint8Array), a, b, out): same shapes (or cond of rank 1 over the first dim).
+Napi::Value Select(const Napi::CallbackInfo& info) {
+  Napi::Uint8Array c = info[0].As<Napi::Uint8Array>();
+  F32 a = f32(info[1]), b = f32(info[2]), y = f32(info[3]);
+  const uint8_t* cp = c.Data();
+  const size_t cn = c.ElementLength();
+  if (cn == y.n) {
+    for (size_t i = 0; i < y.n; ++i) y.p[i] = cp[i] ? a.p[i] : b.p[i];
+  } else {
+    const size_t inner = y.n / cn;
+    for (size_t i = 0; i < cn; ++i) std::memcpy(y.p + i * inner, (cp[i] ? a.p : b.p) + i * inner, sizeof(float) * inner);
+  }
+  return info.Env().Undefined();
+}
+
+// cast(src typed array, out Float32Array) for bool/int32 -> float32
+Napi::Value CastToFloat(const Napi::CallbackInfo& info) {
+  F32 y = f32(info[1]);
+  if (info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    const uint8_t* s = info[0].As<Napi::Uint8Array>().Data();
+    for (size_t i = 0; i < y.n; ++i) y.p[i] = static_cast<float>(s[i]);
+  } else {
+    const int32_t* s = info[0].As<Napi::Int32Array>().Data();
+    for (size_t i = 0; i < y.n; ++i) y.p[i] = static_cast<float>(s[i]);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("gemm", Napi::Function::New(env, Gemm));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2D));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
+  exports.Set("addN", Napi::Function::New(env, AddN));
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("avgPool", Napi::Function::New(env, AvgPool));
+  exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
+  exports.Set("select", Napi::Function::New(env, Select));
+  exports.Set("castToFloat", Napi::Function::New(env, CastToFloat));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(hessian_native, Init)

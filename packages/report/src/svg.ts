@@ -1,0 +1,612 @@
+/**
+ * Plotting primitives for hand-written SVG: escaping, coordinate formatting, nice ticks,
+ * axes, polylines, markers, error bars, legends and a generic single-panel line chart.
+ * Every number that reaches the markup goes through `n()` (finite, rounded), so no NaN or
+ * Infinity can leak into an SVG; every string goes through `esc()`.
+ */
+
+export const FONT = 'sans-serif';
+/** Categorical palette (colour-blind friendly order of the Tableau 10 colours). */
+export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+export const GREY = '#6e6e6e';
+export const AXIS = '#333333';
+export const GRID = '#e6e6e6';
+
+export function color(i: number): string {
+  return PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length];
+}
+
+/** Escapes text for SVG/XML content and attribute values; drops characters XML forbids. */
+export function esc(s: string): string {
+  return String(s)
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** A coordinate for the markup: rounded to 0.01, clamped, never NaN/Infinity. */
+export function n(x: number): string {
+  if (!Number.isFinite(x)) return '0';
+  const c = Math.max(-1e5, Math.min(1e5, x));
+  const r = Math.round(c * 100) / 100;
+  return Object.is(r, -0) ? '0' : String(r);
+}
+
+export function isNum(x: unknown): x is number {
+  return typeof x === 'number' && Number.isFinite(x);
+}
+
+// ---------------------------------------------------------------- nice numbers and ticks
+
+/** Heckbert's nice number: 1, 2, 5 or 10 times a power of ten near `x` (x > 0). */
+export function niceNum(x: number, round: boolean): number {
+  if (!(x > 0) || !Number.isFinite(x)) return 1;
+  const e = Math.floor(Math.log10(x));
+  const f = x / 10 ** e;
+  let nf: number;
+  if (round) nf = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
+  else nf = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+  return nf * 10 ** e;
+}
+
+/** Orders, de-NaNs and widens a degenerate range so that ticks can be placed on it. */
+export function saneRange(min: number, max: number): [number, number] {
+  let lo = isNum(min) ? min : isNum(max) ? max : 0;
+  let hi = isNum(max) ? max : lo;
+  if (lo > hi) [lo, hi] = [hi, lo];
+  if (hi - lo <= Math.abs(hi) * 1e-12 || hi === lo) {
+    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    lo -= pad;
+    hi += pad;
+  }
+  return [lo, hi];
+}
+
+/** Tick spacing for about `count` ticks on [min, max]. */
+export function niceStep(min: number, max: number, count = 5): number {
+  const [lo, hi] = saneRange(min, max);
+  const range = niceNum(hi - lo, false);
+  return niceNum(range / Math.max(1, count - 1), true);
+}
+
+function decimalsOf(step: number): number {
+  if (!(step > 0)) return 0;
+  return Math.max(0, Math.min(20, -Math.floor(Math.log10(step) + 1e-9)));
+}
+
+function snap(v: number, step: number): number {
+  const d = decimalsOf(step);
+  const r = Number(v.toFixed(d));
+  return Object.is(r, -0) ? 0 : r;
+}
+
+/**
+ * Nice tick values (multiples of 1, 2 or 5 times a power of ten) that lie within [min, max],
+ * about `count` of them. Degenerate, reversed or non-finite ranges give finite ticks.
+ */
+export function niceTicks(min: number, max: number, count = 5): number[] {
+  const [lo, hi] = saneRange(min, max);
+  const step = niceStep(lo, hi, count);
+  const eps = step * 1e-9;
+  const first = Math.ceil((lo - eps) / step);
+  const last = Math.floor((hi + eps) / step);
+  const out: number[] = [];
+  for (let i = first; i <= last && out.length < 1000; i++) out.push(snap(i * step, step));
+  return out;
+}
+
+/** The range [min, max] widened outwards to multiples of the nice step. */
+export function niceDomain(min: number, max: number, count = 5): [number, number] {
+  const [lo, hi] = saneRange(min, max);
+  const step = niceStep(lo, hi, count);
+  return [snap(Math.floor(lo / step + 1e-9) * step, step), snap(Math.ceil(hi / step - 1e-9) * step, step)];
+}
+
+/** Integer ticks (in log10 units) on [lo, hi] with a step of 1, 2, 5, 10... decades. */
+export function decadeTicks(lo: number, hi: number, count = 6): number[] {
+  const [a, b] = saneRange(lo, hi);
+  const step = Math.max(1, Math.round(niceStep(a, b, count)));
+  const out: number[] = [];
+  for (let k = Math.ceil(a / step - 1e-9) * step; k <= b + 1e-9 && out.length < 1000; k += step) out.push(k);
+  return out;
+}
+
+/** Unicode minus, like typeset figures. */
+function minus(s: string): string {
+  return s.replace(/^-/, '\u2212');
+}
+
+/** Label of a tick value at spacing `step`: fixed decimals, or exponent form for very large/small numbers. */
+export function fmtTick(v: number, step: number): string {
+  if (!isNum(v)) return '';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3 || step < 1e-4) {
+    return minus(Number(v.toPrecision(6)).toExponential().replace('e+', 'e'));
+  }
+  return minus(v.toFixed(decimalsOf(step)));
+}
+
+/** "10^k" as SVG text content with a raised exponent. */
+export function powerLabel(k: number): string {
+  const e = minus(String(Math.round(k)));
+  return `10<tspan dy="-0.45em" font-size="0.75em">${esc(e)}</tspan>`;
+}
+
+/** Rough text width (sans-serif average advance) in px. */
+export function textWidth(s: string, fontSize: number): number {
+  return s.length * fontSize * 0.58;
+}
+
+// ---------------------------------------------------------------- scales
+
+export interface Scale {
+  (v: number): number;
+  domain: [number, number];
+  range: [number, number];
+}
+
+export function linearScale(domain: [number, number], range: [number, number]): Scale {
+  const [d0, d1] = domain;
+  const [r0, r1] = range;
+  const k = d1 !== d0 ? (r1 - r0) / (d1 - d0) : 0;
+  const f = ((v: number) => r0 + (v - d0) * k) as Scale;
+  f.domain = domain;
+  f.range = range;
+  return f;
+}
+
+// ---------------------------------------------------------------- primitives
+
+export interface Stroke {
+  color: string;
+  width?: number;
+  dash?: string;
+  opacity?: number;
+}
+
+function strokeAttrs(s: Stroke): string {
+  let a = `stroke="${esc(s.color)}" stroke-width="${n(s.width ?? 1.5)}"`;
+  if (s.dash) a += ` stroke-dasharray="${esc(s.dash)}"`;
+  if (s.opacity !== undefined && s.opacity < 1) a += ` stroke-opacity="${n(s.opacity)}"`;
+  return a;
+}
+
+/** A path through the points, broken where a coordinate is not finite. */
+export function polyline(xs: number[], ys: number[], sx: Scale, sy: Scale, stroke: Stroke): string {
+  const parts: string[] = [];
+  let pen = false;
+  const len = Math.min(xs.length, ys.length);
+  for (let i = 0; i < len; i++) {
+    const x = xs[i];
+    const y = ys[i];
+    if (!isNum(x) || !isNum(y)) {
+      pen = false;
+      continue;
+    }
+    parts.push(`${pen ? 'L' : 'M'}${n(sx(x))} ${n(sy(y))}`);
+    pen = true;
+  }
+  if (parts.length === 0) return '';
+  return `<path d="${parts.join(' ')}" fill="none" ${strokeAttrs(stroke)} stroke-linejoin="round" stroke-linecap="round"/>`;
+}
+
+export type MarkerShape = 'circle' | 'open-circle' | 'diamond' | 'open-diamond' | 'square';
+
+export function marker(cx: number, cy: number, shape: MarkerShape, fill: string, size = 3.5): string {
+  if (!isNum(cx) || !isNum(cy)) return '';
+  const open = shape.startsWith('open');
+  const f = open ? 'white' : esc(fill);
+  const st = `stroke="${esc(fill)}" stroke-width="1.3"`;
+  if (shape === 'circle' || shape === 'open-circle') return `<circle cx="${n(cx)}" cy="${n(cy)}" r="${n(size)}" fill="${f}" ${st}/>`;
+  if (shape === 'square') return `<rect x="${n(cx - size)}" y="${n(cy - size)}" width="${n(2 * size)}" height="${n(2 * size)}" fill="${f}" ${st}/>`;
+  const s = size * 1.3;
+  return `<path d="M${n(cx)} ${n(cy - s)} L${n(cx + s)} ${n(cy)} L${n(cx)} ${n(cy + s)} L${n(cx - s)} ${n(cy)} Z" fill="${f}" ${st}/>`;
+}
+
+/** Vertical error bar from y0 to y1 (pixels) at x, with caps. */
+export function errorBar(x: number, y0: number, y1: number, stroke: string, cap = 4): string {
+  if (!isNum(x) || !isNum(y0) || !isNum(y1)) return '';
+  const a = `stroke="${esc(stroke)}" stroke-width="1.2"`;
+  return (
+    `<line x1="${n(x)}" y1="${n(y0)}" x2="${n(x)}" y2="${n(y1)}" ${a}/>` +
+    `<line x1="${n(x - cap)}" y1="${n(y0)}" x2="${n(x + cap)}" y2="${n(y0)}" ${a}/>` +
+    `<line x1="${n(x - cap)}" y1="${n(y1)}" x2="${n(x + cap)}" y2="${n(y1)}" ${a}/>`
+  );
+}
+
+export interface TextOpts {
+  size?: number;
+  anchor?: 'start' | 'middle' | 'end';
+  weight?: 'normal' | 'bold';
+  fill?: string;
+  rotate?: number;
+  baseline?: 'auto' | 'middle' | 'hanging';
+  italic?: boolean;
+  /** Content is already SVG markup (escaped), e.g. from powerLabel. */
+  raw?: boolean;
+}
+
+export function text(x: number, y: number, content: string, o: TextOpts = {}): string {
+  let a = `x="${n(x)}" y="${n(y)}"`;
+  if (o.size) a += ` font-size="${n(o.size)}"`;
+  if (o.anchor && o.anchor !== 'start') a += ` text-anchor="${o.anchor}"`;
+  if (o.weight === 'bold') a += ' font-weight="bold"';
+  if (o.italic) a += ' font-style="italic"';
+  if (o.baseline === 'middle') a += ' dominant-baseline="central"';
+  else if (o.baseline === 'hanging') a += ' dominant-baseline="hanging"';
+  a += ` fill="${esc(o.fill ?? AXIS)}"`;
+  if (o.rotate) a += ` transform="rotate(${n(o.rotate)} ${n(x)} ${n(y)})"`;
+  return `<text ${a}>${o.raw ? content : esc(content)}</text>`;
+}
+
+export function line(x1: number, y1: number, x2: number, y2: number, s: Stroke): string {
+  return `<line x1="${n(x1)}" y1="${n(y1)}" x2="${n(x2)}" y2="${n(y2)}" ${strokeAttrs(s)}/>`;
+}
+
+export interface LegendItem {
+  label: string;
+  color: string;
+  dash?: string;
+  marker?: MarkerShape;
+  line?: boolean;
+}
+
+/** A horizontal legend row starting at (x, y) (y = text middle); wraps at maxWidth. Returns markup and height used. */
+export function legend(items: LegendItem[], x: number, y: number, maxWidth: number, size = 11): { svg: string; height: number } {
+  let cx = x;
+  let cy = y;
+  const rowH = size + 7;
+  const parts: string[] = [];
+  for (const it of items) {
+    const w = 26 + textWidth(it.label, size) + 16;
+    if (cx > x && cx + w > x + maxWidth) {
+      cx = x;
+      cy += rowH;
+    }
+    if (it.line !== false) parts.push(line(cx, cy, cx + 22, cy, { color: it.color, width: 2, dash: it.dash }));
+    if (it.marker) parts.push(marker(cx + 11, cy, it.marker, it.color, 3.2));
+    parts.push(text(cx + 27, cy, it.label, { size, baseline: 'middle' }));
+    cx += w;
+  }
+  return { svg: `<g class="legend">${parts.join('')}</g>`, height: cy - y + rowH };
+}
+
+/** A standalone SVG document. */
+export function svgDoc(width: number, height: number, body: string, title: string): string {
+  const w = Math.ceil(isNum(width) ? width : 400);
+  const h = Math.ceil(isNum(height) ? height : 300);
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" ` +
+    `font-family="${FONT}" font-size="11">\n` +
+    `<title>${esc(title)}</title>\n` +
+    `<rect x="0" y="0" width="${w}" height="${h}" fill="white"/>\n` +
+    body +
+    `\n</svg>\n`
+  );
+}
+
+/** A figure that says there is nothing to plot (still valid SVG). */
+export function emptyFigure(title: string, message: string, width = 480, height = 160): string {
+  const body =
+    text(width / 2, 28, title, { size: 13, anchor: 'middle', weight: 'bold' }) +
+    text(width / 2, height / 2 + 10, message, { size: 12, anchor: 'middle', fill: GREY, italic: true });
+  return svgDoc(width, height, body, title);
+}
+
+// ---------------------------------------------------------------- panel: axes + series
+
+export interface PlotSeries {
+  label?: string;
+  x: number[];
+  y: number[];
+  /** Symmetric error (half-width) per point, in data units. */
+  yErr?: (number | null | undefined)[];
+  color: string;
+  width?: number;
+  dash?: string;
+  /** Draw the connecting line (default true). */
+  line?: boolean;
+  marker?: MarkerShape;
+  markerSize?: number;
+  /** Stems from the bottom of the axis (or 0) to each point: lollipop chart. */
+  stems?: boolean;
+  /** Text beside each point. */
+  pointLabels?: string[];
+  /** Horizontal offset in px (to place several series side by side over categories). */
+  dx?: number;
+  opacity?: number;
+}
+
+export interface PanelOptions {
+  /** Outer box of the panel, labels included. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** Unique id, used for the clip path. */
+  id: string;
+  title?: string;
+  titleColor?: string;
+  xLabel?: string;
+  yLabel?: string;
+  series: PlotSeries[];
+  /** y values are transformed with log10 (non-positive values are dropped). */
+  logY?: boolean;
+  /** y values are already log10: ticks at whole decades, labelled 10^k. */
+  yIsLog10?: boolean;
+  xDomain?: [number, number];
+  yDomain?: [number, number];
+  /** Loose x domain (extended to nice numbers); default tight (data range). */
+  xNice?: boolean;
+  /** Category labels: x values are indices 0..n-1. */
+  xCategories?: string[];
+  /** Include 0 in the y domain (linear only). */
+  yIncludeZero?: boolean;
+  /** Show at most this many decades below the maximum (log axes). */
+  maxDecades?: number;
+  xTicks?: number;
+  yTicks?: number;
+  fontSize?: number;
+}
+
+export interface PanelResult {
+  svg: string;
+  /** Plot area in figure pixels. */
+  plot: { x: number; y: number; width: number; height: number };
+}
+
+function finite(xs: Iterable<number>): number[] {
+  const out: number[] = [];
+  for (const v of xs) if (isNum(v)) out.push(v);
+  return out;
+}
+
+function minMax(xs: number[]): [number, number] | null {
+  if (xs.length === 0) return null;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of xs) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/** Axes, grid, ticks, labels and the series of one panel. */
+export function panel(o: PanelOptions): PanelResult {
+  const fs = o.fontSize ?? 11;
+  const logMode = Boolean(o.logY || o.yIsLog10);
+  const ty = (v: number): number => (o.logY ? (v > 0 ? Math.log10(v) : NaN) : v);
+
+  // ---- domains
+  const cats = o.xCategories;
+  let xDom: [number, number];
+  if (cats) xDom = [-0.6, Math.max(0, cats.length - 1) + 0.6];
+  else if (o.xDomain) xDom = saneRange(o.xDomain[0], o.xDomain[1]);
+  else {
+    const mm = minMax(finite(o.series.flatMap((s) => s.x)));
+    xDom = mm ? saneRange(mm[0], mm[1]) : [0, 1];
+    if (o.xNice) xDom = niceDomain(xDom[0], xDom[1], o.xTicks ?? 5);
+  }
+  let yDom: [number, number];
+  if (o.yDomain) yDom = saneRange(ty(o.yDomain[0]), ty(o.yDomain[1]));
+  else {
+    const ys: number[] = [];
+    for (const s of o.series) {
+      for (let i = 0; i < s.y.length; i++) {
+        const y = s.y[i];
+        if (!isNum(y)) continue;
+        const e = s.yErr?.[i];
+        if (isNum(e) && e > 0) {
+          ys.push(ty(y + e));
+          const lo = ty(y - e);
+          if (isNum(lo)) ys.push(lo);
+        }
+        ys.push(ty(y));
+      }
+    }
+    const mm = minMax(finite(ys));
+    let [lo, hi] = mm ?? [0, 1];
+    if (!logMode && o.yIncludeZero) {
+      lo = Math.min(lo, 0);
+      hi = Math.max(hi, 0);
+    }
+    if (logMode && o.maxDecades && hi - lo > o.maxDecades) lo = hi - o.maxDecades;
+    if (logMode) {
+      [lo, hi] = saneRange(lo, hi);
+      const span = hi - lo;
+      yDom = span >= 1 ? [Math.floor(lo + 1e-9), Math.ceil(hi - 1e-9)] : [lo - span * 0.05, hi + span * 0.05];
+      if (yDom[1] - yDom[0] < 1e-12) yDom = [yDom[0] - 0.5, yDom[1] + 0.5];
+    } else {
+      const [a, b] = saneRange(lo, hi);
+      const pad = (b - a) * 0.04;
+      yDom = niceDomain(a - (o.yIncludeZero && a === 0 ? 0 : pad), b + pad, o.yTicks ?? 5);
+    }
+  }
+
+  // ---- ticks and labels
+  const yTickVals = logMode
+    ? yDom[1] - yDom[0] >= 1.5
+      ? decadeTicks(yDom[0], yDom[1], o.yTicks ?? 6)
+      : niceTicks(10 ** yDom[0], 10 ** yDom[1], o.yTicks ?? 4).filter((v) => v > 0).map(Math.log10)
+    : niceTicks(yDom[0], yDom[1], o.yTicks ?? 5);
+  const yStep = niceStep(yDom[0], yDom[1], o.yTicks ?? 5);
+  const decades = logMode && yDom[1] - yDom[0] >= 1.5;
+  const yLabelText = (v: number): { s: string; raw: boolean; w: number } => {
+    if (decades) return { s: powerLabel(v), raw: true, w: textWidth(`10${Math.round(v)}`, fs) * 0.9 };
+    if (logMode) {
+      const raw = 10 ** v;
+      const s = fmtTick(raw, niceStep(10 ** yDom[0], 10 ** yDom[1], 4));
+      return { s, raw: false, w: textWidth(s, fs) };
+    }
+    const s = fmtTick(v, yStep);
+    return { s, raw: false, w: textWidth(s, fs) };
+  };
+  const yLabels = yTickVals.map((v) => ({ v, ...yLabelText(v) }));
+  const yLabW = Math.max(12, ...yLabels.map((l) => l.w));
+
+  const xTickVals = cats ? cats.map((_, i) => i) : niceTicks(xDom[0], xDom[1], o.xTicks ?? 5);
+  const xStep = niceStep(xDom[0], xDom[1], o.xTicks ?? 5);
+  const xLabelStrs = cats ? cats : xTickVals.map((v) => fmtTick(v, xStep));
+
+  // ---- layout
+  const top = o.y + (o.title ? fs + 14 : 8);
+  const left = o.x + 8 + (o.yLabel ? fs + 8 : 0) + yLabW + 6;
+  const right = o.x + o.width - 10;
+  let rotate = false;
+  if (cats && cats.length > 0) {
+    const slot = (right - left) / (xDom[1] - xDom[0]);
+    rotate = Math.max(...cats.map((c) => textWidth(c, fs))) > slot * 0.95;
+  }
+  const xLabH = rotate ? Math.min(90, Math.max(...xLabelStrs.map((c) => textWidth(c, fs))) * 0.62 + fs) : fs + 4;
+  const bottom = o.y + o.height - (o.xLabel ? fs + 10 : 2) - xLabH - 6;
+  const pw = Math.max(10, right - left);
+  const ph = Math.max(10, bottom - top);
+  const sx = linearScale(xDom, [left, left + pw]);
+  const sy = linearScale(yDom, [top + ph, top]);
+
+  const g: string[] = [];
+  // grid + ticks
+  for (const l of yLabels) {
+    const py = sy(l.v);
+    if (py < top - 0.5 || py > top + ph + 0.5) continue;
+    g.push(line(left, py, left + pw, py, { color: GRID, width: 1 }));
+    g.push(line(left - 4, py, left, py, { color: AXIS, width: 1 }));
+    g.push(text(left - 7, py, l.s, { size: fs, anchor: 'end', baseline: 'middle', raw: l.raw }));
+  }
+  xTickVals.forEach((v, i) => {
+    const px = sx(v);
+    if (px < left - 0.5 || px > left + pw + 0.5) return;
+    if (!cats) g.push(line(px, top, px, top + ph, { color: GRID, width: 1 }));
+    g.push(line(px, top + ph, px, top + ph + 4, { color: AXIS, width: 1 }));
+    const label = xLabelStrs[i] ?? '';
+    if (rotate) g.push(text(px + 3, top + ph + 10, label, { size: fs, anchor: 'end', rotate: -35, baseline: 'hanging' }));
+    else g.push(text(px, top + ph + 7, label, { size: fs, anchor: 'middle', baseline: 'hanging' }));
+  });
+  // zero line
+  if (!logMode && yDom[0] < 0 && yDom[1] > 0) g.push(line(left, sy(0), left + pw, sy(0), { color: '#999999', width: 1 }));
+
+  // series, clipped to the plot area
+  const clip = `clip-${o.id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const body: string[] = [];
+  const yBase = logMode ? yDom[0] : Math.max(yDom[0], Math.min(yDom[1], 0));
+  for (const s of o.series) {
+    const dx = s.dx ?? 0;
+    const xs = s.x.map((v) => (isNum(v) ? v : NaN));
+    const ys = s.y.map((v) => (isNum(v) ? ty(v) : NaN));
+    const sxo = ((v: number) => sx(v) + dx) as Scale;
+    sxo.domain = sx.domain;
+    sxo.range = sx.range;
+    if (s.stems) {
+      for (let i = 0; i < ys.length; i++)
+        if (isNum(xs[i]) && isNum(ys[i])) body.push(line(sxo(xs[i]), sy(yBase), sxo(xs[i]), sy(ys[i]), { color: s.color, width: 2.5, opacity: 0.55 }));
+    }
+    if (s.yErr) {
+      for (let i = 0; i < ys.length; i++) {
+        const e = s.yErr[i];
+        const y = s.y[i];
+        if (!isNum(e) || !isNum(y) || !isNum(xs[i]) || e <= 0) continue;
+        let lo = ty(y - e);
+        const hi = ty(y + e);
+        if (!isNum(lo)) lo = yDom[0];
+        body.push(errorBar(sxo(xs[i]), sy(lo), sy(hi), s.color));
+      }
+    }
+    if (s.line !== false) body.push(polyline(xs, ys, sxo, sy, { color: s.color, width: s.width ?? 1.6, dash: s.dash, opacity: s.opacity }));
+    if (s.marker) for (let i = 0; i < ys.length; i++) body.push(marker(sxo(xs[i]), sy(ys[i]), s.marker, s.color, s.markerSize ?? 3.5));
+    if (s.pointLabels) {
+      for (let i = 0; i < ys.length; i++) {
+        const lab = s.pointLabels[i];
+        if (lab && isNum(xs[i]) && isNum(ys[i])) body.push(text(sxo(xs[i]) + 6, sy(ys[i]) - 6, lab, { size: fs - 2, fill: '#444444' }));
+      }
+    }
+  }
+  g.push(
+    `<clipPath id="${clip}"><rect x="${n(left - 6)}" y="${n(top - 6)}" width="${n(pw + 12)}" height="${n(ph + 12)}"/></clipPath>` +
+      `<g clip-path="url(#${clip})">${body.join('')}</g>`,
+  );
+  // frame
+  g.push(`<rect x="${n(left)}" y="${n(top)}" width="${n(pw)}" height="${n(ph)}" fill="none" stroke="${AXIS}" stroke-width="1"/>`);
+  // titles and axis labels
+  if (o.title) g.push(text(left + pw / 2, o.y + fs + 2, o.title, { size: fs + 1, anchor: 'middle', weight: 'bold', fill: o.titleColor ?? AXIS }));
+  if (o.xLabel) g.push(text(left + pw / 2, o.y + o.height - 4, o.xLabel, { size: fs, anchor: 'middle' }));
+  if (o.yLabel) g.push(text(o.x + 4 + fs, top + ph / 2, o.yLabel, { size: fs, anchor: 'middle', rotate: -90 }));
+  return { svg: `<g class="panel">${g.join('')}</g>`, plot: { x: left, y: top, width: pw, height: ph } };
+}
+
+// ---------------------------------------------------------------- a generic line chart
+
+export interface LineChartSeries {
+  label: string;
+  x: number[];
+  y: number[];
+  yErr?: number[];
+  color?: string;
+  dash?: string;
+  marker?: MarkerShape | 'none';
+}
+
+export interface LineChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  logY?: boolean;
+  width?: number;
+  height?: number;
+  subtitle?: string;
+}
+
+/** One panel with a legend: lines (with markers and optional ±error bars) for each series. */
+export function lineChart(series: LineChartSeries[], opts: LineChartOptions): string {
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 400;
+  const hasData = series.some((s) => s.x.some((x, i) => isNum(x) && isNum(s.y[i]) && (!opts.logY || s.y[i] > 0)));
+  if (!hasData) return emptyFigure(opts.title, 'no data to plot', width, 160);
+  const parts: string[] = [];
+  parts.push(text(width / 2, 22, opts.title, { size: 14, anchor: 'middle', weight: 'bold' }));
+  let y0 = 34;
+  if (opts.subtitle) {
+    parts.push(text(width / 2, 40, opts.subtitle, { size: 11, anchor: 'middle', fill: GREY }));
+    y0 = 50;
+  }
+  const items: LegendItem[] = series.map((s, i) => ({
+    label: s.label,
+    color: s.color ?? color(i),
+    dash: s.dash,
+    marker: s.marker === 'none' ? undefined : (s.marker ?? 'circle'),
+  }));
+  const lg = series.length > 1 || (series[0]?.label ?? '') !== '' ? legend(items, 60, y0 + 8, width - 80) : { svg: '', height: 0 };
+  parts.push(lg.svg);
+  const p = panel({
+    x: 4,
+    y: y0 + lg.height,
+    width: width - 8,
+    height: height - y0 - lg.height - 4,
+    id: 'line-chart',
+    xLabel: opts.xLabel,
+    yLabel: opts.yLabel,
+    logY: opts.logY,
+    xNice: false,
+    series: series.map((s, i) => {
+      const many = s.x.length > 40;
+      return {
+        label: s.label,
+        x: s.x,
+        y: s.y,
+        yErr: s.yErr,
+        color: s.color ?? color(i),
+        dash: s.dash,
+        marker: s.marker === 'none' || many ? undefined : (s.marker ?? 'circle'),
+        markerSize: 3,
+      };
+    }),
+  });
+  parts.push(p.svg);
+  return svgDoc(width, height, parts.join('\n'), opts.title);
+}

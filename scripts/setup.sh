@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh clone, called by `npm run demo` and `npm test`:
+#   1. Node 20+;  2. npm ci when node_modules is missing or stale;  3. the Fashion-MNIST
+#   data set (Debian package dataset-fashion-mnist; installed with apt when running as root);
+#   4. the native OpenBLAS addon when a compiler and OpenBLAS are there (optional);  5. tsc -b.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$major" -lt 20 ]; then say "Node.js 20 or newer is needed (found $(node --version 2>/dev/null || echo none)); install it and run again."; exit 1; fi
+
+apt_install() { # packages...
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing $* with apt-get"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; then
+      apt-get update -qq >/dev/null 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    fi
+    return 0
+  fi
+  return 1
+}
+
+# Data set first: it does not depend on anything else.
+fmnist=${HESSIAN_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+if [ ! -e "$fmnist/train-images-idx3-ubyte.gz" ] && [ ! -e "$fmnist/train-images-idx3-ubyte" ]; then
+  apt_install dataset-fashion-mnist || { say "Fashion-MNIST is missing from $fmnist: run 'sudo apt-get install dataset-fashion-mnist' (or set HESSIAN_FASHION_MNIST to a folder with the IDX files) and run again."; exit 1; }
+fi
+
+# The native backend needs a C++ compiler and OpenBLAS; without them everything still works, slower.
+if [ ! -e /usr/include/x86_64-linux-gnu/cblas.h ] && [ ! -e /usr/include/cblas.h ] && [ ! -e /usr/include/openblas/cblas.h ]; then
+  apt_install libopenblas-dev g++ make || say "warning: OpenBLAS headers not found; the fast 'native' backend will be skipped (install libopenblas-dev, g++ and make for it)."
+fi
+
+stamp=node_modules/.package-lock.json
+if [ ! -d node_modules ] || [ ! -e "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+if [ -f packages/native/scripts/build-addon.sh ]; then bash packages/native/scripts/build-addon.sh >&2 || true; fi
+
+say "building (tsc -b)"
+npx --no-install tsc -b >&2

@@ -25,7 +25,7 @@ function poolSpec(attrs: NamedAttrMap): Pool2DSpec {
   if (pad !== 'same' && pad !== 'valid') {
     throw new Error(`second-order pooling gradient supports pad 'same' or 'valid', got ${JSON.stringify(pad)}`);
   }
-  return { pool: pair(attrs['filterSize']), strides: pair(attrs['strides']), padding: pad };
+  return { pool: pair(attrs['filterSize']), strides: pair(attrs['strides']), padding: pad as 'same' | 'valid' };
 }
 
 type Conv2DPad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;

@@ -1,1 +1,7 @@
-export {};
+export * from './backend.js';
+export * from './gradients.js';
+export * from './losses.js';
+export * from './pool.js';
+export * from './layers.js';
+export * from './model.js';
+export * from './hessian.js';

@@ -6,7 +6,26 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@hessian/linalg';
-import { avgPool2d, maxPool2d, poolGeometry, type Pool2DSpec } from './pool.js';
+import { avgPool2d, conv2dIm2col, maxPool2d, poolGeometry, type Pool2DSpec } from './pool.js';
+
+export type ConvImplementation = 'auto' | 'im2col' | 'kernel';
+let convImpl: ConvImplementation = 'auto';
+
+/**
+ * How Conv2D layers compute: 'kernel' = tf.conv2d (its second derivative needs the
+ * Conv2DBackpropFilter gradient from gradients.ts), 'im2col' = slices + matMul, 'auto' =
+ * im2col on the cpu and wasm backends (where Conv2DBackpropFilter is slow or missing),
+ * kernel elsewhere. Both give the same function, so the same derivatives.
+ */
+export function setConvImplementation(impl: ConvImplementation): void {
+  convImpl = impl;
+}
+
+function useIm2col(): boolean {
+  if (convImpl !== 'auto') return convImpl === 'im2col';
+  const b = tf.getBackend();
+  return b === 'cpu' || b === 'wasm';
+}
 
 export type Json = Record<string, unknown>;
 
@@ -162,7 +181,7 @@ function dilateKernel(k: tf.Tensor4D, d: [number, number]): tf.Tensor4D {
   const r = tf.reshape(k, [kh, 1, kw, 1, ci, co]);
   const p = tf.pad(r, [[0, 0], [0, d[0] - 1], [0, 0], [0, d[1] - 1], [0, 0], [0, 0]]);
   const full = tf.reshape(p, [kh * d[0], kw * d[1], ci, co]);
-  return tf.slice(full, [0, 0, 0, 0], [(kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1, ci, co]);
+  return tf.slice(full, [0, 0, 0, 0], [(kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1, ci, co]) as tf.Tensor4D;
 }
 
 function convOut(size: number, k: number, s: number, d: number, pad: 'same' | 'valid'): number {
@@ -252,8 +271,9 @@ export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: bo
         weights,
         note: act.note,
         apply: (x, w) => {
-          const kern = dilateKernel(w('kernel') as tf.Tensor4D, d);
-          let y: tf.Tensor = tf.conv2d(x[0] as tf.Tensor4D, kern, s, pad);
+          let y: tf.Tensor = useIm2col()
+            ? conv2dIm2col(x[0] as tf.Tensor4D, w('kernel') as tf.Tensor4D, s, pad, d)
+            : tf.conv2d(x[0] as tf.Tensor4D, dilateKernel(w('kernel') as tf.Tensor4D, d), s, pad);
           if (useBias) y = tf.add(y, w('bias'));
           return act.fn(y);
         },

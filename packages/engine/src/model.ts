@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@hessian/linalg';
 import './gradients.js';
-import { compileLayer, type CompiledLayer, type GraphNode, type Json, SUPPORTED_LAYERS } from './layers.js';
+import { compileLayer, type CompiledLayer, type GraphNode, type Json } from './layers.js';
 import { zooArtifacts, zooCatalog } from './zoo.js';
 
 export type Convention = 'layer' | 'weights-only';
@@ -543,4 +543,3 @@ export function zooModels(): { name: string; description: string; inputShape: nu
   return zooCatalog();
 }
 
-export { SUPPORTED_LAYERS };

@@ -18,6 +18,8 @@ export interface Pool2DSpec {
   pool: [number, number];
   strides: [number, number];
   padding: PoolPadding;
+  /** spacing between window taps (convolution dilation); default [1, 1] */
+  dilation?: [number, number];
 }
 
 export interface PoolGeometry {
@@ -27,7 +29,8 @@ export interface PoolGeometry {
   padLeft: number;
 }
 
-function axisGeometry(size: number, k: number, s: number, padding: PoolPadding): [number, number] {
+function axisGeometry(size: number, k0: number, s: number, padding: PoolPadding, d = 1): [number, number] {
+  const k = (k0 - 1) * d + 1; // effective window extent
   if (padding === 'same') {
     const out = Math.ceil(size / s);
     const total = Math.max((out - 1) * s + k - size, 0);
@@ -38,58 +41,68 @@ function axisGeometry(size: number, k: number, s: number, padding: PoolPadding):
 }
 
 export function poolGeometry(h: number, w: number, spec: Pool2DSpec): PoolGeometry {
-  const [outH, padTop] = axisGeometry(h, spec.pool[0], spec.strides[0], spec.padding);
-  const [outW, padLeft] = axisGeometry(w, spec.pool[1], spec.strides[1], spec.padding);
+  const d = spec.dilation ?? [1, 1];
+  const [outH, padTop] = axisGeometry(h, spec.pool[0], spec.strides[0], spec.padding, d[0]);
+  const [outW, padLeft] = axisGeometry(w, spec.pool[1], spec.strides[1], spec.padding, d[1]);
   return { outH, outW, padTop, padLeft };
 }
 
-/** Picks rows start, start+s, ..., start+(out-1)s along `axis` (1 or 2) without StridedSlice. */
-function strided(x: tf.Tensor4D, axis: 1 | 2, start: number, out: number, s: number): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
-  if (s === 1) {
-    return axis === 1 ? tf.slice(x, [0, start, 0, 0], [n, out, w, c]) : tf.slice(x, [0, 0, start, 0], [n, h, out, c]);
-  }
-  if (axis === 1) {
-    const t = tf.slice(x, [0, start, 0, 0], [n, out * s, w, c]);
-    const r = tf.reshape(t, [n, out, s, w, c]);
-    return tf.reshape(tf.slice(r, [0, 0, 0, 0, 0], [n, out, 1, w, c]), [n, out, w, c]);
-  }
-  const t = tf.slice(x, [0, 0, start, 0], [n, h, out * s, c]);
-  const r = tf.reshape(t, [n, h, out, s, c]);
-  return tf.reshape(tf.slice(r, [0, 0, 0, 0, 0], [n, h, out, 1, c]), [n, h, out, c]);
-}
+const indexCache = new Map<string, Int32Array>();
 
-/** The kh*kw shifted views of x, each [N, outH, outW, C], padding filled with padValue. */
-export function poolWindows(x: tf.Tensor4D, spec: Pool2DSpec, padValue: number): tf.Tensor4D[] {
-  const [, h, w] = x.shape;
+/**
+ * Flat indices into the padded image [hp * wp] of every window tap, ordered
+ * (out row, out col, tap row, tap col): gathering them is im2col in one GatherV2 op
+ * (gather's gradient is UnsortedSegmentSum and back, all orders). Far faster on the cpu
+ * backend than kh*kw strided Slice ops, whose cpu kernel indexes element by element.
+ */
+function windowIndex(h: number, w: number, spec: Pool2DSpec): { idx: Int32Array; g: PoolGeometry; padB: number; padR: number } {
   const [kh, kw] = spec.pool;
   const [sh, sw] = spec.strides;
+  const [dh, dw] = spec.dilation ?? [1, 1];
   const g = poolGeometry(h, w, spec);
-  // Rows needed so every window's strided slice (length out*s) fits.
-  const needH = Math.max(kh - 1 + g.outH * sh, h + g.padTop);
-  const needW = Math.max(kw - 1 + g.outW * sw, w + g.padLeft);
-  const padB = needH - h - g.padTop;
-  const padR = needW - w - g.padLeft;
-  const xp =
-    g.padTop || padB || g.padLeft || padR
-      ? tf.pad(x, [[0, 0], [g.padTop, padB], [g.padLeft, padR], [0, 0]], padValue)
-      : x;
-  const out: tf.Tensor4D[] = [];
-  for (let di = 0; di < kh; di++) {
-    const rows = strided(xp, 1, di, g.outH, sh);
-    for (let dj = 0; dj < kw; dj++) out.push(strided(rows, 2, dj, g.outW, sw));
+  const hp = Math.max((kh - 1) * dh + (g.outH - 1) * sh + 1, h + g.padTop);
+  const wp = Math.max((kw - 1) * dw + (g.outW - 1) * sw + 1, w + g.padLeft);
+  const key = `${h},${w},${kh},${kw},${sh},${sw},${dh},${dw},${spec.padding}`;
+  let idx = indexCache.get(key);
+  if (!idx) {
+    idx = new Int32Array(g.outH * g.outW * kh * kw);
+    let o = 0;
+    for (let r = 0; r < g.outH; r++)
+      for (let c = 0; c < g.outW; c++)
+        for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx[o++] = (r * sh + i * dh) * wp + (c * sw + j * dw);
+    indexCache.set(key, idx);
   }
-  return out;
+  return { idx, g, padB: hp - h - g.padTop, padR: wp - w - g.padLeft };
+}
+
+/** All window taps of x: [N, outH, outW, kh*kw, C], padding filled with padValue. */
+export function poolWindows(x: tf.Tensor4D, spec: Pool2DSpec, padValue: number): tf.Tensor5D {
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    const { idx, g, padB, padR } = windowIndex(h, w, spec);
+    const xp =
+      g.padTop || padB || g.padLeft || padR
+        ? tf.pad(x, [[0, 0], [g.padTop, padB], [g.padLeft, padR], [0, 0]], padValue)
+        : x;
+    const flat = tf.reshape(xp, [n, xp.shape[1] * xp.shape[2], c]);
+    const taps = tf.gather(flat, tf.tensor1d(idx, 'int32'), 1);
+    return tf.reshape(taps, [n, g.outH, g.outW, spec.pool[0] * spec.pool[1], c]) as tf.Tensor5D;
+  });
+}
+
+/** One-hot mask [N, oh, ow, K, C] of the first maximum over the taps axis. */
+function firstMaxMask(taps: tf.Tensor5D): tf.Tensor5D {
+  const k = taps.shape[3];
+  const oh = tf.oneHot(tf.argMax(taps, 3), k, 1, 0, 'float32'); // [N, oh, ow, C, K]
+  return tf.transpose(oh, [0, 1, 2, 4, 3]) as tf.Tensor5D;
 }
 
 /** Max pooling whose derivatives of every order are defined (first maximum wins ties). */
 export function maxPool2d(x: tf.Tensor4D, spec: Pool2DSpec): tf.Tensor4D {
   return tf.tidy(() => {
-    const wins = poolWindows(x, spec, -3.0e38);
-    if (wins.length === 1) return wins[0];
-    const stacked = tf.stack(wins, 4); // [N, oh, ow, C, K]
-    const mask = tf.oneHot(tf.argMax(stacked, 4), wins.length, 1, 0, 'float32');
-    return tf.sum(tf.mul(stacked, mask), 4) as tf.Tensor4D;
+    const taps = poolWindows(x, spec, -3.0e38);
+    if (taps.shape[3] === 1) return tf.squeeze(taps, [3]) as tf.Tensor4D;
+    return tf.sum(tf.mul(taps, firstMaxMask(taps)), 3) as tf.Tensor4D;
   });
 }
 
@@ -119,19 +132,38 @@ function avgDivisor(h: number, w: number, spec: Pool2DSpec): tf.Tensor4D {
 /** Gathers ddx (shaped like x) at each window's first maximum of x: the transpose of MaxPoolGrad in dy. */
 export function maxPoolGather(x: tf.Tensor4D, ddx: tf.Tensor4D, spec: Pool2DSpec): tf.Tensor4D {
   return tf.tidy(() => {
-    const wins = poolWindows(x, spec, -3.0e38);
-    const dwins = poolWindows(ddx, spec, 0);
-    if (wins.length === 1) return dwins[0];
-    const mask = tf.oneHot(tf.argMax(tf.stack(wins, 4), 4), wins.length, 1, 0, 'float32');
-    return tf.sum(tf.mul(tf.stack(dwins, 4), mask), 4) as tf.Tensor4D;
+    const mask = firstMaxMask(poolWindows(x, spec, -3.0e38));
+    return tf.sum(tf.mul(poolWindows(ddx, spec, 0), mask), 3) as tf.Tensor4D;
   });
 }
 
 export function avgPool2d(x: tf.Tensor4D, spec: Pool2DSpec): tf.Tensor4D {
   return tf.tidy(() => {
-    const wins = poolWindows(x, spec, 0);
-    // Sum via stack + sum, not addN (tfjs-webgpu's addN is wrong beyond 7 inputs).
-    const s = wins.length === 1 ? wins[0] : tf.sum(tf.stack(wins, 4), 4);
+    const s = tf.sum(poolWindows(x, spec, 0), 3);
     return tf.mul(s, avgDivisor(x.shape[1], x.shape[2], spec)) as tf.Tensor4D;
+  });
+}
+
+/**
+ * 2-D convolution (NHWC, kernel [kh, kw, cin, cout]) as im2col + one matMul. Same result as
+ * tf.conv2d; its derivatives of all orders use only Slice/Pad/Concat/MatMul, which is much
+ * faster on the cpu backend than the Conv2DBackpropFilter kernel (a naive loop there) and
+ * works on wasm, which has no Conv2DBackpropFilter at all.
+ */
+export function conv2dIm2col(
+  x: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  strides: [number, number],
+  padding: PoolPadding,
+  dilation: [number, number],
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, ci, co] = kernel.shape;
+    const [n, h, w] = x.shape;
+    const spec: Pool2DSpec = { pool: [kh, kw], strides, padding, dilation };
+    const g = poolGeometry(h, w, spec);
+    const taps = poolWindows(x, spec, 0); // [n, oh, ow, kh*kw, ci]
+    const m = tf.matMul(tf.reshape(taps, [n * g.outH * g.outW, kh * kw * ci]), tf.reshape(kernel, [kh * kw * ci, co]));
+    return tf.reshape(m, [n, g.outH, g.outW, co]);
   });
 }

@@ -47,6 +47,8 @@ export interface TopEigenOptions {
   returnVectors?: boolean;
   /** Check convergence every this many steps (default 1: a tridiagonal solve is cheap next to an HVP). */
   checkEvery?: number;
+  /** Start vector (e.g. the previous checkpoint's top eigenvector); default Gaussian from rng. */
+  start?: Float32Array;
 }
 
 /** Indices of the k wanted Ritz values in ascending `values`, in output order. */
@@ -79,7 +81,7 @@ export async function topEigenvalues(op: LinearOperator, opts: TopEigenOptions):
     throw new UserError(`maxSteps must be an integer of at least k = ${k}, got ${opts.maxSteps}.`);
   }
 
-  const proc = new LanczosProcess(op, rng.gaussian(n));
+  const proc = new LanczosProcess(op, opts.start ?? rng.gaussian(n));
   let converged = false;
   let estimates: number[] = [];
   while (proc.steps < maxSteps) {

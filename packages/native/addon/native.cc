@@ -159,16 +159,17 @@ void im2col(const float* x, float* col, const ConvP& q, int n0, int nb) {
           const int iy = oy * q.sH - q.pT + ky * q.dH;
           float* dst = row + static_cast<size_t>(ky) * q.fW * q.C;
           if (iy < 0 || iy >= q.H) {
-            std::memset(dst, 0, sizeof(float) * q.fW * q.C);
+            for (int c = 0; c < q.fW * q.C; ++c) dst[c] = 0.f;
             continue;
           }
           for (int kx = 0; kx < q.fW; ++kx) {
             const int ix = ox * q.sW - q.pL + kx * q.dW;
             float* d = dst + static_cast<size_t>(kx) * q.C;
             if (ix < 0 || ix >= q.W) {
-              std::memset(d, 0, sizeof(float) * q.C);
+                for (int c = 0; c < q.C; ++c) d[c] = 0.f;
             } else {
-              std::memcpy(d, xn + (static_cast<size_t>(iy) * q.W + ix) * q.C, sizeof(float) * q.C);
+              const float* src = xn + (static_cast<size_t>(iy) * q.W + ix) * q.C;
+              for (int c = 0; c < q.C; ++c) d[c] = src[c];
             }
           }
         }
@@ -719,6 +720,62 @@ Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// maxPoolWithArgmax(x, out, idx(Int32Array), params, includeBatchInIndex)
+Napi::Value MaxPoolWithArgmax(const Napi::CallbackInfo& info) {
+  F32 x = f32(info[0]), y = f32(info[1]);
+  int32_t* idx = info[2].As<Napi::Int32Array>().Data();
+  PoolP q = poolParams(info[3]);
+  const bool withBatch = info[4].As<Napi::Boolean>();
+  for (int n = 0; n < q.N; ++n) {
+    const size_t base = static_cast<size_t>(n) * q.H * q.W * q.C;
+    const float* xn = x.p + base;
+    for (int oy = 0; oy < q.oH; ++oy) {
+      for (int ox = 0; ox < q.oW; ++ox) {
+        const size_t o = ((static_cast<size_t>(n) * q.oH + oy) * q.oW + ox) * q.C;
+        for (int c = 0; c < q.C; ++c) {
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t pos = -1;
+          for (int ky = 0; ky < q.fH; ++ky) {
+            const int iy = oy * q.sH - q.pT + ky * q.dH;
+            if (iy < 0 || iy >= q.H) continue;
+            for (int kx = 0; kx < q.fW; ++kx) {
+              const int ix = ox * q.sW - q.pL + kx * q.dW;
+              if (ix < 0 || ix >= q.W) continue;
+              const int64_t p = (static_cast<int64_t>(iy) * q.W + ix) * q.C + c;
+              if (xn[p] > best) { best = xn[p]; pos = p; }
+            }
+          }
+          y.p[o + c] = best;
+          idx[o + c] = static_cast<int32_t>(pos < 0 ? -1 : (withBatch ? static_cast<int64_t>(base) + pos : pos));
+        }
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// gather(x, outer, axisLen, inner, indices(Int32Array), out): returns false on an out-of-range index.
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  F32 x = f32(info[0]);
+  const int64_t outer = i64(info[1]), axisLen = i64(info[2]), inner = i64(info[3]);
+  Napi::Int32Array ind = info[4].As<Napi::Int32Array>();
+  F32 y = f32(info[5]);
+  const int32_t* ip = ind.Data();
+  const int64_t ni = static_cast<int64_t>(ind.ElementLength());
+  for (int64_t i = 0; i < ni; ++i)
+    if (ip[i] < 0 || ip[i] >= axisLen) return Napi::Boolean::New(info.Env(), false);
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* xo = x.p + o * axisLen * inner;
+    float* yo = y.p + o * ni * inner;
+    if (inner == 1) {
+      for (int64_t i = 0; i < ni; ++i) yo[i] = xo[ip[i]];
+    } else {
+      for (int64_t i = 0; i < ni; ++i) std::memcpy(yo + i * inner, xo + ip[i] * inner, sizeof(float) * inner);
+    }
+  }
+  return Napi::Boolean::New(info.Env(), true);
+}
+
 // select(cond(Uint8Array), a, b, out): same shapes (or cond of rank 1 over the first dim).
 Napi::Value Select(const Napi::CallbackInfo& info) {
   Napi::Uint8Array c = info[0].As<Napi::Uint8Array>();
@@ -764,6 +821,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPool", Napi::Function::New(env, AvgPool));
   exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
   exports.Set("select", Napi::Function::New(env, Select));
+  exports.Set("maxPoolWithArgmax", Napi::Function::New(env, MaxPoolWithArgmax));
+  exports.Set("gather", Napi::Function::New(env, Gather));
   exports.Set("castToFloat", Napi::Function::New(env, CastToFloat));
   return exports;
 }

@@ -27,6 +27,8 @@ export interface NativeAddon {
   avgPoolGrad(dy: Float32Array, dx: Float32Array, p: number[]): void;
   select(cond: Uint8Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
   castToFloat(x: Uint8Array | Int32Array, out: Float32Array): void;
+  maxPoolWithArgmax(x: Float32Array, out: Float32Array, idx: Int32Array, p: number[], includeBatch: boolean): void;
+  gather(x: Float32Array, outer: number, axisLen: number, inner: number, indices: Int32Array, out: Float32Array): boolean;
 }
 
 export interface LoadResult {

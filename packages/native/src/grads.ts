@@ -34,9 +34,9 @@ export function registerSecondOrderGradients(): string[] {
   });
   add({
     kernelName: 'MaxPoolGrad',
-    inputsToSave: ['input'],
+    inputsToSave: ['input', 'output'],
     gradFunc: (ddx: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-      const [input] = saved as Tensor4D[];
+      const [input, output] = saved as Tensor4D[];
       const g = ddx as Tensor;
       const filterSize = attrs.filterSize as [number, number];
       const strides = attrs.strides as [number, number];
@@ -45,11 +45,10 @@ export function registerSecondOrderGradients(): string[] {
         // maxPoolGrad is linear in dy (dx = P^T dy); its adjoint gathers ddx at each window's argmax.
         dy: () => {
           const { indexes } = tf.maxPoolWithArgmax(input, filterSize, strides, pad, true);
-          const r = tf.gather(tf.reshape(g, [-1]), tf.reshape(indexes, [-1])).reshape(indexes.shape);
-          return r;
+          return tf.reshape(tf.gather(tf.reshape(g, [-1]), tf.reshape(indexes, [-1])), indexes.shape);
         },
         input: () => tf.zerosLike(input),
-        output: () => tf.zerosLike(input).slice([0, 0, 0, 0], [1, 1, 1, 1]).mul(0),
+        output: () => tf.zerosLike(output),
       };
     },
   });

@@ -1,1 +1,48 @@
-export {};
+/**
+ * @hessian/native: a TensorFlow.js backend named `native` that extends tfjs `cpu` and runs
+ * matmul, convolution, pooling, element-wise, activation and reduction kernels in an N-API
+ * addon linked against OpenBLAS. Importing this module registers the backend when the addon
+ * is built; select it with `await tf.setBackend('native')`.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import { loadAddon } from './addon.js';
+import { registerNativeBackend, BACKEND_NAME, NativeBackend } from './backend.js';
+
+export { registerSecondOrderGradients } from './grads.js';
+export { BACKEND_NAME, NativeBackend };
+
+const loaded = loadAddon();
+
+function envThreads(): number {
+  const raw = process.env.HESSIAN_NATIVE_THREADS;
+  const n = raw === undefined || raw === '' ? 1 : Number.parseInt(raw, 10);
+  return Number.isFinite(n) && n >= 1 ? n : 1;
+}
+
+/** Whether the addon is built and the `native` backend is registered. */
+export const available: boolean = loaded.addon !== undefined;
+/** Why the backend is unavailable (absent when available). */
+export const reason: string | undefined = loaded.reason;
+/** Names of the kernels that run natively (empty when unavailable). */
+export const nativeKernelNames: readonly string[] = loaded.addon ? registerNativeBackend(loaded.addon) : [];
+
+if (loaded.addon) loaded.addon.setThreads(envThreads());
+
+/** Threads OpenBLAS uses (1 when unavailable). */
+export function threads(): number {
+  return loaded.addon ? loaded.addon.getThreads() : 1;
+}
+
+/** Sets OpenBLAS's thread count (default: env HESSIAN_NATIVE_THREADS, else 1). */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: expected a positive integer, got ${n}`);
+  loaded.addon?.setThreads(n);
+}
+
+const nativeModule: {
+  available: boolean;
+  reason?: string;
+  threads(): number;
+  setThreads(n: number): void;
+} = { available, ...(reason !== undefined ? { reason } : {}), threads, setThreads };
+export default nativeModule;

@@ -4,7 +4,6 @@ import {
   type DataType,
   type KernelFunc,
   type NamedAttrMap,
-  type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -13,7 +12,7 @@ import type { NativeAddon } from './addon.js';
 type Backend = MathBackendCPU;
 type Values = backend_util.BackendValues;
 interface KernelArgs {
-  inputs: NamedTensorInfoMap;
+  inputs: Record<string, TensorInfo>;
   backend: Backend;
   attrs?: NamedAttrMap;
 }
@@ -162,7 +161,7 @@ type Round = 'floor' | 'round' | 'ceil' | undefined;
 type Pair = [number, number] | number;
 
 /** The native kernels, by tfjs kernel name. */
-export function nativeKernels(addon: NativeAddon): Record<string, NativeKernel> {
+export function nativeKernels(addon: NativeAddon): Partial<Record<string, NativeKernel>> {
   const k: Record<string, NativeKernel> = {};
   for (const name of Object.keys(BIN)) k[name] = binaryKernel(addon, name);
   for (const name of Object.keys(UN)) k[name] = unaryKernel(addon, name);
@@ -173,9 +172,9 @@ export function nativeKernels(addon: NativeAddon): Record<string, NativeKernel> 
       undefined, 'linear', 0);
 
   k._FusedMatMul = ({ inputs, backend, attrs }) => {
-    if (inputs.preluActivationWeights) return null;
+    if (inputs.preluActivationWeights as TensorInfo | undefined) return null;
     return batchMatMulCore(addon, backend, inputs.a, inputs.b, Boolean(attrs?.transposeA),
-      Boolean(attrs?.transposeB), inputs.bias, (attrs?.activation as string | undefined) ?? 'linear',
+      Boolean(attrs?.transposeB), inputs.bias as TensorInfo | undefined, (attrs?.activation as string | undefined) ?? 'linear',
       (attrs?.leakyreluAlpha as number | undefined) ?? 0.2);
   };
 
@@ -258,6 +257,33 @@ export function nativeKernels(addon: NativeAddon): Record<string, NativeKernel> 
     const o = new Float32Array(util.sizeFromShape(input.shape));
     if (dyv.length > 0) addon.avgPoolGrad(dyv, o, poolParams(info));
     return out(backend, input.shape, o);
+  };
+
+  k.MaxPoolWithArgmax = ({ inputs, backend, attrs }) => {
+    const x = inputs.x;
+    const xv = f32(backend, x);
+    if (!xv || !attrs) return null;
+    const info = poolInfo(x, attrs);
+    const size = util.sizeFromShape(info.outShape);
+    const o = new Float32Array(size);
+    const idx = new Int32Array(size);
+    if (size > 0) addon.maxPoolWithArgmax(xv, o, idx, poolParams(info), Boolean(attrs.includeBatchInIndex));
+    return [out(backend, info.outShape, o), backend.makeTensorInfo(info.outShape, 'int32', idx)];
+  };
+
+  k.GatherV2 = ({ inputs, backend, attrs }) => {
+    const { x, indices } = inputs;
+    const xv = f32(backend, x);
+    const iv = vals(backend, indices);
+    if (!xv || !(iv instanceof Int32Array) || indices.dtype !== 'int32' || !attrs) return null;
+    if (((attrs.batchDims as number | undefined) ?? 0) !== 0) return null;
+    const axis = util.parseAxisParam(attrs.axis as number, x.shape)[0];
+    const outer = util.sizeFromShape(x.shape.slice(0, axis));
+    const inner = util.sizeFromShape(x.shape.slice(axis + 1));
+    const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+    const o = new Float32Array(util.sizeFromShape(shape));
+    if (o.length > 0 && !addon.gather(xv, outer, x.shape[axis], inner, iv, o)) return null;
+    return out(backend, shape, o);
   };
 
   k.Transpose = ({ inputs, backend, attrs }) => {

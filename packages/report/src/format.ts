@@ -45,7 +45,7 @@ export function fmtMeanErr(mean: number | null | undefined, stderr: number | nul
   if (!finite(stderr) || stderr < 0) return `${fmtSig(mean, 3)} \u00b1 ${MISSING}`;
   if (stderr === 0 || mean === 0) return `${fmtSig(mean, 3)} \u00b1 ${fmtSig(stderr, 2)}`;
   const lastDigit = Math.floor(Math.log10(stderr)) - 1;
-  const sig = Math.max(3, Math.min(8, Math.floor(Math.log10(Math.abs(mean))) - lastDigit + 1));
+  const sig = Math.max(2, Math.min(8, Math.floor(Math.log10(Math.abs(mean))) - lastDigit + 1));
   return `${fmtSig(mean, sig)} \u00b1 ${fmtSig(stderr, 2)}`;
 }
 

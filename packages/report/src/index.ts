@@ -1,1 +1,36 @@
-export {};
+/**
+ * @hessian/report: terminal tables, Markdown reports and hand-written SVG figures of a
+ * hessian-cluster Report. Imports only types from @hessian/analysis; no runtime dependencies.
+ */
+export { renderTable, alignColumns, type TableOptions } from './table.js';
+export { renderMarkdown } from './markdown.js';
+export {
+  esdFigure,
+  topEigenvalueFigure,
+  traceFigure,
+  similarityFigure,
+  timeSeriesFigure,
+  hasEsd,
+  hasTop,
+  hasTrace,
+  hasSimilarity,
+  type TimeSeries,
+} from './figures.js';
+export { writeReportDir, writeFileAtomic, reportFigures } from './write.js';
+export { fmtSig, fmtInt, fmtMeanErr, fmtSeconds } from './format.js';
+export {
+  lineChart,
+  panel,
+  niceTicks,
+  niceStep,
+  niceDomain,
+  niceNum,
+  decadeTicks,
+  fmtTick,
+  esc,
+  svgDoc,
+  type LineChartSeries,
+  type LineChartOptions,
+  type PlotSeries,
+  type PanelOptions,
+} from './svg.js';

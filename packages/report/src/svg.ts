@@ -109,7 +109,13 @@ export function niceDomain(min: number, max: number, count = 5): [number, number
 /** Integer ticks (in log10 units) on [lo, hi] with a step of 1, 2, 5, 10... decades. */
 export function decadeTicks(lo: number, hi: number, count = 6): number[] {
   const [a, b] = saneRange(lo, hi);
-  const step = Math.max(1, Math.round(niceStep(a, b, count)));
+  const span = b - a;
+  let step = 1;
+  for (let e = 0; e < 400; e++) {
+    const base = 10 ** Math.floor(e / 3) * [1, 2, 5][e % 3];
+    step = base;
+    if (span / base <= count + 2) break;
+  }
   const out: number[] = [];
   for (let k = Math.ceil(a / step - 1e-9) * step; k <= b + 1e-9 && out.length < 1000; k += step) out.push(k);
   return out;
@@ -232,15 +238,16 @@ export interface TextOpts {
 }
 
 export function text(x: number, y: number, content: string, o: TextOpts = {}): string {
-  let a = `x="${n(x)}" y="${n(y)}"`;
+  // Baselines by explicit offsets: dominant-baseline is not honoured by every renderer.
+  const size = o.size ?? 11;
+  const yy = o.baseline === 'middle' ? y + size * 0.35 : o.baseline === 'hanging' ? y + size * 0.8 : y;
+  let a = `x="${n(x)}" y="${n(yy)}"`;
   if (o.size) a += ` font-size="${n(o.size)}"`;
   if (o.anchor && o.anchor !== 'start') a += ` text-anchor="${o.anchor}"`;
   if (o.weight === 'bold') a += ' font-weight="bold"';
   if (o.italic) a += ' font-style="italic"';
-  if (o.baseline === 'middle') a += ' dominant-baseline="central"';
-  else if (o.baseline === 'hanging') a += ' dominant-baseline="hanging"';
   a += ` fill="${esc(o.fill ?? AXIS)}"`;
-  if (o.rotate) a += ` transform="rotate(${n(o.rotate)} ${n(x)} ${n(y)})"`;
+  if (o.rotate) a += ` transform="rotate(${n(o.rotate)} ${n(x)} ${n(yy)})"`;
   return `<text ${a}>${o.raw ? content : esc(content)}</text>`;
 }
 
@@ -495,6 +502,7 @@ export function panel(o: PanelOptions): PanelResult {
   // series, clipped to the plot area
   const clip = `clip-${o.id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const body: string[] = [];
+  const lines: string[] = [];
   const yBase = logMode ? yDom[0] : Math.max(yDom[0], Math.min(yDom[1], 0));
   for (const s of o.series) {
     const dx = s.dx ?? 0;
@@ -518,7 +526,7 @@ export function panel(o: PanelOptions): PanelResult {
         body.push(errorBar(sxo(xs[i]), sy(lo), sy(hi), s.color));
       }
     }
-    if (s.line !== false) body.push(polyline(xs, ys, sxo, sy, { color: s.color, width: s.width ?? 1.6, dash: s.dash, opacity: s.opacity }));
+    if (s.line !== false) lines.push(polyline(xs, ys, sxo, sy, { color: s.color, width: s.width ?? 1.6, dash: s.dash, opacity: s.opacity }));
     if (s.marker) for (let i = 0; i < ys.length; i++) body.push(marker(sxo(xs[i]), sy(ys[i]), s.marker, s.color, s.markerSize ?? 3.5));
     if (s.pointLabels) {
       for (let i = 0; i < ys.length; i++) {
@@ -527,9 +535,12 @@ export function panel(o: PanelOptions): PanelResult {
       }
     }
   }
+  // Lines are clipped to the plot area exactly; markers and error bars may overhang it a little.
   g.push(
-    `<clipPath id="${clip}"><rect x="${n(left - 6)}" y="${n(top - 6)}" width="${n(pw + 12)}" height="${n(ph + 12)}"/></clipPath>` +
-      `<g clip-path="url(#${clip})">${body.join('')}</g>`,
+    `<clipPath id="${clip}"><rect x="${n(left)}" y="${n(top)}" width="${n(pw)}" height="${n(ph)}"/></clipPath>` +
+      `<clipPath id="${clip}-m"><rect x="${n(left - 6)}" y="${n(top - 6)}" width="${n(pw + 12)}" height="${n(ph + 12)}"/></clipPath>` +
+      `<g clip-path="url(#${clip})">${lines.join('')}</g>` +
+      `<g clip-path="url(#${clip}-m)">${body.join('')}</g>`,
   );
   // frame
   g.push(`<rect x="${n(left)}" y="${n(top)}" width="${n(pw)}" height="${n(ph)}" fill="none" stroke="${AXIS}" stroke-width="1"/>`);
@@ -562,6 +573,15 @@ export interface LineChartOptions {
   subtitle?: string;
 }
 
+/** The data range widened by 3% on each side, so that end markers do not sit on the frame. */
+function padded(xs: number[]): [number, number] | undefined {
+  const mm = minMax(finite(xs));
+  if (!mm) return undefined;
+  const [lo, hi] = saneRange(mm[0], mm[1]);
+  const pad = (hi - lo) * 0.03;
+  return [lo - pad, hi + pad];
+}
+
 /** One panel with a legend: lines (with markers and optional ±error bars) for each series. */
 export function lineChart(series: LineChartSeries[], opts: LineChartOptions): string {
   const width = opts.width ?? 640;
@@ -592,7 +612,7 @@ export function lineChart(series: LineChartSeries[], opts: LineChartOptions): st
     xLabel: opts.xLabel,
     yLabel: opts.yLabel,
     logY: opts.logY,
-    xNice: false,
+    xDomain: padded(series.flatMap((s) => s.x)),
     series: series.map((s, i) => {
       const many = s.x.length > 40;
       return {

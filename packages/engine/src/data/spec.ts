@@ -33,7 +33,7 @@ export interface ParsedDataSpec {
 
 export const DATA_SOURCES = ['fashion-mnist', 'idx', 'npy', 'synthetic'] as const;
 
-const SLICE_RE = /\[([^\[\]]*)\]$/;
+const SLICE_RE = /\[([^[\]]*)\]$/;
 
 function parseIndex(text: string, spec: string, which: 'start' | 'end'): number | null {
   const t = text.trim();

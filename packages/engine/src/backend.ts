@@ -1,0 +1,174 @@
+/**
+ * Backend selection. tfjs-core and the cpu backend are always here; the others load on
+ * demand: 'tensorflow' (libtensorflow through @tensorflow/tfjs-node-gpu or -node, present
+ * only in the container images), 'native' (@hessian/native, an OpenBLAS addon registering a
+ * tfjs backend named 'native'), 'wasm' (@tensorflow/tfjs-backend-wasm; it lacks
+ * Conv2DBackpropFilter, so auto only picks it for models without convolutions) and
+ * 'webgpu' (@tensorflow/tfjs-backend-webgpu + the `webgpu` Dawn binding).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { UserError } from '@hessian/linalg';
+import './gradients.js';
+
+export { tf };
+
+export type BackendName = 'auto' | 'tensorflow' | 'native' | 'wasm' | 'cpu' | 'webgpu';
+export interface BackendInfo {
+  name: string;
+  detail: string;
+}
+
+const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'native', 'wasm', 'cpu', 'webgpu'];
+
+// Production mode: no "install tfjs-node" banner (stdout/stderr stay clean for --format json)
+// and no debug-mode warnings. Set at import so it precedes the first tensor.
+tf.env().set('PROD', true);
+
+/** Imports a module by a name the type checker does not resolve (optional dependency). */
+async function optionalImport(name: string): Promise<unknown> {
+  return import(name);
+}
+
+/** Runs fn with console.log/info/warn sent to stderr-free no-ops (tfjs add-ons print banners on import). */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = { log: console.log, info: console.info, warn: console.warn };
+  const sink = (...args: unknown[]): void => {
+    process.stderr.write(`${args.map(String).join(' ')}\n`);
+  };
+  console.log = sink;
+  console.info = sink;
+  console.warn = sink;
+  try {
+    return await fn();
+  } finally {
+    console.log = saved.log;
+    console.info = saved.info;
+    console.warn = saved.warn;
+  }
+}
+
+async function activate(name: string): Promise<boolean> {
+  if (!tf.findBackendFactory(name)) return false;
+  try {
+    const ok = await quietly(() => tf.setBackend(name));
+    if (!ok) return false;
+    await tf.ready();
+    return tf.getBackend() === name;
+  } catch {
+    return false;
+  }
+}
+
+async function tryTensorflow(): Promise<string | null> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await quietly(() => optionalImport(pkg));
+    } catch {
+      continue;
+    }
+    if (await activate('tensorflow')) return pkg;
+  }
+  return null;
+}
+
+async function tryNative(): Promise<string | null> {
+  try {
+    await quietly(() => optionalImport('@hessian/native'));
+  } catch {
+    return null;
+  }
+  return (await activate('native')) ? '@hessian/native' : null;
+}
+
+async function tryWasm(): Promise<string | null> {
+  try {
+    await quietly(() => optionalImport('@tensorflow/tfjs-backend-wasm'));
+  } catch {
+    return null;
+  }
+  return (await activate('wasm')) ? '@tensorflow/tfjs-backend-wasm' : null;
+}
+
+async function tryWebgpu(): Promise<string | null> {
+  try {
+    await quietly(async () => {
+      // The Dawn binding provides navigator.gpu in Node.
+      const webgpu = (await optionalImport('webgpu')) as { create?: (o: string[]) => unknown; globals?: Record<string, unknown> };
+      if (webgpu.globals) Object.assign(globalThis, webgpu.globals);
+      const g = globalThis as { navigator?: { gpu?: unknown } };
+      if (webgpu.create && !g.navigator?.gpu) {
+        Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: webgpu.create([]) }, configurable: true });
+      }
+      await optionalImport('@tensorflow/tfjs-backend-webgpu');
+    });
+  } catch {
+    return null;
+  }
+  return (await activate('webgpu')) ? '@tensorflow/tfjs-backend-webgpu' : null;
+}
+
+const INSTALL: Record<Exclude<BackendName, 'auto' | 'cpu'>, string> = {
+  tensorflow: 'install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node (it downloads libtensorflow; use the container image where it is preinstalled)',
+  native: 'build and install the @hessian/native addon (needs libopenblas-dev)',
+  wasm: 'install @tensorflow/tfjs-backend-wasm',
+  webgpu: 'install @tensorflow/tfjs-backend-webgpu and the webgpu (Dawn) package, with a Vulkan driver',
+};
+
+function info(pkg: string, why: string): BackendInfo {
+  return { name: tf.getBackend(), detail: `${pkg}${why ? `; ${why}` : ''}` };
+}
+
+/**
+ * Selects and initializes a tfjs backend. auto: tensorflow > native > wasm (only when the
+ * model has no convolutions: wasm lacks Conv2DBackpropFilter) > cpu. An explicit request
+ * for a backend that cannot load is a UserError saying what to install.
+ */
+export async function initBackend(requested?: BackendName, opts: { needsConv?: boolean } = {}): Promise<BackendInfo> {
+  const req = (requested ?? (process.env['HESSIAN_BACKEND'] as BackendName | undefined) ?? 'auto') as BackendName;
+  if (!BACKENDS.includes(req)) {
+    throw new UserError(`Unknown backend '${String(req)}'; use one of ${BACKENDS.join(', ')}.`);
+  }
+  const needsConv = opts.needsConv ?? false;
+  const explicit = async (pkg: string | null, name: Exclude<BackendName, 'auto' | 'cpu'>): Promise<BackendInfo> => {
+    if (pkg === null) {
+      throw new UserError(`Backend '${name}' is not available here; ${INSTALL[name]}, or choose --backend cpu.`, 'FAILED_PRECONDITION');
+    }
+    return info(pkg, '');
+  };
+  switch (req) {
+    case 'cpu':
+      if (!(await activate('cpu'))) throw new Error('tfjs cpu backend failed to initialize');
+      return info('@tensorflow/tfjs-backend-cpu', 'pure JavaScript');
+    case 'tensorflow':
+      return explicit(await tryTensorflow(), 'tensorflow');
+    case 'native':
+      return explicit(await tryNative(), 'native');
+    case 'webgpu':
+      return explicit(await tryWebgpu(), 'webgpu');
+    case 'wasm': {
+      const r = await explicit(await tryWasm(), 'wasm');
+      if (needsConv) {
+        throw new UserError('Backend wasm cannot differentiate convolutions twice (tfjs-backend-wasm has no Conv2DBackpropFilter kernel); choose --backend cpu, native or tensorflow for this model.', 'FAILED_PRECONDITION');
+      }
+      return r;
+    }
+    case 'auto': {
+      const tfn = await tryTensorflow();
+      if (tfn) return info(tfn, 'auto');
+      const nat = await tryNative();
+      if (nat) return info(nat, 'auto');
+      if (!needsConv) {
+        const w = await tryWasm();
+        if (w) return info(w, 'auto (no convolutions)');
+      }
+      if (!(await activate('cpu'))) throw new Error('tfjs cpu backend failed to initialize');
+      return info('@tensorflow/tfjs-backend-cpu', `auto${needsConv ? ' (convolutions: wasm skipped)' : ''}`);
+    }
+  }
+}
+
+/** True when the model has convolution layers (the `needsConv` of initBackend). */
+export function modelNeedsConv(layers: { className: string }[]): boolean {
+  return layers.some((l) => /Conv/.test(l.className));
+}

@@ -1,0 +1,242 @@
+/**
+ * Exact curvature operators of the mean loss of a model on a fixed batch:
+ *  - 'hessian': H v by Pearlmutter's double backprop (tf.grads of <grad L, v>);
+ *  - 'gauss-newton': G v = J^T H_out J v, J v by the double-VJP trick
+ *    (J v = d/du <J^T u, v>), H_out in closed form (losses.ts);
+ *  - 'residual': (H - G) v.
+ * A group scope differentiates with respect to that layer's tensors only (the rest are
+ * constants), which gives the diagonal block H_ll without forming anything else.
+ * Every product runs inside tf.tidy and disposes all its tensors.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError, type LinearOperator } from '@hessian/linalg';
+import './gradients.js';
+import { lossSum, outputHessianProduct, type LossName } from './losses.js';
+import type { Convention, Model, ParamTensor } from './model.js';
+
+export interface Batch {
+  x: Float32Array;
+  /** [n, ...inputShape] */
+  shape: number[];
+  labels: Int32Array;
+  numClasses: number;
+}
+
+export type OperatorKind = 'hessian' | 'gauss-newton' | 'residual';
+export type Scope = { kind: 'full' } | { kind: 'group'; group: string; convention: Convention };
+
+interface Chunk {
+  x: tf.Tensor;
+  y: tf.Tensor2D;
+  n: number;
+}
+
+export interface HessianEngineOptions {
+  loss?: LossName;
+  /** micro-batch size: products are summed over chunks of the batch (weighted by size) */
+  batchSize?: number;
+}
+
+/** sum_k <a_k, b_k> (pairwise adds: tfjs-webgpu's addN is wrong beyond 7 inputs). */
+function dotAll(a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar {
+  let s = tf.sum(tf.mul(a[0], b[0]));
+  for (let k = 1; k < a.length; k++) s = tf.add(s, tf.sum(tf.mul(a[k], b[k])));
+  return s as tf.Scalar;
+}
+
+export class HessianEngine {
+  /** Operator products taken so far (each matvec of any kind counts one). */
+  hvpCount = 0;
+  readonly lossName: LossName;
+  readonly n: number;
+  private chunks: Chunk[] = [];
+  private disposed = false;
+
+  constructor(
+    readonly model: Model,
+    batch: Batch,
+    opts: HessianEngineOptions = {},
+  ) {
+    this.lossName = opts.loss ?? 'cross-entropy';
+    if (this.lossName !== 'cross-entropy' && this.lossName !== 'mse') {
+      throw new UserError(`Unknown loss '${String(this.lossName)}'; use 'cross-entropy' or 'mse'.`);
+    }
+    const n = batch.shape[0];
+    const want = [n, ...model.inputShape];
+    if (batch.shape.length !== want.length || batch.shape.some((d, i) => d !== want[i])) {
+      throw new UserError(`Batch has shape [${batch.shape.join(', ')}] but model '${model.name}' takes [n, ${model.inputShape.join(', ')}].`);
+    }
+    if (!(n > 0)) throw new UserError('Batch is empty; give at least one example.');
+    if (batch.x.length !== want.reduce((a, b) => a * b, 1)) {
+      throw new UserError(`Batch data has ${batch.x.length} values but its shape [${batch.shape.join(', ')}] needs ${want.reduce((a, b) => a * b, 1)}.`);
+    }
+    if (batch.labels.length !== n) throw new UserError(`Batch has ${n} examples but ${batch.labels.length} labels.`);
+    if (batch.numClasses !== model.outputSize) {
+      throw new UserError(`Data set has ${batch.numClasses} classes but model '${model.name}' outputs ${model.outputSize} scores; pick a model whose last layer matches the data.`);
+    }
+    for (let i = 0; i < n; i++) {
+      const l = batch.labels[i];
+      if (!(l >= 0 && l < batch.numClasses)) throw new UserError(`Label ${l} of example ${i} is outside 0..${batch.numClasses - 1}.`);
+    }
+    for (let i = 0; i < batch.x.length; i++) {
+      if (!Number.isFinite(batch.x[i])) throw new UserError(`Batch input contains a non-finite value at index ${i}.`);
+    }
+    this.n = n;
+    const bs = opts.batchSize && opts.batchSize > 0 ? Math.min(Math.floor(opts.batchSize), n) : n;
+    const per = model.inputShape.reduce((a, b) => a * b, 1);
+    for (let s = 0; s < n; s += bs) {
+      const m = Math.min(bs, n - s);
+      const x = tf.keep(tf.tensor(batch.x.subarray(s * per, (s + m) * per), [m, ...model.inputShape]));
+      const y = tf.keep(tf.tidy(() => tf.oneHot(tf.tensor1d(batch.labels.subarray(s, s + m), 'int32'), batch.numClasses, 1, 0, 'float32') as tf.Tensor2D));
+      this.chunks.push({ x, y, n: m });
+    }
+  }
+
+  private live(): void {
+    if (this.disposed) throw new Error('HessianEngine has been disposed');
+  }
+
+  /** Indices (into model.params) of the tensors of a scope. */
+  private scopeTensors(scope: Scope): number[] {
+    if (scope.kind === 'full') return this.model.params.map((_, i) => i);
+    const groups = this.model.groups(scope.convention);
+    const g = groups.find((x) => x.name === scope.group);
+    if (!g) {
+      throw new UserError(`Layer '${scope.group}' has no trainable ${scope.convention === 'weights-only' ? 'kernel' : 'parameters'} in model '${this.model.name}'; layers with parameters (${scope.convention}): ${groups.map((x) => x.name).join(', ')}.`);
+    }
+    return g.tensors.map((t) => this.model.params.indexOf(t as ParamTensor));
+  }
+
+  scopeDim(scope: Scope): number {
+    return this.scopeTensors(scope).reduce((a, i) => a + this.model.params[i].size, 0);
+  }
+
+  scopeOffsets(scope: Scope): { offset: number; size: number }[] {
+    return this.scopeTensors(scope).map((i) => ({ offset: this.model.params[i].offset, size: this.model.params[i].size }));
+  }
+
+  /** Loss of one chunk (its share of the batch mean) as a function of the scope's tensors. */
+  private lossFn(idx: number[], chunk: Chunk): (...xs: tf.Tensor[]) => tf.Scalar {
+    const base = this.model.paramTensors();
+    return (...xs: tf.Tensor[]) => {
+      const p = base.slice();
+      idx.forEach((pi, k) => (p[pi] = xs[k]));
+      return lossSum(this.lossName, this.model.forward(p, chunk.x) as tf.Tensor2D, chunk.y, this.n);
+    };
+  }
+
+  private logitsFn(idx: number[], chunk: Chunk): (xs: tf.Tensor[]) => tf.Tensor2D {
+    const base = this.model.paramTensors();
+    return (xs: tf.Tensor[]) => {
+      const p = base.slice();
+      idx.forEach((pi, k) => (p[pi] = xs[k]));
+      return this.model.forward(p, chunk.x) as tf.Tensor2D;
+    };
+  }
+
+  loss(): number {
+    this.live();
+    let total = 0;
+    for (const c of this.chunks) {
+      const l = tf.tidy(() => lossSum(this.lossName, this.model.forward(this.model.paramTensors(), c.x) as tf.Tensor2D, c.y, this.n));
+      total += l.dataSync()[0];
+      l.dispose();
+    }
+    return total;
+  }
+
+  /** Flat gradient of the mean loss with respect to all trainable parameters. */
+  gradient(): Float32Array {
+    this.live();
+    const idx = this.scopeTensors({ kind: 'full' });
+    const out = new Float64Array(this.model.paramCount);
+    for (const c of this.chunks) {
+      const flat = tf.tidy(() => {
+        const xs = idx.map((i) => this.model.paramTensors()[i]);
+        const gs = tf.grads(this.lossFn(idx, c))(xs);
+        return tf.concat(gs.map((g) => tf.reshape(g, [-1])));
+      });
+      const d = flat.dataSync();
+      for (let i = 0; i < d.length; i++) out[i] += d[i];
+      flat.dispose();
+    }
+    return Float32Array.from(out);
+  }
+
+  private splitVector(v: Float32Array, idx: number[]): tf.Tensor[] {
+    let o = 0;
+    return idx.map((i) => {
+      const p = this.model.params[i];
+      const t = tf.tensor(v.subarray(o, o + p.size), p.shape);
+      o += p.size;
+      return t;
+    });
+  }
+
+  /** H v for one chunk (tensors in the scope's layout, flattened and concatenated). */
+  private hvpChunk(idx: number[], v: tf.Tensor[], chunk: Chunk): tf.Tensor1D {
+    const xs = idx.map((i) => this.model.paramTensors()[i]);
+    const f = this.lossFn(idx, chunk);
+    const gradDotV = (...ys: tf.Tensor[]): tf.Scalar => {
+      const gs = tf.grads(f)(ys);
+      return dotAll(gs, v);
+    };
+    const hv = tf.grads(gradDotV)(xs);
+    return tf.concat(hv.map((h) => tf.reshape(h, [-1]))) as tf.Tensor1D;
+  }
+
+  /** G v = J^T H_out J v for one chunk. */
+  private gnChunk(idx: number[], v: tf.Tensor[], chunk: Chunk): tf.Tensor1D {
+    const xs = idx.map((i) => this.model.paramTensors()[i]);
+    const logitsOf = this.logitsFn(idx, chunk);
+    // J^T u as a function of u (reverse mode).
+    const vjp = (u: tf.Tensor2D): tf.Tensor[] => tf.grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(logitsOf(ys), u)) as tf.Scalar)(xs);
+    const logits = logitsOf(xs);
+    // J v = d/du <J^T u, v> (the VJP is linear in u, so u = 0 is as good as any point).
+    const jv = tf.grad((u: tf.Tensor) => {
+      const g = vjp(u as tf.Tensor2D);
+      return dotAll(g, v);
+    })(tf.zerosLike(logits)) as tf.Tensor2D;
+    const r = outputHessianProduct(this.lossName, logits, jv, this.n);
+    const gv = vjp(r);
+    return tf.concat(gv.map((h) => tf.reshape(h, [-1]))) as tf.Tensor1D;
+  }
+
+  private async product(kind: OperatorKind, idx: number[], dim: number, v: Float32Array): Promise<Float32Array> {
+    this.live();
+    if (v.length !== dim) throw new Error(`matvec: vector has length ${v.length}, operator dimension is ${dim}`);
+    const acc = new Float64Array(dim);
+    for (const c of this.chunks) {
+      const out = tf.tidy(() => {
+        const vt = this.splitVector(v, idx);
+        if (kind === 'hessian') return this.hvpChunk(idx, vt, c);
+        if (kind === 'gauss-newton') return this.gnChunk(idx, vt, c);
+        return tf.sub(this.hvpChunk(idx, vt, c), this.gnChunk(idx, vt, c)) as tf.Tensor1D;
+      });
+      const d = await out.data();
+      out.dispose();
+      for (let i = 0; i < dim; i++) acc[i] += d[i];
+    }
+    this.hvpCount++;
+    return Float32Array.from(acc);
+  }
+
+  operator(kind: OperatorKind, scope: Scope): LinearOperator {
+    if (kind !== 'hessian' && kind !== 'gauss-newton' && kind !== 'residual') {
+      throw new UserError(`Unknown operator '${String(kind)}'; use 'hessian', 'gauss-newton' or 'residual'.`);
+    }
+    const idx = this.scopeTensors(scope);
+    const dim = idx.reduce((a, i) => a + this.model.params[i].size, 0);
+    return { dim, matvec: (v: Float32Array) => this.product(kind, idx, dim, v) };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const c of this.chunks) {
+      c.x.dispose();
+      c.y.dispose();
+    }
+    this.chunks = [];
+  }
+}

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DiagonalOperator, symmetricWithSpectrum } from '../src/dense.js';
+import { lanczos } from '../src/lanczos.js';
+import { CountingOperator } from '../src/operator.js';
+import { Rng } from '../src/random.js';
+import { isUserError } from '../src/errors.js';
+import { marchenkoPastur } from './helpers.js';
+
+test('full reorthogonalization keeps Q orthonormal and Q^T A Q = T', async () => {
+  const rng = new Rng(21);
+  const eigs = [...marchenkoPastur(396, 0.5, rng.fork('bulk')), 50, 80, 120, 200];
+  const a = symmetricWithSpectrum(eigs, rng.fork('q'));
+  const op = new CountingOperator(a);
+  const steps = 80;
+  const r = await lanczos(op, { steps, rng: rng.fork('start'), keepBasis: true });
+  assert.equal(r.steps, steps);
+  assert.equal(r.matvecs, steps);
+  assert.equal(op.count, steps);
+  assert.equal(r.alpha.length, steps);
+  assert.equal(r.beta.length, steps - 1);
+  assert.equal(r.breakdown, false);
+  const q = r.basis!;
+  // Orthonormality: converged outliers make plain Lanczos lose it within a few dozen steps.
+  let orth = 0;
+  for (let i = 0; i < steps; i++) {
+    for (let j = 0; j <= i; j++) {
+      let d = 0;
+      for (let k = 0; k < a.dim; k++) d += q[i][k] * q[j][k];
+      orth = Math.max(orth, Math.abs(d - (i === j ? 1 : 0)));
+    }
+  }
+  assert.ok(orth < 1e-13, `max |Q^T Q - I| = ${orth}`);
+  // Q^T A Q equals T up to the float32 rounding of the products (about 1e-7 * ||A||).
+  const aq = q.map((v) => a.apply(v));
+  let dev = 0;
+  for (let i = 0; i < steps; i++) {
+    for (let j = 0; j < steps; j++) {
+      let d = 0;
+      for (let k = 0; k < a.dim; k++) d += q[i][k] * aq[j][k];
+      const t = i === j ? r.alpha[i] : Math.abs(i - j) === 1 ? r.beta[Math.min(i, j)] : 0;
+      dev = Math.max(dev, Math.abs(d - t));
+    }
+  }
+  assert.ok(dev < 1e-5 * 200, `max |Q^T A Q - T| = ${dev}`);
+});
+
+test('breakdown: a start on an eigenvector stops after one step with the eigenvalue', async () => {
+  const d = new DiagonalOperator([3, 1, 4, 1, 5]);
+  const start = Float32Array.from([0, 0, 1, 0, 0]);
+  const r = await lanczos(d, { steps: 4, rng: new Rng(1), start });
+  assert.equal(r.breakdown, true);
+  assert.equal(r.steps, 1);
+  assert.deepEqual(r.alpha, [4]);
+  assert.deepEqual(r.beta, []);
+});
+
+test('steps are capped at the dimension, which is not a breakdown', async () => {
+  const d = new DiagonalOperator(Array.from({ length: 30 }, (_, i) => i + 1));
+  const r = await lanczos(d, { steps: 100, rng: new Rng(2) });
+  assert.equal(r.steps, 30);
+  assert.equal(r.breakdown, false);
+  await assert.rejects(lanczos(d, { steps: 0, rng: new Rng(2) }), (e) => isUserError(e));
+  await assert.rejects(lanczos(d, { steps: 3, rng: new Rng(2), start: new Float32Array(30) }), (e) => isUserError(e));
+});
+
+test('same seed, same coefficients; different seed, different ones', async () => {
+  const d = new DiagonalOperator(Array.from({ length: 300 }, (_, i) => Math.sqrt(i)));
+  const r1 = await lanczos(d, { steps: 20, rng: new Rng(9) });
+  const r2 = await lanczos(d, { steps: 20, rng: new Rng(9) });
+  const r3 = await lanczos(d, { steps: 20, rng: new Rng(10) });
+  assert.deepEqual(r1, r2);
+  assert.notDeepEqual(r1.alpha, r3.alpha);
+});

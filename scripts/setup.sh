@@ -39,7 +39,12 @@ if [ ! -d node_modules ] || [ ! -e "$stamp" ] || [ package-lock.json -nt "$stamp
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
-if [ -f packages/native/scripts/build-addon.sh ]; then bash packages/native/scripts/build-addon.sh >&2 || true; fi
+# npm ci builds the addon through the package's install script but hides its output; build
+# again visibly when it is missing (e.g. OpenBLAS was installed after npm ci). Never fatal.
+if ! ls packages/native/build/Release/*.node >/dev/null 2>&1; then
+  npm run --silent build:addon -w @hessian/native >&2 || true
+fi
 
 say "building (tsc -b)"
 npx --no-install tsc -b >&2
+node -e "import('@hessian/native').then(m => process.stderr.write(m.default.available ? 'setup: native backend available\n' : 'setup: warning: native backend unavailable (' + m.default.reason + '); analyses run on slower backends\n'))" || true

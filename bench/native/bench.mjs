@@ -2,7 +2,7 @@
 // Times forward, gradient and HVP (double backprop) of the 784-256-128-10 MLP (batch 256) and
 // LeNet-5 (batch 128), written with raw tfjs ops, per backend; prints a table and writes
 // bench/results/native.json.
-//   node bench/native/bench.mjs [--backends cpu,wasm,native] [--threads N] [--budget-ms 2000]
+//   node bench/native/bench.mjs [--backends cpu,wasm,native] [--threads N] [--budget-ms 2000] [--out file.json]
 // Build first: npx tsc -b packages/native (and the addon: npm run build:addon -w @hessian/native).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers tfjs's gradient configs (tfjs-core's node bundle lacks them)
@@ -94,5 +94,6 @@ const out = {
 };
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'native.json'), JSON.stringify(out, null, 2) + '\n');
-console.log(`\nwrote ${join(dir, 'native.json')}`);
+const file = opt('out', join(dir, 'native.json'));
+writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+console.log(`\nwrote ${file}`);

@@ -41,6 +41,9 @@ export type Task =
   | (TaskBase & { kind: 'trace-layers'; index: number; probes: number; layers: string[] })
   | (TaskBase & { kind: 'density-run'; index: number; steps: number });
 
+/** A task before its seed is derived (Omit distributed over the union). */
+type Unseeded = Task extends infer T ? (T extends Task ? Omit<T, 'seed'> : never) : never;
+
 export interface Plan {
   scopes: PlannedScope[];
   operators: OperatorName[];
@@ -109,7 +112,7 @@ export function plan(spec: AnalysisSpec, groups: GroupInfo[]): Plan {
   }
   const operators: OperatorName[] = spec.gaussNewton ? ['hessian', 'gauss-newton', 'residual'] : ['hessian'];
   const tasks: Task[] = [];
-  const mk = <T extends Task>(t: Omit<T, 'seed'>): T => ({ ...t, seed: deriveSeed(spec.seed, t.id) }) as T;
+  const mk = (t: Unseeded): Task => ({ ...t, seed: deriveSeed(spec.seed, t.id) }) as Task;
   for (const scope of scopes) {
     for (const operator of operators) {
       const base = `${scope.name}/${operator}`;

@@ -202,6 +202,89 @@ void col2im(const float* col, float* dx, const ConvP& q, int n0, int nb) {
   }
 }
 
+// Transposed layout for skinny convolutions (few output channels):
+// colT[k = (ky*fW + kx)*C + c][r = n*oH*oW + oy*oW + ox]. Rows of colT are shifted copies
+// of input rows, so building it is mostly contiguous copies (C = 1, stride 1).
+inline void oxRange(const ConvP& q, int kx, int& lo, int& hi) {
+  // valid ox: 0 <= ox*sW - pL + kx*dW < W
+  const int off = -q.pL + kx * q.dW;
+  lo = off >= 0 ? 0 : (-off + q.sW - 1) / q.sW;
+  hi = q.W - off <= 0 ? 0 : (q.W - off + q.sW - 1) / q.sW;
+  if (hi > q.oW) hi = q.oW;
+  if (lo > hi) lo = hi;
+}
+
+void im2colT(const float* x, float* colT, const ConvP& q, int n0, int nb) {
+  const size_t rowsPer = static_cast<size_t>(q.oH) * q.oW;
+  const size_t R = rowsPer * nb;
+  for (int ky = 0; ky < q.fH; ++ky) {
+    for (int kx = 0; kx < q.fW; ++kx) {
+      int lo, hi;
+      oxRange(q, kx, lo, hi);
+      const int off = -q.pL + kx * q.dW;
+      for (int c = 0; c < q.C; ++c) {
+        float* dstK = colT + ((static_cast<size_t>(ky) * q.fW + kx) * q.C + c) * R;
+        for (int n = 0; n < nb; ++n) {
+          const float* xn = x + static_cast<size_t>(n0 + n) * q.H * q.W * q.C + c;
+          for (int oy = 0; oy < q.oH; ++oy) {
+            float* d = dstK + n * rowsPer + static_cast<size_t>(oy) * q.oW;
+            const int iy = oy * q.sH - q.pT + ky * q.dH;
+            if (iy < 0 || iy >= q.H) {
+              for (int ox = 0; ox < q.oW; ++ox) d[ox] = 0.f;
+              continue;
+            }
+            for (int ox = 0; ox < lo; ++ox) d[ox] = 0.f;
+            const float* srow = xn + static_cast<size_t>(iy) * q.W * q.C;
+            const int step = q.sW * q.C;
+            const float* sp = srow + static_cast<ptrdiff_t>(lo * q.sW + off) * q.C;
+            if (step == 1) {
+              std::memcpy(d + lo, sp, sizeof(float) * (hi - lo));
+            } else {
+              for (int ox = lo; ox < hi; ++ox, sp += step) d[ox] = *sp;
+            }
+            for (int ox = hi; ox < q.oW; ++ox) d[ox] = 0.f;
+          }
+        }
+      }
+    }
+  }
+}
+
+void col2imT(const float* colT, float* dx, const ConvP& q, int n0, int nb) {
+  const size_t rowsPer = static_cast<size_t>(q.oH) * q.oW;
+  const size_t R = rowsPer * nb;
+  for (int ky = 0; ky < q.fH; ++ky) {
+    for (int kx = 0; kx < q.fW; ++kx) {
+      int lo, hi;
+      oxRange(q, kx, lo, hi);
+      const int off = -q.pL + kx * q.dW;
+      for (int c = 0; c < q.C; ++c) {
+        const float* srcK = colT + ((static_cast<size_t>(ky) * q.fW + kx) * q.C + c) * R;
+        for (int n = 0; n < nb; ++n) {
+          float* xn = dx + static_cast<size_t>(n0 + n) * q.H * q.W * q.C + c;
+          for (int oy = 0; oy < q.oH; ++oy) {
+            const int iy = oy * q.sH - q.pT + ky * q.dH;
+            if (iy < 0 || iy >= q.H) continue;
+            const float* sr = srcK + n * rowsPer + static_cast<size_t>(oy) * q.oW;
+            float* drow = xn + static_cast<size_t>(iy) * q.W * q.C;
+            const int step = q.sW * q.C;
+            float* dp = drow + static_cast<ptrdiff_t>(lo * q.sW + off) * q.C;
+            for (int ox = lo; ox < hi; ++ox, dp += step) *dp += sr[ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+inline bool useTransposed(const ConvP& q) { return q.O < 32 && q.C < 4; }
+
+// out[r*O + o] = t[o*R + r]
+inline void transposeInto(const float* t, float* out, int O, size_t R) {
+  for (size_t r = 0; r < R; ++r)
+    for (int o = 0; o < O; ++o) out[r * O + o] = t[static_cast<size_t>(o) * R + r];
+}
+
 int chunkSamples(const ConvP& q) {
   const size_t perSample = static_cast<size_t>(q.oH) * q.oW * q.fH * q.fW * q.C;
   const size_t budget = size_t(1) << 22;  // 4M floats = 16 MiB of scratch
@@ -226,9 +309,25 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   float* col = scratchPtr(0, nb * rowsPer * K);
   for (int n0 = 0; n0 < q.N; n0 += nb) {
     const int cnt = std::min(nb, q.N - n0);
-    im2col(x.p, col, q, n0, cnt);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(cnt * rowsPer), q.O, K, 1.f, col, K,
-                w.p, q.O, 0.f, y.p + n0 * rowsPer * q.O, q.O);
+    const int rows = static_cast<int>(cnt * rowsPer);
+    float* yp = y.p + n0 * rowsPer * q.O;
+    if (useTransposed(q)) {
+      // Y^T[O, rows] = W^T colT, then transpose.
+      im2colT(x.p, col, q, n0, cnt);
+      float* yt = scratchPtr(1, static_cast<size_t>(rows) * q.O);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.O, rows, K, 1.f, w.p, q.O, col, rows, 0.f, yt, rows);
+      transposeInto(yt, yp, q.O, rows);
+    } else {
+      im2col(x.p, col, q, n0, cnt);
+      if (q.O < 32) {
+        // Skinny output: OpenBLAS is faster on Y^T[O, rows] = W^T col^T; then transpose.
+        float* yt = scratchPtr(1, static_cast<size_t>(rows) * q.O);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, q.O, rows, K, 1.f, w.p, q.O, col, K, 0.f, yt, rows);
+        transposeInto(yt, yp, q.O, rows);
+      } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, q.O, K, 1.f, col, K, w.p, q.O, 0.f, yp, q.O);
+      }
+    }
   }
   return info.Env().Undefined();
 }
@@ -248,9 +347,17 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   float* col = scratchPtr(0, nb * rowsPer * K);
   for (int n0 = 0; n0 < q.N; n0 += nb) {
     const int cnt = std::min(nb, q.N - n0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(cnt * rowsPer), K, q.O, 1.f,
-                dy.p + n0 * rowsPer * q.O, q.O, w.p, q.O, 0.f, col, K);
-    col2im(col, dx.p, q, n0, cnt);
+    const int rows = static_cast<int>(cnt * rowsPer);
+    if (useTransposed(q)) {
+      // dcolT[K, rows] = W dy^T
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, rows, q.O, 1.f, w.p, q.O, dy.p + n0 * rowsPer * q.O,
+                  q.O, 0.f, col, rows);
+      col2imT(col, dx.p, q, n0, cnt);
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, K, q.O, 1.f, dy.p + n0 * rowsPer * q.O, q.O, w.p,
+                  q.O, 0.f, col, K);
+      col2im(col, dx.p, q, n0, cnt);
+    }
   }
   return info.Env().Undefined();
 }
@@ -268,12 +375,23 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   }
   const int nb = chunkSamples(q);
   float* col = scratchPtr(0, nb * rowsPer * K);
+  float* dwt = scratchPtr(2, static_cast<size_t>(K) * q.O);
   for (int n0 = 0; n0 < q.N; n0 += nb) {
     const int cnt = std::min(nb, q.N - n0);
-    im2col(x.p, col, q, n0, cnt);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, q.O, static_cast<int>(cnt * rowsPer), 1.f, col, K,
-                dy.p + n0 * rowsPer * q.O, q.O, n0 == 0 ? 0.f : 1.f, dw.p, q.O);
+    const int rows = static_cast<int>(cnt * rowsPer);
+    // dW^T[O, K] += dy^T col (faster than col^T dy for skinny O); transposed at the end.
+    if (useTransposed(q)) {
+      im2colT(x.p, col, q, n0, cnt);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, q.O, K, rows, 1.f, dy.p + n0 * rowsPer * q.O, q.O, col,
+                  rows, n0 == 0 ? 0.f : 1.f, dwt, K);
+    } else {
+      im2col(x.p, col, q, n0, cnt);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.O, K, rows, 1.f, dy.p + n0 * rowsPer * q.O, q.O, col,
+                  K, n0 == 0 ? 0.f : 1.f, dwt, K);
+    }
   }
+  for (int kk = 0; kk < K; ++kk)
+    for (int o = 0; o < q.O; ++o) dw.p[static_cast<size_t>(kk) * q.O + o] = dwt[static_cast<size_t>(o) * K + kk];
   return info.Env().Undefined();
 }
 

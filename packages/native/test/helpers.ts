@@ -31,7 +31,7 @@ export async function onBoth(fn: () => Out): Promise<{ cpu: tf.backend_util.Type
     res[be] = list.map((t) => t.dataSync() as tf.backend_util.TypedArray);
     shapes = list.map((t) => t.shape);
     if (be === 'native') {
-      for (const t of list) assert.equal(tf.getBackend(), 'native');
+      assert.equal(tf.getBackend(), 'native');
     }
     tf.dispose(list);
   }

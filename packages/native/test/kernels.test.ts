@@ -11,6 +11,10 @@ const t = (shape: number[], r: () => number, lo = -1, hi = 1) => {
   return () => tf.tensor(data, shape);
 };
 
+test('addon is available where HESSIAN_NATIVE_REQUIRED is set', () => {
+  if (process.env.HESSIAN_NATIVE_REQUIRED) assert.equal(available, true, reason);
+});
+
 test('module reports availability and threads', { skip }, () => {
   assert.equal(available, true);
   assert.ok(nativeKernelNames.includes('BatchMatMul'));

@@ -35,16 +35,19 @@ export async function prepare(spec: AnalysisSpec, backend: BackendName = 'auto')
     inputShape: model.inputShape,
     numClasses: model.outputSize,
   });
-  const want = model.inputShape.reduce((a, b) => a * b, 1);
-  const got = data.shape.slice(1).reduce((a, b) => a * b, 1);
+  const want = model.inputShape.reduce((a: number, b: number) => a * b, 1);
+  const got = data.shape.slice(1).reduce((a: number, b: number) => a * b, 1);
   if (want !== got)
     throw new UserError(
       `data: examples of shape [${data.shape.slice(1).join(', ')}] do not fit model input [${model.inputShape.join(', ')}]; choose data made for this model`,
       'INVALID_ARGUMENT',
     );
-  const maxLabel = data.labels.reduce((m, l) => Math.max(m, l), 0);
+  const maxLabel = data.labels.reduce((m: number, l: number) => Math.max(m, l), 0);
   if (maxLabel >= model.outputSize)
     throw new UserError(`data: label ${maxLabel} is out of range for a model with ${model.outputSize} outputs; choose data made for this model`);
-  const engine = new HessianEngine(model, data, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined });
+  // Flat features of the right size (e.g. npy [n, 784] for a [28, 28, 1] model) are the same
+  // values in NHWC order, so only the shape changes; the engine sees the model's classes.
+  const batch = { ...data, shape: [data.shape[0], ...model.inputShape], numClasses: model.outputSize };
+  const engine = new HessianEngine(model, batch, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined });
   return { backend: info.name, backendDetail: info.detail, model, data, engine };
 }

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { UserError } from '@hessian/linalg';
-import './gradients.js';
+import { registerHigherOrderGradients } from './gradients.js';
 
 export { tf };
 
@@ -49,6 +49,8 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 async function activate(name: string): Promise<boolean> {
+  // Backend packages (tfjs-node imports @tensorflow/tfjs) may re-register tfjs's gradients.
+  registerHigherOrderGradients();
   if (!tf.findBackendFactory(name)) return false;
   try {
     const ok = await quietly(() => tf.setBackend(name));
@@ -125,7 +127,7 @@ function info(pkg: string, why: string): BackendInfo {
  * for a backend that cannot load is a UserError saying what to install.
  */
 export async function initBackend(requested?: BackendName, opts: { needsConv?: boolean } = {}): Promise<BackendInfo> {
-  const req = (requested ?? (process.env['HESSIAN_BACKEND'] as BackendName | undefined) ?? 'auto') as BackendName;
+  const req = (requested ?? ((process.env['HESSIAN_BACKEND'] || undefined) as BackendName | undefined) ?? 'auto') as BackendName;
   if (!BACKENDS.includes(req)) {
     throw new UserError(`Unknown backend '${String(req)}'; use one of ${BACKENDS.join(', ')}.`);
   }

@@ -9,10 +9,19 @@
  *    tf.max inside logSumExp) use a cast(equal(x, y)) mask whose gradient is needed.
  *  - MaxPoolGrad, AvgPoolGrad: no gradient (the interpreter uses pool.ts instead; these are
  *    for code that calls tf.maxPool / tf.avgPool directly).
+ *  - Gradients that use the kernel's saved OUTPUT (Exp, Tanh, Sigmoid, Softmax, Elu, Pow):
+ *    the engine saves a clone of the output whose tape node is recorded before the node
+ *    that produces the output, so the second backward pass finds no path through it and
+ *    silently drops that term (d2/dx2 sum(exp(x)) even throws "Cannot compute gradient").
+ *    These are re-registered (overriding tfjs's) to recompute the output from the input.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no gradients: the tfjs-layers (and @tensorflow/tfjs) bundles
+// register tfjs's gradient set when imported. Import it first so ours come after.
+import '@tensorflow/tfjs-layers';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 import { maxPoolGather, type Pool2DSpec } from './pool.js';
+import './cpu-kernels.js';
 
 function pair(v: unknown): [number, number] {
   if (typeof v === 'number') return [v, v];
@@ -94,23 +103,110 @@ const configs: GradConfig[] = [
   },
 ];
 
-let registered = false;
+/** Replacements for tfjs gradients that read saved outputs (see the header). */
+const recomputing: GradConfig[] = [
+  {
+    kernelName: tf.Exp,
+    inputsToSave: ['x'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+      const [x] = saved;
+      return { x: () => tf.mul(dy as Tensor, tf.exp(x)) };
+    },
+  },
+  {
+    kernelName: tf.Tanh,
+    inputsToSave: ['x'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+      const [x] = saved;
+      return { x: () => tf.mul(dy as Tensor, tf.sub(1, tf.square(tf.tanh(x)))) };
+    },
+  },
+  {
+    kernelName: tf.Sigmoid,
+    inputsToSave: ['x'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+      const [x] = saved;
+      return {
+        x: () => {
+          const s = tf.sigmoid(x);
+          return tf.mul(dy as Tensor, tf.mul(s, tf.sub(1, s)));
+        },
+      };
+    },
+  },
+  {
+    kernelName: tf.Softmax,
+    inputsToSave: ['logits'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+      const [logits] = saved;
+      const dim = attrs['dim'] as number;
+      return {
+        logits: () => {
+          const y = tf.softmax(logits, dim);
+          const dyy = tf.mul(dy as Tensor, y);
+          return tf.sub(dyy, tf.mul(tf.sum(dyy, [dim], true), y));
+        },
+      };
+    },
+  },
+  {
+    kernelName: tf.Elu,
+    inputsToSave: ['x'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+      const [x] = saved;
+      // elu'(x) = 1 for x > 0, exp(x) otherwise (alpha = 1 in tfjs)
+      return { x: () => tf.mul(dy as Tensor, tf.where(tf.greater(x, 0), tf.onesLike(x), tf.exp(tf.minimum(x, 0)))) };
+    },
+  },
+  {
+    kernelName: tf.Pow,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+      const [a, b] = saved;
+      const d = dy as Tensor;
+      const outShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      const reduceTo = (t: Tensor, shape: number[]): Tensor => {
+        const axes = tf.broadcast_util.getReductionAxes(shape, outShape);
+        return tf.reshape(axes.length > 0 ? tf.sum(t, axes) : t, shape);
+      };
+      return {
+        a: () => {
+          const bf = tf.cast(b, 'float32');
+          return reduceTo(tf.mul(d, tf.mul(bf, tf.pow(a, tf.sub(bf, 1)))), a.shape);
+        },
+        b: () => {
+          const logA = tf.where(tf.greater(a, 0), tf.log(a), tf.zerosLike(a));
+          return reduceTo(tf.mul(d, tf.mul(tf.pow(a, b), logA)), b.shape);
+        },
+      };
+    },
+  },
+];
 
-/** Registers the missing gradients (no-op when already done, or when tfjs has its own). */
+/**
+ * Registers the missing gradients and the output-recomputing replacements. Idempotent;
+ * safe to call again after something re-registers tfjs's own set (importing
+ * @tensorflow/tfjs or tfjs-node does), which would silently undo the replacements.
+ * Returns the kernel names (re-)registered by this call.
+ */
 export function registerHigherOrderGradients(): string[] {
   const added: string[] = [];
-  if (registered) return added;
   for (const c of configs) {
     if (tf.getGradient(c.kernelName) === undefined) {
       tf.registerGradient(c);
       added.push(c.kernelName);
     }
   }
-  registered = true;
+  for (const c of recomputing) {
+    if (tf.getGradient(c.kernelName) !== c) {
+      tf.registerGradient(c);
+      added.push(c.kernelName);
+    }
+  }
   return added;
 }
 
 /** Kernel names whose gradients this module supplies. */
-export const HIGHER_ORDER_GRADIENT_KERNELS: readonly string[] = configs.map((c) => c.kernelName);
+export const HIGHER_ORDER_GRADIENT_KERNELS: readonly string[] = [...configs, ...recomputing].map((c) => c.kernelName);
 
 registerHigherOrderGradients();

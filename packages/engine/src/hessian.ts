@@ -10,17 +10,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, type LinearOperator } from '@hessian/linalg';
-import './gradients.js';
+import { registerHigherOrderGradients } from './gradients.js';
 import { lossSum, outputHessianProduct, type LossName } from './losses.js';
 import type { Convention, Model, ParamTensor } from './model.js';
 
-export interface Batch {
-  x: Float32Array;
-  /** [n, ...inputShape] */
-  shape: number[];
-  labels: Int32Array;
-  numClasses: number;
-}
+import type { Batch } from './data/index.js';
 
 export type OperatorKind = 'hessian' | 'gauss-newton' | 'residual';
 export type Scope = { kind: 'full' } | { kind: 'group'; group: string; convention: Convention };
@@ -57,6 +51,7 @@ export class HessianEngine {
     batch: Batch,
     opts: HessianEngineOptions = {},
   ) {
+    registerHigherOrderGradients();
     this.lossName = opts.loss ?? 'cross-entropy';
     if (this.lossName !== 'cross-entropy' && this.lossName !== 'mse') {
       throw new UserError(`Unknown loss '${String(this.lossName)}'; use 'cross-entropy' or 'mse'.`);
@@ -86,8 +81,8 @@ export class HessianEngine {
     const per = model.inputShape.reduce((a, b) => a * b, 1);
     for (let s = 0; s < n; s += bs) {
       const m = Math.min(bs, n - s);
-      const x = tf.keep(tf.tensor(batch.x.subarray(s * per, (s + m) * per), [m, ...model.inputShape]));
-      const y = tf.keep(tf.tidy(() => tf.oneHot(tf.tensor1d(batch.labels.subarray(s, s + m), 'int32'), batch.numClasses, 1, 0, 'float32') as tf.Tensor2D));
+      const x = tf.keep(tf.tensor(batch.x.slice(s * per, (s + m) * per), [m, ...model.inputShape]));
+      const y = tf.keep(tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(batch.labels.slice(s, s + m), 'int32'), batch.numClasses), 'float32') as tf.Tensor2D));
       this.chunks.push({ x, y, n: m });
     }
   }
@@ -167,7 +162,7 @@ export class HessianEngine {
     let o = 0;
     return idx.map((i) => {
       const p = this.model.params[i];
-      const t = tf.tensor(v.subarray(o, o + p.size), p.shape);
+      const t = tf.tensor(v.slice(o, o + p.size), p.shape);
       o += p.size;
       return t;
     });

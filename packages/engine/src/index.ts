@@ -5,3 +5,4 @@ export * from './pool.js';
 export * from './layers.js';
 export * from './model.js';
 export * from './hessian.js';
+export * from './data/index.js';

@@ -13,9 +13,8 @@ let convImpl: ConvImplementation = 'auto';
 
 /**
  * How Conv2D layers compute: 'kernel' = tf.conv2d (its second derivative needs the
- * Conv2DBackpropFilter gradient from gradients.ts), 'im2col' = slices + matMul, 'auto' =
- * im2col on the cpu and wasm backends (where Conv2DBackpropFilter is slow or missing),
- * kernel elsewhere. Both give the same function, so the same derivatives.
+ * Conv2DBackpropFilter gradient from gradients.ts), 'im2col' = gather + matMul, 'auto' =
+ * im2col on wasm (which has no Conv2DBackpropFilter kernel), kernel elsewhere. Both give the same function, so the same derivatives.
  */
 export function setConvImplementation(impl: ConvImplementation): void {
   convImpl = impl;
@@ -23,8 +22,7 @@ export function setConvImplementation(impl: ConvImplementation): void {
 
 function useIm2col(): boolean {
   if (convImpl !== 'auto') return convImpl === 'im2col';
-  const b = tf.getBackend();
-  return b === 'cpu' || b === 'wasm';
+  return tf.getBackend() === 'wasm';
 }
 
 export type Json = Record<string, unknown>;

@@ -93,7 +93,8 @@ export function poolWindows(x: tf.Tensor4D, spec: Pool2DSpec, padValue: number):
 /** One-hot mask [N, oh, ow, K, C] of the first maximum over the taps axis. */
 function firstMaxMask(taps: tf.Tensor5D): tf.Tensor5D {
   const k = taps.shape[3];
-  const oh = tf.oneHot(tf.argMax(taps, 3), k, 1, 0, 'float32'); // [N, oh, ow, C, K]
+  // int32 one-hot then cast: tfjs-backend-wasm's OneHot with dtype float32 writes int bits.
+  const oh = tf.cast(tf.oneHot(tf.argMax(taps, 3), k), 'float32'); // [N, oh, ow, C, K]
   return tf.transpose(oh, [0, 1, 2, 4, 3]) as tf.Tensor5D;
 }
 

@@ -71,11 +71,8 @@ export function jensenShannon(a: Density, b: Density, gridPoints?: number): numb
   const dx = (hi - lo) / (m - 1);
   const p = new Float64Array(m);
   const q = new Float64Array(m);
-  for (let j = 0; j < m; j++) {
-    const x = lo + j * dx;
-    p[j] = interpolate(a, x);
-    q[j] = interpolate(b, x);
-  }
+  resample(a, lo, dx, p);
+  resample(b, lo, dx, q);
   const sp = sum(p);
   const sq = sum(q);
   if (!(sp > 0) || !(sq > 0)) throw new UserError('A density is zero everywhere on the common grid.');
@@ -89,6 +86,25 @@ export function jensenShannon(a: Density, b: Density, gridPoints?: number): numb
   }
   // Rounding can leave it a hair outside [0, ln 2].
   return Math.min(Math.max(js, 0), Math.LN2);
+}
+
+/**
+ * Puts a density on the common grid lo + j*dx. Interpolation where the density's own grid is
+ * at least as coarse as the common one; binning (mass of each own grid cell to the nearest
+ * common point) where it is finer, so a peak narrower than dx (e.g. the ESD of a residual
+ * H - G that is nearly zero) keeps its mass instead of falling between grid points.
+ */
+function resample(d: Density, lo: number, dx: number, out: Float64Array): void {
+  const m = out.length;
+  const step = gridStep(d);
+  if (step >= dx || !(dx > 0)) {
+    for (let j = 0; j < m; j++) out[j] = interpolate(d, lo + j * dx);
+    return;
+  }
+  for (let i = 0; i < d.grid.length; i++) {
+    const j = Math.min(m - 1, Math.max(0, Math.round((d.grid[i] - lo) / dx)));
+    out[j] += (Math.max(0, d.density[i]) * step) / dx;
+  }
 }
 
 function gridStep(d: Density): number {

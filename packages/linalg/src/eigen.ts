@@ -7,11 +7,11 @@
  * these residuals cannot fall below roughly 1e-7 * ||A||, whatever the algorithm did.
  */
 import { UserError } from './errors.js';
-import { LanczosProcess } from './lanczos.js';
+import { LanczosProcess, type BasisStorage } from './lanczos.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
 import { tridiagonalEigen } from './tridiag.js';
-import { axpy, dot, norm, normalize, orthogonalizeAgainst, toFloat32, toFloat64 } from './vector.js';
+import { axpy, combineBasis, dot, norm, normalize, orthogonalizeAgainst, toFloat32, toFloat64 } from './vector.js';
 
 export interface TopEigenResult {
   method: 'lanczos' | 'power';
@@ -49,6 +49,8 @@ export interface TopEigenOptions {
   checkEvery?: number;
   /** Start vector (e.g. the previous checkpoint's top eigenvector); default Gaussian from rng. */
   start?: Float32Array;
+  /** Lanczos basis storage, default 'float64' ('float32' halves the basis memory; see `BasisStorage`). */
+  basis?: BasisStorage;
 }
 
 /** Indices of the k wanted Ritz values in ascending `values`, in output order. */
@@ -81,7 +83,7 @@ export async function topEigenvalues(op: LinearOperator, opts: TopEigenOptions):
     throw new UserError(`maxSteps must be an integer of at least k = ${k}, got ${opts.maxSteps}.`);
   }
 
-  const proc = new LanczosProcess(op, opts.start ?? rng.gaussian(n));
+  const proc = new LanczosProcess(op, opts.start ?? rng.gaussian(n), undefined, opts.basis ?? 'float64');
   let converged = false;
   let estimates: number[] = [];
   while (proc.steps < maxSteps) {
@@ -113,10 +115,11 @@ export async function topEigenvalues(op: LinearOperator, opts: TopEigenOptions):
   const residuals: number[] = [];
   const eigenvectors: Float32Array[] = [];
   let matvecs = proc.matvecs;
-  for (const i of chosen) {
-    const s = t.vectors![i];
-    const x = new Float64Array(n);
-    for (let j = 0; j < m; j++) axpy(s[j], proc.basis[j], x);
+  // All k Ritz vectors in one blocked sweep over the basis.
+  const ritz = combineBasis(proc.basis, chosen.map((i) => t.vectors![i]), n);
+  for (let c = 0; c < chosen.length; c++) {
+    const i = chosen[c];
+    const x = ritz[c];
     normalize(x);
     const theta = t.values[i];
     const x32 = toFloat32(x);

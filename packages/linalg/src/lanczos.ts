@@ -9,14 +9,16 @@
  *
  * In floating point the plain three-term recurrence loses orthogonality as soon as a Ritz value
  * converges and then produces spurious copies ("ghosts"). We reorthogonalize every new vector
- * against the whole basis, twice, with classical Gram-Schmidt: exact-arithmetic behaviour at
- * the price of keeping the basis (steps x dim float64 values; 300 steps of a 1e6-parameter
- * model is 2.4 GB, so callers size `steps` with that in mind).
+ * against the whole basis with blocked classical Gram-Schmidt (one sweep over the basis for
+ * all coefficients, one for the update), repeated only when the DGKS test of `reorthogonalize`
+ * says the pass lost digits to cancellation: exact-arithmetic behaviour at the price of keeping
+ * the basis (steps x dim values: float64 by default, 300 steps of a 1e6-parameter model is
+ * 2.4 GB; `basis: 'float32'` halves that, see `BasisStorage`).
  */
 import { UserError } from './errors.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
-import { axpy, dot, norm, normalize, orthogonalizeAgainst, scale, toFloat32, toFloat64 } from './vector.js';
+import { axpy, dot, norm, normalize, orthogonalizeAgainst, reorthogonalize, scale, toFloat32, toFloat64, type BasisVector } from './vector.js';
 
 export interface LanczosResult {
   /** Diagonal of T (length = steps). */
@@ -33,6 +35,17 @@ export interface LanczosResult {
   lastBeta?: number;
 }
 
+/**
+ * How the Lanczos basis is stored. 'float64' (default): Q^T Q = I to about 1e-15. 'float32':
+ * half the memory and half the memory traffic of reorthogonalization; each basis vector is
+ * rounded to float32 once (it is exactly the vector the float32 operator is applied to, and the
+ * recurrence and reorthogonalization use that same rounded vector, accumulating in float64), so
+ * Q^T Q = I only to about 1e-7, the level of the float32 products themselves. Ritz values and
+ * SLQ nodes/weights are unaffected at the accuracy the float32 operator allows (the tests check
+ * top-3 eigenvalues to 1e-6 relative in both modes).
+ */
+export type BasisStorage = 'float64' | 'float32';
+
 export interface LanczosOptions {
   /** Number of steps (capped at the operator's dimension). */
   steps: number;
@@ -44,6 +57,8 @@ export interface LanczosOptions {
   keepBasis?: boolean;
   /** Relative breakdown threshold: stop when beta < breakdownTol * scale, scale = max |alpha|, beta so far. Default 1e-10. */
   breakdownTol?: number;
+  /** Basis storage, default 'float64' (see `BasisStorage`). */
+  basis?: BasisStorage;
 }
 
 export const DEFAULT_BREAKDOWN_TOL = 1e-10;
@@ -56,24 +71,37 @@ export class LanczosProcess {
   readonly alpha: number[] = [];
   /** beta[j] = norm of the residual after step j (couples q_j and q_{j+1}); 0 where a restart happened. */
   readonly beta: number[] = [];
-  readonly basis: Float64Array[] = [];
+  /** q_0, q_1, ...: Float64Array or Float32Array vectors according to `storage`. */
+  readonly basis: BasisVector[] = [];
   matvecs = 0;
   /** Set when the last step ended in breakdown: no next vector until restart(). */
   stalled = false;
-  private next: Float64Array | null;
+  /** Gram-Schmidt passes taken over all steps (the DGKS test decides: one per step unless cancellation). */
+  gsPasses = 0;
+  private next: BasisVector | null;
   private scale = 0;
+  private work = new Float64Array(64);
 
   constructor(
     private readonly op: LinearOperator,
     start: ArrayLike<number>,
     private readonly breakdownTol = DEFAULT_BREAKDOWN_TOL,
+    readonly storage: BasisStorage = 'float64',
   ) {
     if (start.length !== op.dim) {
       throw new UserError(`Start vector length ${start.length} does not match the operator dimension ${op.dim}.`);
     }
+    if (storage !== 'float64' && storage !== 'float32') {
+      throw new UserError(`The Lanczos basis storage must be 'float64' or 'float32', got '${String(storage)}'.`);
+    }
     const q = toFloat64(start);
     if (!(normalize(q) > 0)) throw new UserError('The Lanczos start vector must be nonzero and finite.');
-    this.next = q;
+    this.next = this.store(q);
+  }
+
+  /** The unit vector q as it will be kept in the basis (and handed to the operator). */
+  private store(q: Float64Array): BasisVector {
+    return this.storage === 'float32' ? toFloat32(q) : q;
   }
 
   get steps(): number {
@@ -85,7 +113,7 @@ export class LanczosProcess {
     const q = this.next;
     if (q === null) throw new Error('LanczosProcess.step: no next vector (breakdown without restart)');
     const j = this.alpha.length;
-    const aq = await this.op.matvec(toFloat32(q));
+    const aq = await this.op.matvec(q instanceof Float32Array ? q : toFloat32(q));
     this.matvecs++;
     if (aq.length !== q.length) {
       throw new UserError(`The operator returned a vector of length ${aq.length}, expected ${q.length}.`);
@@ -98,8 +126,10 @@ export class LanczosProcess {
     axpy(-a, q, w);
     if (j > 0 && this.beta[j - 1] !== 0) axpy(-this.beta[j - 1], this.basis[j - 1], w);
     this.basis.push(q);
-    orthogonalizeAgainst(w, this.basis, 2);
-    const b = norm(w);
+    if (this.work.length < this.basis.length) this.work = new Float64Array(2 * this.basis.length);
+    const gs = reorthogonalize(w, this.basis, { work: this.work });
+    this.gsPasses += gs.passes;
+    const b = gs.normAfter;
     this.alpha.push(a);
     this.scale = Math.max(this.scale, Math.abs(a), b);
     if (b <= this.breakdownTol * this.scale || this.basis.length >= this.op.dim) {
@@ -110,7 +140,7 @@ export class LanczosProcess {
     } else {
       this.beta.push(b);
       scale(w, 1 / b);
-      this.next = w;
+      this.next = this.store(w);
     }
   }
 
@@ -126,7 +156,7 @@ export class LanczosProcess {
       orthogonalizeAgainst(v, this.basis, 2);
       const after = normalize(v);
       if (after > 1e-8 * before) {
-        this.next = v;
+        this.next = this.store(v);
         this.stalled = false;
         return true;
       }
@@ -147,11 +177,11 @@ export class LanczosProcess {
 export async function lanczos(
   op: LinearOperator,
   opts: LanczosOptions,
-): Promise<LanczosResult & { basis?: Float64Array[] }> {
-  const { steps, rng, start, keepBasis = false, breakdownTol = DEFAULT_BREAKDOWN_TOL } = opts;
+): Promise<LanczosResult & { basis?: BasisVector[] }> {
+  const { steps, rng, start, keepBasis = false, breakdownTol = DEFAULT_BREAKDOWN_TOL, basis = 'float64' } = opts;
   if (!Number.isInteger(steps) || steps < 1) throw new UserError(`Lanczos steps must be a positive integer, got ${steps}.`);
   const m = Math.min(steps, op.dim);
-  const proc = new LanczosProcess(op, start ?? rng.gaussian(op.dim), breakdownTol);
+  const proc = new LanczosProcess(op, start ?? rng.gaussian(op.dim), breakdownTol, basis);
   let breakdown = false;
   while (proc.steps < m) {
     await proc.step();
@@ -162,7 +192,7 @@ export async function lanczos(
     }
   }
   const k = proc.steps;
-  const result: LanczosResult & { basis?: Float64Array[] } = {
+  const result: LanczosResult & { basis?: BasisVector[] } = {
     alpha: proc.alpha.slice(),
     beta: proc.beta.slice(0, k - 1),
     steps: k,

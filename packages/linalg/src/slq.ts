@@ -9,7 +9,7 @@
  * (1/n) tr(A^p). Smoothing with a Gaussian kernel turns the nodes into a plottable density.
  */
 import { UserError } from './errors.js';
-import { lanczos } from './lanczos.js';
+import { lanczos, type BasisStorage } from './lanczos.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
 import { tridiagonalEigen } from './tridiag.js';
@@ -36,14 +36,14 @@ export function quadratureFromTridiagonal(alpha: ArrayLike<number>, beta: ArrayL
 /** One SLQ run: Lanczos (full reorthogonalization) from a normalized random start. */
 export async function slqRun(
   op: LinearOperator,
-  opts: { steps: number; rng: Rng; distribution?: 'rademacher' | 'gaussian' },
+  opts: { steps: number; rng: Rng; distribution?: 'rademacher' | 'gaussian'; basis?: BasisStorage },
 ): Promise<SlqRun> {
-  const { steps, rng, distribution = 'rademacher' } = opts;
+  const { steps, rng, distribution = 'rademacher', basis = 'float64' } = opts;
   if (distribution !== 'rademacher' && distribution !== 'gaussian') {
     throw new UserError(`The probe distribution must be 'rademacher' or 'gaussian', got '${String(distribution)}'.`);
   }
   const start = distribution === 'gaussian' ? rng.gaussian(op.dim) : rng.rademacher(op.dim);
-  const lz = await lanczos(op, { steps, rng, start });
+  const lz = await lanczos(op, { steps, rng, start, basis });
   const { nodes, weights } = quadratureFromTridiagonal(lz.alpha, lz.beta);
   return { nodes, weights, steps: lz.steps, matvecs: lz.matvecs, alpha: lz.alpha, beta: lz.beta, breakdown: lz.breakdown };
 }

@@ -74,6 +74,17 @@ for (const c of cases) {
   });
 }
 
+for (const c of cases) {
+  test(`Lanczos top-3 on ${c.name} with a float32 basis: same 1e-6 relative accuracy and residual bounds`, async () => {
+    const r = await topEigenvalues(c.op(), { k: 3, rng: new Rng(7), basis: 'float32' });
+    assert.equal(r.converged, true);
+    for (let i = 0; i < 3; i++) {
+      assert.ok(relErr(r.eigenvalues[i], c.top3[i]) < 1e-6, `eigenvalue ${i}: ${r.eigenvalues[i]} vs ${c.top3[i]}`);
+      assert.ok(r.residuals[i] < 1e-5 * Math.abs(c.top3[i]), `residual ${i}: ${r.residuals[i]}`);
+    }
+  });
+}
+
 test('largest-magnitude picks the negative outliers of an indefinite matrix', async () => {
   const r = await topEigenvalues(cases[2].op(), { k: 3, rng: new Rng(8), which: 'largest-magnitude' });
   const want = [-40, 30, -25];

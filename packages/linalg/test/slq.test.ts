@@ -41,6 +41,26 @@ test('SLQ exact check: 5 distinct eigenvalues, diagonal operator, Rademacher sta
   }
 });
 
+test('SLQ exact check with a float32 basis: same nodes and weights', async () => {
+  const values = [-2, 0.5, 1, 3, 10];
+  const mult = [50, 150, 100, 120, 80];
+  const diag: number[] = [];
+  values.forEach((v, i) => diag.push(...new Array<number>(mult[i]).fill(v)));
+  const perm = new Rng(1).permutation(diag.length);
+  const op = new DiagonalOperator(Array.from(perm, (p) => diag[p]));
+  const run = await slqRun(op, { steps: 5, rng: new Rng(2), basis: 'float32' });
+  for (let i = 0; i < 5; i++) {
+    assert.ok(Math.abs(run.nodes[i] - values[i]) < 1e-5, `node ${run.nodes[i]}`);
+    assert.ok(Math.abs(run.weights[i] - mult[i] / op.dim) < 1e-6, `weight ${run.weights[i]}`);
+  }
+  const long = await slqRun(op, { steps: 12, rng: new Rng(3), basis: 'float32' });
+  const moments = spectralMoments([long], 6);
+  for (let p = 1; p <= 6; p++) {
+    const truth = sum(diag.map((x) => x ** p)) / op.dim;
+    assert.ok(Math.abs(moments[p - 1] - truth) < 1e-5 * Math.max(1, Math.abs(truth)), `moment ${p}: ${moments[p - 1]} vs ${truth}`);
+  }
+});
+
 test('SLQ statistical check: (1/n) tr A and (1/n) tr A^2 within 4 SE over 30 runs (random spectrum, random eigenvectors)', async () => {
   const rng = new Rng(10);
   const eigs = [...marchenkoPastur(396, 0.5, rng.fork('bulk')), 4, 5, 6, 8];

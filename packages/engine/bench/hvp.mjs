@@ -1,6 +1,6 @@
 // HVP timing on the zoo models (not a test; run on demand after `npx tsc -b packages/engine`):
-//   node packages/engine/bench/hvp.mjs [backend ...]      (default: cpu wasm native)
-// mlp with a batch of 256 and lenet with a batch of 128 (lenet skipped on wasm: it has
+//   node packages/engine/bench/hvp.mjs [backend ...] [--model=NAME ...]   (default: cpu wasm native)
+// mlp with a batch of 256, lenet and resnet-mini with a batch of 128 (lenet skipped on wasm: it has
 // no UnsortedSegmentSum / Conv2DBackpropFilter kernels for second-order convolutions).
 import { initBackend, loadModel, HessianEngine } from '@hessian/engine';
 import { Rng } from '@hessian/linalg';
@@ -8,8 +8,11 @@ import { Rng } from '@hessian/linalg';
 const cases = [
   { model: 'mlp', batch: 256, conv: false },
   { model: 'lenet', batch: 128, conv: true },
+  { model: 'resnet-mini', batch: 128, conv: true },
 ];
-const backends = process.argv.length > 2 ? process.argv.slice(2) : ['cpu', 'wasm', 'native'];
+const args = process.argv.slice(2);
+const only = args.filter((a) => a.startsWith('--model=')).map((a) => a.slice(8));
+const backends = args.filter((a) => !a.startsWith('--')).length ? args.filter((a) => !a.startsWith('--')) : ['cpu', 'wasm', 'native'];
 
 function median(a) {
   const s = [...a].sort((x, y) => x - y);
@@ -19,6 +22,7 @@ function median(a) {
 for (const backend of backends) {
   for (const c of cases) {
     if (backend === 'wasm' && c.conv) continue;
+    if (only.length && !only.includes(c.model)) continue;
     let info;
     try {
       info = await initBackend(backend, { needsConv: c.conv });

@@ -7,7 +7,7 @@ import { isUserError, UserError } from '@hessian/linalg';
 import { Worker } from 'node:worker_threads';
 import { executeTask, type TaskResult } from './execute.js';
 import type { Task } from './plan.js';
-import { prepare, type Prepared } from './prepare.js';
+import type { Prepared } from './prepare.js';
 import type { AnalysisSpec } from './spec.js';
 
 export interface Executor {

@@ -77,19 +77,6 @@ const configs: GradConfig[] = [
   zeroGrad(tf.Less),
   zeroGrad(tf.LessEqual),
   {
-    kernelName: tf.MaxPoolGrad,
-    inputsToSave: ['dy', 'input', 'output'],
-    gradFunc: (ddx: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-      const [, input, output] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-      const spec = poolSpec(attrs);
-      return {
-        dy: () => maxPoolGather(input, ddx as tf.Tensor4D, spec),
-        input: () => tf.zerosLike(input),
-        output: () => tf.zerosLike(output),
-      };
-    },
-  },
-  {
     kernelName: tf.AvgPoolGrad,
     inputsToSave: ['input'],
     gradFunc: (ddx: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
@@ -97,14 +84,35 @@ const configs: GradConfig[] = [
       const f = attrs['filterSize'] as [number, number] | number;
       const s = attrs['strides'] as [number, number] | number;
       const pad = attrs['pad'] as 'same' | 'valid';
-      // AvgPoolGrad is linear in dy; its transpose is average pooling (exact for 'valid').
+      // AvgPoolGrad is linear in dy; its transpose is average pooling (exact for 'valid';
+      // cpu's and native's AvgPoolGrad are wrong at 'same' borders anyway, see pool.ts).
       return { dy: () => tf.avgPool(ddx as tf.Tensor4D, f, s, pad), input: () => tf.zerosLike(input) };
     },
   },
 ];
 
-/** Replacements for tfjs gradients that read saved outputs (see the header). */
+/**
+ * MaxPoolGrad's gradient, always ours (it replaces @hessian/native's opt-in copy): the
+ * interpreter's fast pooling path relies on its tie rule matching the kernels' (first
+ * maximum), and it uses the backend's MaxPoolWithArgmax where that is verified (pool.ts).
+ */
+const maxPoolGradGradient: GradConfig = {
+  kernelName: tf.MaxPoolGrad,
+  inputsToSave: ['dy', 'input', 'output'],
+  gradFunc: (ddx: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const [, input, output] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    const spec = poolSpec(attrs);
+    return {
+      dy: () => maxPoolGather(input, ddx as tf.Tensor4D, spec),
+      input: () => tf.zerosLike(input),
+      output: () => tf.zerosLike(output),
+    };
+  },
+};
+
+/** Replacements for tfjs gradients that read saved outputs (see the header), and MaxPoolGrad's. */
 const recomputing: GradConfig[] = [
+  maxPoolGradGradient,
   {
     kernelName: tf.Exp,
     inputsToSave: ['x'],

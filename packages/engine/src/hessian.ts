@@ -158,30 +158,33 @@ export class HessianEngine {
     return Float32Array.from(out);
   }
 
+  /**
+   * The scope's slices of v as tensors. On backends that keep a typed array as a tensor's
+   * storage (cpu, native, wasm copies on write) the tensors are views of v: no copy per call.
+   */
   private splitVector(v: Float32Array, idx: number[]): tf.Tensor[] {
     let o = 0;
     return idx.map((i) => {
       const p = this.model.params[i];
-      const t = tf.tensor(v.slice(o, o + p.size), p.shape);
+      const t = tf.tensor(v.subarray(o, o + p.size), p.shape);
       o += p.size;
       return t;
     });
   }
 
-  /** H v for one chunk (tensors in the scope's layout, flattened and concatenated). */
-  private hvpChunk(idx: number[], v: tf.Tensor[], chunk: Chunk): tf.Tensor1D {
+  /** H v for one chunk, one tensor per scope tensor. */
+  private hvpChunk(idx: number[], v: tf.Tensor[], chunk: Chunk): tf.Tensor[] {
     const xs = idx.map((i) => this.model.paramTensors()[i]);
     const f = this.lossFn(idx, chunk);
     const gradDotV = (...ys: tf.Tensor[]): tf.Scalar => {
       const gs = tf.grads(f)(ys);
       return dotAll(gs, v);
     };
-    const hv = tf.grads(gradDotV)(xs);
-    return tf.concat(hv.map((h) => tf.reshape(h, [-1]))) as tf.Tensor1D;
+    return tf.grads(gradDotV)(xs);
   }
 
-  /** G v = J^T H_out J v for one chunk. */
-  private gnChunk(idx: number[], v: tf.Tensor[], chunk: Chunk): tf.Tensor1D {
+  /** G v = J^T H_out J v for one chunk, one tensor per scope tensor. */
+  private gnChunk(idx: number[], v: tf.Tensor[], chunk: Chunk): tf.Tensor[] {
     const xs = idx.map((i) => this.model.paramTensors()[i]);
     const logitsOf = this.logitsFn(idx, chunk);
     // J^T u as a function of u (reverse mode).
@@ -193,27 +196,45 @@ export class HessianEngine {
       return dotAll(g, v);
     })(tf.zerosLike(logits)) as tf.Tensor2D;
     const r = outputHessianProduct(this.lossName, logits, jv, this.n);
-    const gv = vjp(r);
-    return tf.concat(gv.map((h) => tf.reshape(h, [-1]))) as tf.Tensor1D;
+    return vjp(r);
   }
 
   private async product(kind: OperatorKind, idx: number[], dim: number, v: Float32Array): Promise<Float32Array> {
     this.live();
     if (v.length !== dim) throw new Error(`matvec: vector has length ${v.length}, operator dimension is ${dim}`);
-    const acc = new Float64Array(dim);
+    const single = this.chunks.length === 1;
+    const out = new Float32Array(dim);
+    const acc = single ? null : new Float64Array(dim);
+    // GPU backends: one concatenated read instead of one per tensor.
+    const concat = tf.getBackend() === 'webgpu';
     for (const c of this.chunks) {
-      const out = tf.tidy(() => {
+      const parts = tf.tidy(() => {
         const vt = this.splitVector(v, idx);
-        if (kind === 'hessian') return this.hvpChunk(idx, vt, c);
-        if (kind === 'gauss-newton') return this.gnChunk(idx, vt, c);
-        return tf.sub(this.hvpChunk(idx, vt, c), this.gnChunk(idx, vt, c)) as tf.Tensor1D;
+        let r: tf.Tensor[];
+        if (kind === 'hessian') r = this.hvpChunk(idx, vt, c);
+        else if (kind === 'gauss-newton') r = this.gnChunk(idx, vt, c);
+        else {
+          const h = this.hvpChunk(idx, vt, c);
+          const g = this.gnChunk(idx, vt, c);
+          r = h.map((t, k) => tf.sub(t, g[k]));
+        }
+        return concat ? [tf.concat(r.map((t) => tf.reshape(t, [-1])))] : r;
       });
-      const d = await out.data();
-      out.dispose();
-      for (let i = 0; i < dim; i++) acc[i] += d[i];
+      try {
+        const data = await Promise.all(parts.map((t) => t.data() as Promise<Float32Array>));
+        let o = 0;
+        for (const d of data) {
+          if (acc) for (let i = 0; i < d.length; i++) acc[o + i] += d[i];
+          else out.set(d, o);
+          o += d.length;
+        }
+      } finally {
+        tf.dispose(parts);
+      }
     }
+    if (acc) for (let i = 0; i < dim; i++) out[i] = acc[i];
     this.hvpCount++;
-    return Float32Array.from(acc);
+    return out;
   }
 
   operator(kind: OperatorKind, scope: Scope): LinearOperator {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@hessian/linalg';
-import { avgPool2d, conv2dIm2col, maxPool2d, poolGeometry, type Pool2DSpec } from './pool.js';
+import { conv2dIm2col, pool2d, poolGeometry, type Pool2DSpec } from './pool.js';
 
 export type ConvImplementation = 'auto' | 'im2col' | 'kernel';
 let convImpl: ConvImplementation = 'auto';
@@ -284,8 +284,8 @@ export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: bo
       const [h, w0, c] = inShapes[0];
       const g = poolGeometry(h, w0, spec);
       if (g.outH <= 0 || g.outW <= 0) fail(node, `pool ${spec.pool.join('x')} does not fit the input ${h}x${w0}`);
-      const f = cls === 'MaxPooling2D' ? maxPool2d : avgPool2d;
-      return { ...base, outShape: [g.outH, g.outW, c], weights: [], apply: (x) => f(x[0] as tf.Tensor4D, spec) };
+      const kind = cls === 'MaxPooling2D' ? 'max' : 'avg';
+      return { ...base, outShape: [g.outH, g.outW, c], weights: [], apply: (x) => pool2d(kind, x[0] as tf.Tensor4D, spec) };
     }
     case 'GlobalAveragePooling2D': {
       need(node, inShapes, 1, 3);

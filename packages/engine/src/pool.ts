@@ -10,6 +10,12 @@
  * at the borders). Here max pooling selects the first maximum of each window through a
  * one-hot mask (TensorFlow's tie rule), and average pooling divides by the count of valid
  * pixels, exactly like Keras.
+ *
+ * Fast path (`pool2d`, what the interpreter calls): on backends whose pooling kernels are
+ * verified right (see `poolKernelBackends`), tf.maxPool / tf.avgPool run the kernels and
+ * gradients.ts supplies the missing second-order gradients (MaxPoolGrad's adjoint is a gather
+ * at MaxPoolWithArgmax's first maxima, the same tie rule). The same function with the same
+ * derivatives, 3-5x cheaper; `setPoolImplementation('portable')` forces the formulation here.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -48,6 +54,16 @@ export function poolGeometry(h: number, w: number, spec: Pool2DSpec): PoolGeomet
 }
 
 const indexCache = new Map<string, Int32Array>();
+
+function windowIndexGeometry(h: number, w: number, spec: Pool2DSpec): { g: PoolGeometry; padB: number; padR: number } {
+  const [kh, kw] = spec.pool;
+  const [sh, sw] = spec.strides;
+  const [dh, dw] = spec.dilation ?? [1, 1];
+  const g = poolGeometry(h, w, spec);
+  const hp = Math.max((kh - 1) * dh + (g.outH - 1) * sh + 1, h + g.padTop);
+  const wp = Math.max((kw - 1) * dw + (g.outW - 1) * sw + 1, w + g.padLeft);
+  return { g, padB: hp - h - g.padTop, padR: wp - w - g.padLeft };
+}
 
 /**
  * Flat indices into the padded image [hp * wp] of every window tap, ordered
@@ -107,6 +123,63 @@ export function maxPool2d(x: tf.Tensor4D, spec: Pool2DSpec): tf.Tensor4D {
   });
 }
 
+/**
+ * How pooling layers compute: 'auto' = the backend's MaxPool / AvgPool kernels where they
+ * and their gradients are right (`poolKernelBackends`), the portable formulation elsewhere;
+ * 'portable' = always the gather formulation; 'kernel' = always tf.maxPool / tf.avgPool
+ * (wrong first-order gradients for 'same' average pooling with padding on cpu and native;
+ * for tests and experiments only).
+ */
+export type PoolImplementation = 'auto' | 'portable' | 'kernel';
+let poolImpl: PoolImplementation = 'auto';
+
+export function setPoolImplementation(impl: PoolImplementation): void {
+  if (impl !== 'auto' && impl !== 'portable' && impl !== 'kernel') throw new Error(`unknown pool implementation '${String(impl)}'`);
+  poolImpl = impl;
+}
+
+export function getPoolImplementation(): PoolImplementation {
+  return poolImpl;
+}
+
+/**
+ * Backends whose pooling kernels 'auto' uses, verified by the tests here (HVP = explicit
+ * Hessian = finite differences, fast = portable):
+ *  - max: MaxPool, MaxPoolGrad and MaxPoolWithArgmax (first maximum of each window, padding
+ *    never selected) on 'cpu' (tfjs-backend-cpu) and 'native' (@hessian/native).
+ *  - avg: only where no window overlaps the padding ('valid', or 'same' that pads nothing):
+ *    the AvgPoolGrad of both cpu and native divides by the full window at 'same' borders
+ *    while their forward divides by the valid count (first-order gradient wrong there).
+ * Others (wasm, webgpu, tensorflow) keep the portable formulation until verified there.
+ */
+export const poolKernelBackends: { max: readonly string[]; avgUnpadded: readonly string[] } = {
+  max: ['cpu', 'native'],
+  avgUnpadded: ['cpu', 'native'],
+};
+
+function padded(h: number, w: number, spec: Pool2DSpec): boolean {
+  const { g, padB, padR } = windowIndexGeometry(h, w, spec);
+  return g.padTop > 0 || g.padLeft > 0 || padB > 0 || padR > 0;
+}
+
+/** Whether `pool2d` uses the backend's kernel for this pooling on the active backend. */
+export function usePoolKernel(kind: 'max' | 'avg', h: number, w: number, spec: Pool2DSpec): boolean {
+  if (poolImpl !== 'auto') return poolImpl === 'kernel';
+  const d = spec.dilation ?? [1, 1];
+  if (d[0] !== 1 || d[1] !== 1) return false;
+  const be = tf.getBackend();
+  if (kind === 'max') return poolKernelBackends.max.includes(be);
+  return poolKernelBackends.avgUnpadded.includes(be) && !padded(h, w, spec);
+}
+
+/** Max or average pooling of a layer: the backend kernel where `usePoolKernel`, else portable. */
+export function pool2d(kind: 'max' | 'avg', x: tf.Tensor4D, spec: Pool2DSpec): tf.Tensor4D {
+  if (usePoolKernel(kind, x.shape[1], x.shape[2], spec)) {
+    return kind === 'max' ? tf.maxPool(x, spec.pool, spec.strides, spec.padding) : tf.avgPool(x, spec.pool, spec.strides, spec.padding);
+  }
+  return kind === 'max' ? maxPool2d(x, spec) : avgPool2d(x, spec);
+}
+
 /** Reciprocal of the number of valid (non-padding) pixels in each window, [1, oh, ow, 1]. */
 function avgDivisor(h: number, w: number, spec: Pool2DSpec): tf.Tensor4D {
   const g = poolGeometry(h, w, spec);
@@ -133,6 +206,18 @@ function avgDivisor(h: number, w: number, spec: Pool2DSpec): tf.Tensor4D {
 /** Gathers ddx (shaped like x) at each window's first maximum of x: the transpose of MaxPoolGrad in dy. */
 export function maxPoolGather(x: tf.Tensor4D, ddx: tf.Tensor4D, spec: Pool2DSpec): tf.Tensor4D {
   return tf.tidy(() => {
+    const be = tf.getBackend();
+    const d = spec.dilation ?? [1, 1];
+    if (poolKernelBackends.max.includes(be) && d[0] === 1 && d[1] === 1 && tf.getKernel(tf.MaxPoolWithArgmax, be)) {
+      // Same tie rule as the portable mask (first maximum in row-major window order, padding
+      // never selected): flat indices into x, batch included. The indices are copied into a
+      // fresh tensor so that the tape does not link them to x (gather's gradient for its
+      // indices is int32, which a third backward pass would reject); they are piecewise
+      // constant in x anyway. A synchronous read: only on the CPU backends above.
+      const { indexes } = tf.maxPoolWithArgmax(x, spec.pool, spec.strides, spec.padding, true);
+      const cut = tf.tensor1d(indexes.dataSync() as Int32Array, 'int32');
+      return tf.reshape(tf.gather(tf.reshape(ddx, [-1]), cut), indexes.shape as [number, number, number, number]);
+    }
     const mask = firstMaxMask(poolWindows(x, spec, -3.0e38));
     return tf.sum(tf.mul(poolWindows(ddx, spec, 0), mask), 3) as tf.Tensor4D;
   });

@@ -82,12 +82,32 @@ async function fdHvp(engine: HessianEngine, u: Float32Array, eps: number): Promi
   return Float64Array.from(gp, (g, i) => (g - gm[i]) / (2 * eps));
 }
 
+/**
+ * Backends the exactness suite runs on: cpu always; native when built (its pooling and conv
+ * kernels take the fast path); wasm for the conv-free fixture (auto picks it for MLPs).
+ */
+async function available(name: 'native' | 'wasm'): Promise<boolean> {
+  try {
+    await initBackend(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const suites: [string, string][] = [
+  ['cpu', 'tiny-mlp'],
+  ['cpu', 'tiny-cnn'],
+];
+if (await available('native')) suites.push(['native', 'tiny-mlp'], ['native', 'tiny-cnn']);
+if (await available('wasm')) suites.push(['wasm', 'tiny-mlp']);
+await initBackend('cpu');
+
 before(async () => {
   await initBackend('cpu');
 });
 
-for (const name of ['tiny-mlp', 'tiny-cnn']) {
-  describe(`exact curvature operators on ${name}`, () => {
+for (const [backend, name] of suites) {
+  describe(`exact curvature operators on ${name} (${backend})`, () => {
     let model: Model;
     let batch: Batch;
     let engine: HessianEngine;
@@ -95,6 +115,8 @@ for (const name of ['tiny-mlp', 'tiny-cnn']) {
     let n: number;
 
     before(async () => {
+      await initBackend(backend as 'cpu' | 'native' | 'wasm');
+      assert.equal(tf.getBackend(), backend);
       model = await loadModel(`zoo:${name}`, { seed: 3 });
       batch = randomBatch(model, 6, 11);
       engine = new HessianEngine(model, batch);
@@ -184,6 +206,9 @@ for (const name of ['tiny-mlp', 'tiny-cnn']) {
 }
 
 describe('mean squared error and micro-batches (tiny-mlp)', () => {
+  before(async () => {
+    await initBackend('cpu');
+  });
   test('MSE: HVP matches finite differences and G matches J^T (2I/NC) J', async () => {
     const model = await loadModel('zoo:tiny-mlp', { seed: 5 });
     const batch = randomBatch(model, 5, 2);
@@ -231,6 +256,9 @@ describe('mean squared error and micro-batches (tiny-mlp)', () => {
 });
 
 describe('memory', () => {
+  before(async () => {
+    await initBackend('cpu');
+  });
   test('no tensor leaks: numTensors after 500 HVPs equals numTensors after 5', async () => {
     const model = await loadModel('zoo:tiny-mlp');
     const engine = new HessianEngine(model, randomBatch(model, 4, 1), { batchSize: 2 });

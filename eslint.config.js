@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/_tmp*', '**/*.tmp.*', '**/dist/**', '**/node_modules/**', '**/build/**', 'bench/results/**', 'reports/**'] },
+  { ignores: ['packages/wire/src/gen/**', '**/_tmp*', '**/*.tmp.*', '**/dist/**', '**/node_modules/**', '**/build/**', 'bench/results/**', 'reports/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

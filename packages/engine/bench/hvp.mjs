@@ -2,6 +2,7 @@
 //   node packages/engine/bench/hvp.mjs [backend ...] [--model=NAME ...]   (default: cpu wasm native)
 // mlp with a batch of 256, lenet and resnet-mini with a batch of 128 (lenet skipped on wasm: it has
 // no UnsortedSegmentSum / Conv2DBackpropFilter kernels for second-order convolutions).
+// Results (before/after the fast pooling path) are in ../README.md, 'Measured'.
 import { initBackend, loadModel, HessianEngine } from '@hessian/engine';
 import { Rng } from '@hessian/linalg';
 

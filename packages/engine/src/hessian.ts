@@ -187,16 +187,26 @@ export class HessianEngine {
   private gnChunk(idx: number[], v: tf.Tensor[], chunk: Chunk): tf.Tensor[] {
     const xs = idx.map((i) => this.model.paramTensors()[i]);
     const logitsOf = this.logitsFn(idx, chunk);
+    // The logits, taken from the forward pass of the first VJP (no separate forward).
+    let logits: tf.Tensor2D | undefined;
     // J^T u as a function of u (reverse mode).
-    const vjp = (u: tf.Tensor2D): tf.Tensor[] => tf.grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(logitsOf(ys), u)) as tf.Scalar)(xs);
-    const logits = logitsOf(xs);
-    // J v = d/du <J^T u, v> (the VJP is linear in u, so u = 0 is as good as any point).
-    const jv = tf.grad((u: tf.Tensor) => {
-      const g = vjp(u as tf.Tensor2D);
-      return dotAll(g, v);
-    })(tf.zerosLike(logits)) as tf.Tensor2D;
-    const r = outputHessianProduct(this.lossName, logits, jv, this.n);
-    return vjp(r);
+    const vjp = (u: tf.Tensor2D): tf.Tensor[] =>
+      tf.grads((...ys: tf.Tensor[]) => {
+        const l = logitsOf(ys);
+        if (!logits) logits = tf.keep(l);
+        return tf.sum(tf.mul(l, u)) as tf.Scalar;
+      })(xs);
+    try {
+      // J v = d/du <J^T u, v> (the VJP is linear in u, so u = 0 is as good as any point).
+      const jv = tf.grad((u: tf.Tensor) => {
+        const g = vjp(u as tf.Tensor2D);
+        return dotAll(g, v);
+      })(tf.zeros([chunk.n, this.model.outputSize])) as tf.Tensor2D;
+      const r = outputHessianProduct(this.lossName, logits as tf.Tensor2D, jv, this.n);
+      return vjp(r);
+    } finally {
+      logits?.dispose();
+    }
   }
 
   private async product(kind: OperatorKind, idx: number[], dim: number, v: Float32Array): Promise<Float32Array> {

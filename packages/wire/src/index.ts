@@ -1,0 +1,14 @@
+export * from './errors.js';
+export * from './proto.js';
+export * from './spec.js';
+export * from './vector.js';
+export type { ProtoGrpcType as CoordinatorProtoType } from './gen/coordinator.js';
+export type { ProtoGrpcType as WorkerProtoType } from './gen/worker.js';
+export type { CoordinatorClient, CoordinatorHandlers } from './gen/hessian/v1/Coordinator.js';
+export type { WorkerClient, WorkerHandlers } from './gen/hessian/v1/Worker.js';
+export type { AnalysisSpec as ProtoAnalysisSpec, AnalysisSpec__Output as ProtoAnalysisSpecOutput } from './gen/hessian/v1/AnalysisSpec.js';
+export type { Job, Job__Output } from './gen/hessian/v1/Job.js';
+export type { JobEvent, JobEvent__Output } from './gen/hessian/v1/JobEvent.js';
+export type { JobState, JobState__Output } from './gen/hessian/v1/JobState.js';
+export type { WorkerInfo, WorkerInfo__Output } from './gen/hessian/v1/WorkerInfo.js';
+export type { Progress as ProtoProgress, Progress__Output as ProtoProgressOutput } from './gen/hessian/v1/Progress.js';

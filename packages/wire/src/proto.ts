@@ -1,0 +1,41 @@
+/**
+ * Loads the wire contract (proto/hessian/v1) for @grpc/grpc-js. Types generated from the
+ * same files live in ./gen (regenerate with `npm run gen -w @hessian/wire`).
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+import type { ProtoGrpcType as CoordinatorProto } from './gen/coordinator.js';
+import type { ProtoGrpcType as WorkerProto } from './gen/worker.js';
+
+/** proto/ at the repository root (packages/wire/dist/src -> ../../../../proto). */
+export const PROTO_ROOT = fileURLToPath(new URL('../../../../proto', import.meta.url));
+
+/** Same options as the type generator: numbers for 64-bit ints, enum names, defaults, oneof names. */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_ROOT],
+};
+
+let cached: { coordinator: CoordinatorProto; worker: WorkerProto } | null = null;
+
+export function loadProtos(): { coordinator: CoordinatorProto; worker: WorkerProto } {
+  if (!cached) {
+    const c = protoLoader.loadSync(['hessian/v1/coordinator.proto'], LOADER_OPTIONS);
+    const w = protoLoader.loadSync(['hessian/v1/worker.proto'], LOADER_OPTIONS);
+    cached = {
+      coordinator: grpc.loadPackageDefinition(c) as unknown as CoordinatorProto,
+      worker: grpc.loadPackageDefinition(w) as unknown as WorkerProto,
+    };
+  }
+  return cached;
+}
+
+/** gRPC channel options: vectors of large models exceed the default 4 MiB message limit. */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+};

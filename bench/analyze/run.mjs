@@ -9,7 +9,7 @@
 //    give identical numbers.
 // Prints tables and writes bench/results/analyze.json (analyze-quick.json with --quick).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

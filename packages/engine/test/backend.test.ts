@@ -65,6 +65,21 @@ test('native (when built) gives the same conv-net HVP as cpu', async (t) => {
   assert.ok(relErr(nat, cpu) < 1e-5, `native vs cpu ${relErr(nat, cpu)}`);
 });
 
+test('native (when built) gives the same HVP as cpu for the zoo models mlp, lenet and resnet-mini', async (t) => {
+  try {
+    await initBackend('native');
+  } catch {
+    if (process.env.HESSIAN_NATIVE_REQUIRED === '1') throw new Error('HESSIAN_NATIVE_REQUIRED=1 but @hessian/native is not built');
+    t.skip('@hessian/native not built here');
+    return;
+  }
+  for (const model of ['mlp', 'lenet', 'resnet-mini']) {
+    const nat = await hvpOn('native', model);
+    const cpu = await hvpOn('cpu', model);
+    assert.ok(relErr(nat, cpu) < 1e-5, `${model}: native vs cpu ${relErr(nat, cpu)}`);
+  }
+});
+
 test('auto without convolutions prefers a faster backend than cpu when one loads', async () => {
   const info = await initBackend('auto', { needsConv: false });
   assert.ok(['tensorflow', 'native', 'wasm'].includes(info.name), info.name);

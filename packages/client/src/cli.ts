@@ -9,16 +9,28 @@ import { TOOL } from '@hessian/analysis';
 import { helpText, type Command } from './flags.js';
 import { analyze, analyzeCommand } from './commands/analyze.js';
 import { inspect, inspectCommand, models, modelsCommand } from './commands/models.js';
+import { cancel, cancelCommand, get, getCommand, jobs, jobsCommand, submit, submitCommand, uploadModel, uploadModelCommand, watch, watchCommand, workers, workersCommand } from './commands/remote.js';
+import { cluster, clusterCommand, clusterHelp } from './commands/cluster.js';
 
 interface Entry {
   command: Command;
   run: (argv: string[]) => Promise<number>;
+  /** Help of a command with subcommands (`hessctl cluster up --help`). */
+  help?: (rest: string[]) => string;
 }
 
 const COMMANDS: Entry[] = [
   { command: analyzeCommand, run: analyze },
   { command: modelsCommand, run: models },
   { command: inspectCommand, run: inspect },
+  { command: submitCommand, run: submit },
+  { command: watchCommand, run: watch },
+  { command: getCommand, run: get },
+  { command: cancelCommand, run: cancel },
+  { command: jobsCommand, run: jobs },
+  { command: workersCommand, run: workers },
+  { command: uploadModelCommand, run: uploadModel },
+  { command: clusterCommand, run: cluster, help: (rest) => clusterHelp(rest, helpText) },
 ];
 
 function mainHelp(): string {
@@ -33,6 +45,8 @@ function mainHelp(): string {
     '',
     'Example: hessctl analyze --model zoo:lenet --data fashion-mnist:train[0:1000] --out reports/lenet',
     '',
+    'On a cluster: hessctl cluster up --workers 2, then export HESSIAN_SERVER=127.0.0.1:7070 and analyze, submit, watch, get, cancel, jobs, workers',
+    '',
   ].join('\n');
 }
 
@@ -40,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     const sub = name === 'help' ? COMMANDS.find((c) => c.command.name === rest[0]) : undefined;
-    process.stdout.write(sub ? helpText(sub.command) : mainHelp());
+    process.stdout.write(sub ? (sub.help ? sub.help(rest.slice(1)) : helpText(sub.command)) : mainHelp());
     return 0;
   }
   if (name === '--version' || name === 'version') {
@@ -53,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(helpText(entry.command));
+    process.stdout.write(entry.help ? entry.help(rest.filter((a) => a !== '--help' && a !== '-h')) : helpText(entry.command));
     return 0;
   }
   try {
@@ -66,6 +80,12 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
 }
+
+// `hessctl watch ID | head`: a closed pipe ends the command quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 process.exitCode = await main(process.argv.slice(2)).catch((e: unknown) => {
   process.stderr.write(`hessctl: internal error (please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -14,6 +14,8 @@ export interface Flag {
   arg?: string;
   help: string;
   short?: string;
+  /** A string flag whose value may be negative (`--metrics-port -1`); elsewhere `-2` stays a parse error naming the flag. */
+  negative?: boolean;
 }
 
 export interface Command {
@@ -30,8 +32,19 @@ export type Values = Record<string, string | boolean | undefined>;
 export function parseFlags(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const f of cmd.flags) options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}) };
+  // `--metrics-port -1`: a negative number after a flag marked `negative` is its value, not a flag.
+  const negative = new Set(cmd.flags.filter((f) => f.negative).map((f) => f.name));
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+    const next = argv[i + 1];
+    if (name !== null && !name.includes('=') && negative.has(name) && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) {
+      args.push(`--${name}=${next}`);
+      i++;
+    } else args.push(argv[i]);
+  }
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: cmd.positionals ?? false, strict: true });
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: cmd.positionals ?? false, strict: true });
     const out: Values = { ...values };
     for (const f of cmd.flags) if (out[f.name] === undefined && f.default !== undefined && f.type === 'string') out[f.name] = f.default;
     return { values: out, positionals };

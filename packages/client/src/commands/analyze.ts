@@ -2,9 +2,9 @@
 import { normalizeSpec, parseLayerSelection, PYHESSIAN_PRESET, runAnalysis, type PartialSpec } from '@hessian/analysis';
 import type { BackendName } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
-import { renderTable, writeReportDir } from '@hessian/report';
 import { intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
 import { ProgressBar } from '../progress.js';
+import { emitReport } from './output.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu', 'webgpu'] as const;
 
@@ -44,6 +44,9 @@ export const analyzeCommand: Command = {
     { name: 'workers', type: 'string', arg: 'N', default: '1', help: 'local worker threads; the numbers do not change with N' },
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: 'auto | tensorflow | native | wasm | cpu | webgpu (or set HESSIAN_BACKEND)' },
     { name: 'batch-size', type: 'string', arg: 'N', help: 'micro-batch for HVPs, to bound memory (default: the whole data at once)' },
+    { name: 'server', type: 'string', arg: 'HOST:PORT', help: 'run on a cluster: submit to the coordinator at HOST:PORT, follow its events, print the same report (default: $HESSIAN_SERVER when set, else run embedded in this process)' },
+    { name: 'scope', type: 'string', arg: 'S', default: 'batch', help: 'with --server: batch (every worker holds all examples) | dataset (examples sharded over the workers, each HVP summed over shards)' },
+    { name: 'embedded', type: 'boolean', help: 'run in this process even when HESSIAN_SERVER is set' },
     { name: 'out', type: 'string', arg: 'DIR', help: 'write report.json, report.md and SVG figures here' },
     { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json (the report on stdout)' },
     { name: 'quiet', short: 'q', type: 'boolean', help: 'no progress on stderr' },
@@ -54,6 +57,7 @@ export const analyzeCommand: Command = {
     'hessctl analyze --model zoo:mlp --top-k 3 --trace-probes 200 --density-runs 5',
     'hessctl analyze --model ./my-model/model.json --data npy:x.npy,y.npy --layers middle --format json',
     'hessctl analyze --model zoo:lenet --per-class 10 --preset pyhessian --convention weights-only',
+    'hessctl analyze --server 127.0.0.1:7070 --model zoo:lenet --data fashion-mnist:train[0:256]   (on a cluster: `hessctl cluster up`)',
   ],
 };
 
@@ -146,8 +150,28 @@ export function backendFrom(values: Values, argv: string[]): BackendName {
   return flag;
 }
 
+/** The coordinator analyze submits to: --server, else HESSIAN_SERVER unless --embedded; undefined: run embedded. */
+export function analyzeServer(values: Values, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (typeof values.server === 'string') {
+    if (values.embedded === true) throw new UserError('--server and --embedded contradict each other; give one of them');
+    if (values.server.trim() === '') throw new UserError('--server: is empty; give HOST:PORT of the coordinator, e.g. 127.0.0.1:7070');
+    return values.server.trim();
+  }
+  if (values.embedded === true) return undefined;
+  const e = env.HESSIAN_SERVER?.trim();
+  return e ? e : undefined;
+}
+
 export async function analyze(argv: string[]): Promise<number> {
   const { values } = parseFlags(analyzeCommand, argv);
+  const server = analyzeServer(values);
+  if (server !== undefined) {
+    // Loaded only here: the embedded path never loads gRPC.
+    const { analyzeRemote } = await import('./remote.js');
+    return analyzeRemote(server, values, argv);
+  }
+  if (givenFlags(argv).has('scope') && values.scope !== 'batch')
+    throw new UserError('--scope dataset shards the examples over cluster workers: give --server HOST:PORT (or set HESSIAN_SERVER)');
   const spec = normalizeSpec(specFromFlags(values, givenFlags(argv)));
   const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
   const backend = backendFrom(values, argv);
@@ -166,10 +190,6 @@ export async function analyze(argv: string[]): Promise<number> {
     onProgress: (p) => bar.update(p),
   });
   bar.done();
-  if (typeof values.out === 'string') {
-    const written = await writeReportDir(report, values.out);
-    if (!quiet) process.stderr.write(`wrote ${written.join(', ')}\n`);
-  }
-  process.stdout.write(format === 'json' ? JSON.stringify(report, null, 2) + '\n' : renderTable(report, { color: process.stdout.isTTY === true }));
+  await emitReport(report, values, format, quiet);
   return 0;
 }

@@ -33,6 +33,11 @@ if [ ! -e /usr/include/x86_64-linux-gnu/cblas.h ] && [ ! -e /usr/include/cblas.h
   apt_install libopenblas-dev g++ make || say "warning: OpenBLAS headers not found; the fast 'native' backend will be skipped (install libopenblas-dev, g++ and make for it)."
 fi
 
+# The cluster (services/coordinator, services/worker) and its tests need nats-server with JetStream (Debian's 2.9).
+if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
+  apt_install nats-server || say "warning: nats-server not found; the cluster services and their tests need it (apt-get install nats-server)."
+fi
+
 stamp=node_modules/.package-lock.json
 if [ ! -d node_modules ] || [ ! -e "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   say "installing npm packages (npm ci)"

@@ -1,1 +1,2 @@
-export {};
+export { CoordinatorService, type CoordinatorConfig } from './coordinator.js';
+export { DistributedOperator, JobRun } from './job.js';

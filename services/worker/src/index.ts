@@ -1,1 +1,1 @@
-export {};
+export { WorkerService, type WorkerConfig } from './worker.js';

@@ -14,6 +14,26 @@ export interface PrepareReply {
    * sum of per-example losses over the shard
    */
   'lossSum'?: (number | string);
+  /**
+   * What the coordinator needs to plan and to write the report (added compatibly):
+   */
+  'groupsJson'?: (string);
+  'modelName'?: (string);
+  'inputShape'?: (number)[];
+  'dataDescription'?: (string);
+  'backendDetail'?: (string);
+  /**
+   * mean loss over the shard (= loss_sum / examples)
+   */
+  'lossValue'?: (number | string);
+  /**
+   * examples of the whole data set before sharding
+   */
+  'totalExamples'?: (number);
+  /**
+   * parameters of the whole model
+   */
+  'modelParams'?: (number | string | Long);
 }
 
 export interface PrepareReply__Output {
@@ -28,4 +48,24 @@ export interface PrepareReply__Output {
    * sum of per-example losses over the shard
    */
   'lossSum': (number);
+  /**
+   * What the coordinator needs to plan and to write the report (added compatibly):
+   */
+  'groupsJson': (string);
+  'modelName': (string);
+  'inputShape': (number)[];
+  'dataDescription': (string);
+  'backendDetail': (string);
+  /**
+   * mean loss over the shard (= loss_sum / examples)
+   */
+  'lossValue': (number);
+  /**
+   * examples of the whole data set before sharding
+   */
+  'totalExamples': (number);
+  /**
+   * parameters of the whole model
+   */
+  'modelParams': (number);
 }

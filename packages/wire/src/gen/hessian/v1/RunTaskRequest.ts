@@ -11,6 +11,10 @@ export interface RunTaskRequest {
    * a Task of packages/analysis/src/plan.ts
    */
   'taskJson'?: (string);
+  /**
+   * "layer" | "weights-only" (the job's spec.convention; empty = "layer")
+   */
+  'convention'?: (string);
 }
 
 export interface RunTaskRequest__Output {
@@ -23,4 +27,8 @@ export interface RunTaskRequest__Output {
    * a Task of packages/analysis/src/plan.ts
    */
   'taskJson': (string);
+  /**
+   * "layer" | "weights-only" (the job's spec.convention; empty = "layer")
+   */
+  'convention': (string);
 }

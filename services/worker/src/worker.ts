@@ -1,12 +1,14 @@
 /**
  * The worker: prepares engines (model + data [+ shard]) cached by key, runs planned tasks
  * with progress, serves HVPs and gradients of its shard, heartbeats on NATS, stops a job's
- * tasks on its cancel subject and drains on SIGTERM.
+ * tasks on its cancel subject and drains on SIGTERM. Every engine lives in its own compute
+ * thread (compute.ts, engine-thread.ts): this thread only serves gRPC, NATS and metrics, so
+ * a long tfjs product never delays a heartbeat, a cancel or a Health call.
  */
 import * as grpc from '@grpc/grpc-js';
-import { executeTask, normalizeSpec, prepare, scopeOf, type Prepared, type Task } from '@hessian/analysis';
-import { HessianEngine, initBackend, sliceBatch, type BackendName, type Convention, type OperatorKind } from '@hessian/engine';
-import { UserError, type LinearOperator } from '@hessian/linalg';
+import { normalizeSpec, type Task } from '@hessian/analysis';
+import { initBackend, type BackendName, type Convention } from '@hessian/engine';
+import { UserError } from '@hessian/linalg';
 import {
   BUCKETS,
   CHANNEL_OPTIONS,
@@ -31,6 +33,7 @@ import { mkdirSync, writeFileSync, existsSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { EngineThread, TaskStopped } from './compute.js';
 
 export interface WorkerConfig {
   natsUrl: string;
@@ -48,11 +51,8 @@ export interface WorkerConfig {
 
 interface Entry {
   key: string;
-  prepared: Prepared;
-  engine: HessianEngine;
-  examples: number;
-  totalExamples: number;
-  lossValue: number;
+  /** The compute thread that holds this engine. */
+  thread: EngineThread;
   users: number;
   lastUsed: number;
 }
@@ -197,28 +197,16 @@ export class WorkerService {
       b = (async () => {
         const modelPath = DIGEST_RE.test(spec.model) ? await this.fetchModel(spec.model) : spec.model;
         const t0 = performance.now();
-        const p = await prepare({ ...spec, model: modelPath }, this.cfg.backend);
-        this.backendName = p.backend;
-        const total = p.data.shape[0];
-        let engine = p.engine;
-        let examples = total;
-        if (shardCount > 1) {
-          const start = Math.floor((shardIndex * total) / shardCount);
-          const end = Math.floor(((shardIndex + 1) * total) / shardCount);
-          if (end <= start) {
-            p.engine.dispose();
-            p.model.dispose();
-            throw new UserError(`scope: ${total} examples cannot be split into ${shardCount} shards; use more data or fewer workers`, 'FAILED_PRECONDITION');
-          }
-          p.engine.dispose();
-          const batch = sliceBatch({ ...p.data, shape: [total, ...p.model.inputShape], numClasses: p.model.outputSize }, start, end);
-          engine = new HessianEngine(p.model, batch, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined });
-          examples = end - start;
-        }
-        const entry: Entry = { key, prepared: { ...p, engine }, engine, examples, totalExamples: total, lossValue: engine.loss(), users: 0, lastUsed: Date.now() };
+        const thread = await EngineThread.start({ spec: { ...spec, model: modelPath }, backend: this.cfg.backend, shardIndex, shardCount }, (e) => {
+          // The thread died (not evicted): drop the engine, a later Prepare builds it again.
+          if (e && this.engines.get(key)?.thread === thread) this.engines.delete(key);
+          if (e) this.log.error({ key, err: e.message }, 'compute thread lost');
+        });
+        this.backendName = thread.info.backend;
+        const entry: Entry = { key, thread, users: 0, lastUsed: Date.now() };
         this.engines.set(key, entry);
-        this.evict();
-        this.log.info({ jobId: req.jobId, key, model: spec.model, data: spec.data, shardIndex, shardCount, examples, seconds: (performance.now() - t0) / 1000 }, 'engine prepared');
+        this.evict(key);
+        this.log.info({ jobId: req.jobId, key, model: spec.model, data: spec.data, shardIndex, shardCount, examples: thread.info.examples, seconds: (performance.now() - t0) / 1000 }, 'engine prepared');
         return entry;
       })();
       this.building.set(key, b);
@@ -231,13 +219,12 @@ export class WorkerService {
     return { entry: await b, hit: true };
   }
 
-  private evict(): void {
-    const idle = [...this.engines.values()].filter((e) => e.users === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+  private evict(keep: string): void {
+    const idle = [...this.engines.values()].filter((e) => e.users === 0 && e.key !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
     while (this.engines.size > this.cfg.maxEngines && idle.length > 0) {
       const e = idle.shift()!;
       this.engines.delete(e.key);
-      e.engine.dispose();
-      e.prepared.model.dispose();
+      void e.thread.close();
       this.log.info({ key: e.key }, 'engine evicted');
     }
   }
@@ -259,29 +246,29 @@ export class WorkerService {
           if (req.shardIndex >= shardCount) throw new UserError(`shard_index ${req.shardIndex} must be below shard_count ${shardCount}`);
           const { entry, hit } = await this.engineFor({ spec, shardIndex: req.shardIndex, shardCount, jobId: req.jobId });
           this.mPrepares.inc({ cache: hit ? 'hit' : 'miss' });
-          const model = entry.prepared.model;
-          const groups = model.groups(spec.convention).map((g) => ({
-            name: g.name,
-            className: g.className,
-            size: g.size,
-            tensors: g.tensors.map((t) => ({ name: t.name, offset: t.offset, size: t.size })),
-          }));
-          const reply: PrepareReply = {
-            key: entry.key,
-            params: model.paramCount,
-            examples: entry.examples,
-            backend: entry.prepared.backend,
-            lossSum: entry.lossValue * entry.examples,
-            groupsJson: JSON.stringify(groups),
-            modelName: model.name,
-            inputShape: model.inputShape,
-            dataDescription: entry.prepared.data.description,
-            backendDetail: entry.prepared.backendDetail,
-            lossValue: entry.lossValue,
-            totalExamples: entry.totalExamples,
-            modelParams: model.paramCount,
-          };
-          return reply;
+          entry.users++;
+          try {
+            const info = entry.thread.info;
+            const groups = await entry.thread.groups(spec.convention);
+            const reply: PrepareReply = {
+              key: entry.key,
+              params: info.params,
+              examples: info.examples,
+              backend: info.backend,
+              lossSum: info.lossValue * info.examples,
+              groupsJson: JSON.stringify(groups),
+              modelName: info.modelName,
+              inputShape: info.inputShape,
+              dataDescription: info.dataDescription,
+              backendDetail: info.backendDetail,
+              lossValue: info.lossValue,
+              totalExamples: info.totalExamples,
+              modelParams: info.params,
+            };
+            return reply;
+          } finally {
+            entry.users--;
+          }
         })().then(
           (r) => cb(null, r),
           (e) => {
@@ -294,11 +281,28 @@ export class WorkerService {
       RunTask: (call) => {
         const { jobId, key } = call.request;
         const ac = new AbortController();
+        // The compute thread reads this flag before each product: visible there at once, no event-loop turn needed.
+        const flag = new Int32Array(new SharedArrayBuffer(4));
         let taskId = '';
-        const fail = (e: unknown) => {
+        let ended = false;
+        // Ends the call with an error, once: a cancel ends it at once (this thread is never busy);
+        // the compute thread stops the task before its next product.
+        const stop = (e: unknown) => {
+          if (ended) return;
+          ended = true;
+          this.mTasks.inc({ result: e instanceof Cancelled ? 'cancelled' : 'error' });
+          this.log.info({ jobId, taskId, err: e instanceof Error ? e.message : String(e) }, 'task stopped');
           const err = e instanceof Cancelled ? { code: e.code, details: e.message, message: e.message } : toServiceError(e);
           call.emit('error', err);
         };
+        ac.signal.addEventListener(
+          'abort',
+          () => {
+            Atomics.store(flag, 0, 1);
+            stop(ac.signal.reason);
+          },
+          { once: true },
+        );
         call.on('cancelled', () => ac.abort(new Cancelled(grpc.status.CANCELLED, 'call cancelled by the caller')));
         void (async () => {
           if (this.draining) throw new Cancelled(grpc.status.UNAVAILABLE, `worker ${this.cfg.id} is draining`);
@@ -307,61 +311,42 @@ export class WorkerService {
           taskId = task.id;
           const entry = this.entry(key);
           entry.users++;
+          // Counted as running until the compute thread has really stopped (or finished) the task.
           this.running.set(ac, { jobId, taskId });
           const t0 = performance.now();
           const log = this.log.child({ jobId, taskId });
           log.debug('task started');
-          let last = 0;
-          let done = 0;
-          const inner = entry.engine;
-          const signal = ac.signal;
-          const wrapped = {
-            operator: (kind: OperatorKind, scope: Parameters<HessianEngine['operator']>[1]): LinearOperator => {
-              const op = inner.operator(kind, scope);
-              return {
-                dim: op.dim,
-                matvec: async (v: Float32Array) => {
-                  // On cpu-like backends a product resolves in microtasks only: yield to the event
-                  // loop so cancel messages, gRPC cancellation and heartbeats get through between products.
-                  await new Promise((r) => setImmediate(r));
-                  if (signal.aborted) throw signal.reason;
-                  const r = await op.matvec(v);
-                  if (signal.aborted) throw signal.reason;
-                  done++;
-                  this.mHvps.inc();
-                  const now = Date.now();
-                  if (now - last > 250) {
-                    last = now;
-                    call.write({ progress: Math.min(1, done / Math.max(1, task.cost)) });
-                  }
-                  return r;
-                },
-              };
-            },
-            scopeOffsets: (s: Parameters<HessianEngine['scopeOffsets']>[0]) => inner.scopeOffsets(s),
-          } as unknown as HessianEngine;
+          let counted = 0;
+          const count = (done: number) => {
+            if (done > counted) this.mHvps.inc({}, done - counted);
+            counted = Math.max(counted, done);
+          };
           try {
-            const result = await executeTask(task, wrapped, (call.request.convention || 'layer') as Convention);
-            if (signal.aborted) throw signal.reason;
+            const { result, done } = await entry.thread.runTask(task, (call.request.convention || 'layer') as Convention, flag, (d) => {
+              count(d);
+              if (!ac.signal.aborted) call.write({ progress: Math.min(1, d / Math.max(1, task.cost)) });
+            });
+            count(done);
+            if (ac.signal.aborted) throw ac.signal.reason;
+            ended = true;
             call.write({ resultJson: JSON.stringify(result) });
             call.end();
             this.mTasks.inc({ result: 'ok' });
             this.mTaskSeconds.inc({}, (performance.now() - t0) / 1000);
             log.info({ seconds: result.seconds, hvps: result.hvps }, 'task done');
+          } catch (e) {
+            if (e instanceof TaskStopped) count(e.done);
+            throw e;
           } finally {
             entry.users--;
             this.running.delete(ac);
           }
-        })().catch((e) => {
-          this.mTasks.inc({ result: e instanceof Cancelled ? 'cancelled' : 'error' });
-          this.log.info({ jobId, taskId, err: e instanceof Error ? e.message : String(e) }, 'task stopped');
-          fail(e);
-        });
+        })().catch(stop);
       },
 
       Hvp: (call) => {
-        let op: LinearOperator | null = null;
         let entry: Entry | null = null;
+        let stream: Promise<number> | null = null;
         let asm = new VectorAssembler();
         let chain: Promise<void> = Promise.resolve();
         let failed = false;
@@ -373,21 +358,25 @@ export class WorkerService {
         call.on('data', (req: HvpRequest__Output) => {
           if (failed) return;
           try {
-            if (!op) {
+            if (!entry) {
               if (this.draining) throw new Cancelled(grpc.status.UNAVAILABLE, `worker ${this.cfg.id} is draining`);
               entry = this.entry(req.key);
               entry.users++;
-              op = entry.engine.operator((req.operator || 'hessian') as OperatorKind, scopeOf(req.scope || 'full', (req.convention || 'layer') as Convention));
+              stream = entry.thread.open(req.operator || 'hessian', req.scope || 'full', (req.convention || 'layer') as Convention);
+              chain = stream.then(() => undefined);
+              chain.catch(fail);
             }
             if (!req.v) return;
             asm.add(req.v);
             if (asm.complete) {
               const v = asm.result();
               asm = new VectorAssembler();
-              const o = op;
+              const thread = entry.thread;
+              const s = stream!;
               chain = chain.then(async () => {
                 if (failed) return;
-                const hv = await o.matvec(v);
+                // v's buffer moves to the compute thread; the product's buffer moves back.
+                const hv = await thread.matvec(await s, v);
                 this.mHvps.inc();
                 for (const c of toChunks(hv)) call.write(c);
               });
@@ -407,6 +396,11 @@ export class WorkerService {
         });
         const release = () => {
           if (entry) {
+            const thread = entry.thread;
+            stream?.then(
+              (s) => thread.release(s),
+              () => undefined,
+            );
             entry.users--;
             entry = null;
           }
@@ -419,9 +413,14 @@ export class WorkerService {
       Gradient: (call) => {
         void (async () => {
           const entry = this.entry(call.request.key);
-          const g = entry.engine.gradient();
-          for (const c of toChunks(g)) call.write(c);
-          call.end();
+          entry.users++;
+          try {
+            const g = await entry.thread.gradient();
+            for (const c of toChunks(g)) call.write(c);
+            call.end();
+          } finally {
+            entry.users--;
+          }
         })().catch((e) => call.emit('error', toServiceError(e)));
       },
 
@@ -456,5 +455,7 @@ export class WorkerService {
       });
     });
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
+    await Promise.all([...this.engines.values()].map((e) => e.thread.close()));
+    this.engines.clear();
   }
 }

@@ -1,0 +1,153 @@
+/**
+ * Entry point of a compute thread: prepares one engine (model + data [+ shard]) and runs
+ * everything that computes with it — tasks, Hvp products, gradients — so that the main
+ * thread's event loop (gRPC, NATS heartbeats, cancellation, metrics) never waits for tfjs.
+ * Tasks check their shared cancel flag (Atomics) before each operator product.
+ */
+import { executeTask, prepare, scopeOf } from '@hessian/analysis';
+import { HessianEngine, sliceBatch, type OperatorKind } from '@hessian/engine';
+import { isUserError, UserError, type LinearOperator } from '@hessian/linalg';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FromThread, ThreadInit, ToThread } from './protocol.js';
+
+const port = parentPort!;
+const { spec, backend, shardIndex, shardCount } = workerData as ThreadInit;
+const send = (m: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+class Stopped extends Error {}
+
+function describe(e: unknown): { message: string; code: string | null } {
+  if (isUserError(e)) return { message: e.message, code: e.code };
+  return { message: e instanceof Error ? e.message : String(e), code: null };
+}
+
+/** A product's buffer can move to the main thread without a copy when the array owns it whole. */
+function movable(v: Float32Array): { v: Float32Array; transfer: ArrayBuffer[] } {
+  if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer) return { v, transfer: [v.buffer] };
+  const c = v.slice();
+  return { v: c, transfer: [c.buffer] };
+}
+
+async function build(): Promise<{ engine: HessianEngine; prepared: Awaited<ReturnType<typeof prepare>>; examples: number; total: number }> {
+  const p = await prepare(spec, backend);
+  const total = p.data.shape[0];
+  if (shardCount <= 1) return { engine: p.engine, prepared: p, examples: total, total };
+  const start = Math.floor((shardIndex * total) / shardCount);
+  const end = Math.floor(((shardIndex + 1) * total) / shardCount);
+  if (end <= start) {
+    p.engine.dispose();
+    p.model.dispose();
+    throw new UserError(`scope: ${total} examples cannot be split into ${shardCount} shards; use more data or fewer workers`, 'FAILED_PRECONDITION');
+  }
+  p.engine.dispose();
+  const batch = sliceBatch({ ...p.data, shape: [total, ...p.model.inputShape], numClasses: p.model.outputSize }, start, end);
+  const engine = new HessianEngine(p.model, batch, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined });
+  return { engine, prepared: { ...p, engine }, examples: end - start, total };
+}
+
+let built: Awaited<ReturnType<typeof build>>;
+try {
+  built = await build();
+} catch (e) {
+  send({ type: 'failed', ...describe(e) });
+  process.exit(0);
+}
+const { engine, prepared, examples, total } = built!;
+const streams = new Map<number, LinearOperator>();
+
+/** executeTask on a checking operator: yields to this thread's event loop and checks the flag before each product. */
+async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
+  let done = 0;
+  let last = 0;
+  const stopped = () => Atomics.load(m.flag, 0) !== 0;
+  const wrapped = {
+    operator: (kind: OperatorKind, scope: Parameters<HessianEngine['operator']>[1]): LinearOperator => {
+      const op = engine.operator(kind, scope);
+      return {
+        dim: op.dim,
+        matvec: async (v: Float32Array) => {
+          // Let this thread's other messages (Hvp vectors, other tasks) in between products.
+          await new Promise((r) => setImmediate(r));
+          if (stopped()) throw new Stopped();
+          const r = await op.matvec(v);
+          done++;
+          if (stopped()) throw new Stopped();
+          const now = Date.now();
+          if (now - last > 250) {
+            last = now;
+            send({ type: 'progress', id: m.id, done });
+          }
+          return r;
+        },
+      };
+    },
+    scopeOffsets: (s: Parameters<HessianEngine['scopeOffsets']>[0]) => engine.scopeOffsets(s),
+  } as unknown as HessianEngine;
+  try {
+    const result = await executeTask(m.task, wrapped, m.convention);
+    send({ type: 'result', id: m.id, result, done });
+  } catch (e) {
+    send({ type: 'error', id: m.id, ...describe(e), cancelled: e instanceof Stopped, done });
+  }
+}
+
+async function handle(m: ToThread): Promise<void> {
+  switch (m.type) {
+    case 'task':
+      return runTask(m);
+    case 'release':
+      streams.delete(m.stream);
+      return;
+  }
+  try {
+    switch (m.type) {
+      case 'groups': {
+        const groups = prepared.model.groups(m.convention).map((g) => ({
+          name: g.name,
+          className: g.className,
+          size: g.size,
+          tensors: g.tensors.map((t) => ({ name: t.name, offset: t.offset, size: t.size })),
+        }));
+        send({ type: 'groups', id: m.id, groups });
+        return;
+      }
+      case 'open': {
+        const op = engine.operator(m.operator as OperatorKind, scopeOf(m.scope, m.convention));
+        streams.set(m.stream, op);
+        send({ type: 'opened', id: m.id, dim: op.dim });
+        return;
+      }
+      case 'matvec': {
+        const op = streams.get(m.stream);
+        if (!op) throw new Error(`Hvp stream ${m.stream} is not open`);
+        const { v, transfer } = movable(await op.matvec(m.v));
+        send({ type: 'vector', id: m.id, v }, transfer);
+        return;
+      }
+      case 'gradient': {
+        const { v, transfer } = movable(engine.gradient());
+        send({ type: 'vector', id: m.id, v }, transfer);
+        return;
+      }
+    }
+  } catch (e) {
+    send({ type: 'error', id: m.id, ...describe(e), cancelled: false, done: 0 });
+  }
+}
+
+port.on('message', (m: ToThread) => void handle(m));
+const model = prepared.model;
+send({
+  type: 'ready',
+  info: {
+    backend: prepared.backend,
+    backendDetail: prepared.backendDetail,
+    params: model.paramCount,
+    examples,
+    totalExamples: total,
+    lossValue: engine.loss(),
+    modelName: model.name,
+    inputShape: model.inputShape,
+    dataDescription: prepared.data.description,
+  },
+});

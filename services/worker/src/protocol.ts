@@ -1,0 +1,54 @@
+/** Messages between the worker's main thread (compute.ts) and a compute thread (engine-thread.ts). */
+import type { AnalysisSpec, Task, TaskResult } from '@hessian/analysis';
+import type { BackendName, Convention } from '@hessian/engine';
+
+/** workerData of a compute thread: what to prepare (the model path already resolved). */
+export interface ThreadInit {
+  spec: AnalysisSpec;
+  backend: BackendName;
+  shardIndex: number;
+  shardCount: number;
+}
+
+/** What Prepare's reply needs from the engine, sent once when the thread is ready. */
+export interface EngineInfo {
+  backend: string;
+  backendDetail: string;
+  params: number;
+  examples: number;
+  totalExamples: number;
+  lossValue: number;
+  modelName: string;
+  inputShape: number[];
+  dataDescription: string;
+}
+
+export interface GroupInfo {
+  name: string;
+  className: string;
+  size: number;
+  tensors: { name: string; offset: number; size: number }[];
+}
+
+export type ToThread =
+  | { type: 'groups'; id: number; convention: Convention }
+  /** `flag[0] != 0` stops the task before its next operator product. */
+  | { type: 'task'; id: number; task: Task; convention: Convention; flag: Int32Array }
+  | { type: 'open'; id: number; stream: number; operator: string; scope: string; convention: Convention }
+  /** `v` is transferred (its buffer moves to the thread). */
+  | { type: 'matvec'; id: number; stream: number; v: Float32Array }
+  | { type: 'release'; stream: number }
+  | { type: 'gradient'; id: number };
+
+export type FromThread =
+  | { type: 'ready'; info: EngineInfo }
+  /** Prepare failed: the thread exits after this. */
+  | { type: 'failed'; message: string; code: string | null }
+  /** Products done so far by task `id` (at most every 250 ms). */
+  | { type: 'progress'; id: number; done: number }
+  | { type: 'groups'; id: number; groups: GroupInfo[] }
+  | { type: 'result'; id: number; result: TaskResult; done: number }
+  | { type: 'opened'; id: number; dim: number }
+  /** A product (matvec or gradient); `v`'s buffer is transferred. */
+  | { type: 'vector'; id: number; v: Float32Array }
+  | { type: 'error'; id: number; message: string; code: string | null; cancelled: boolean; done: number };

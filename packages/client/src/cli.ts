@@ -11,6 +11,8 @@ import { analyze, analyzeCommand } from './commands/analyze.js';
 import { inspect, inspectCommand, models, modelsCommand } from './commands/models.js';
 import { cancel, cancelCommand, get, getCommand, jobs, jobsCommand, submit, submitCommand, uploadModel, uploadModelCommand, watch, watchCommand, workers, workersCommand } from './commands/remote.js';
 import { cluster, clusterCommand, clusterHelp } from './commands/cluster.js';
+import { trainCmd, trainCommand } from './commands/train.js';
+import { sweepCmd, sweepCommand } from './commands/sweep.js';
 
 interface Entry {
   command: Command;
@@ -31,6 +33,8 @@ const COMMANDS: Entry[] = [
   { command: workersCommand, run: workers },
   { command: uploadModelCommand, run: uploadModel },
   { command: clusterCommand, run: cluster, help: (rest) => clusterHelp(rest, helpText) },
+  { command: trainCommand, run: trainCmd },
+  { command: sweepCommand, run: sweepCmd },
 ];
 
 function mainHelp(): string {

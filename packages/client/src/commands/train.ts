@@ -1,0 +1,163 @@
+/** `hessctl train`: embedded SGD with the layerwise Hessian-trace regularizer (HTR), checkpoints, metrics, resume. */
+import { normalizeTrainSpec, resume, train, TRAIN_DEFAULTS, type TrainProgress, type TrainResult } from '@hessian/training';
+import { UserError } from '@hessian/linalg';
+import { intFlag, numFlag, parseFlags, type Command } from '../flags.js';
+import { formatDuration } from '../progress.js';
+import { BACKENDS, backendFrom, choice, givenFlags } from './analyze.js';
+
+const D = TRAIN_DEFAULTS;
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a model with SGD and the layerwise Hessian-trace regularizer, checkpointing every epoch (embedded)',
+  usage: 'hessctl train --model zoo:NAME|PATH/model.json --out DIR [flags]      hessctl train --out DIR --resume',
+  flags: [
+    { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME (see `hessctl models`) or the path of a tfjs model.json to start from' },
+    { name: 'model-seed', type: 'string', arg: 'N', default: '0', help: "seed of a zoo model's initial weights" },
+    { name: 'data', type: 'string', arg: 'SPEC', default: D.data, help: 'training examples: fashion-mnist:train[a:b] | idx:IMAGES,LABELS[a:b] | npy:X.npy,Y.npy[a:b] | synthetic:N (seed 1)' },
+    { name: 'test-data', type: 'string', arg: 'SPEC', default: D.testData, help: 'examples for the test accuracy after every epoch (synthetic:N uses seed 2: same rule, other examples)' },
+    { name: 'epochs', type: 'string', arg: 'N', default: String(D.epochs), help: 'epochs in total (with --resume: raise it to train on)' },
+    { name: 'batch-size', type: 'string', arg: 'N', default: String(D.batchSize), help: 'minibatch size (the last minibatch of an epoch may be smaller)' },
+    { name: 'lr', type: 'string', arg: 'X', default: String(D.lr), help: 'learning rate' },
+    { name: 'momentum', type: 'string', arg: 'X', default: String(D.momentum), help: 'SGD momentum (PyTorch semantics, no dampening)' },
+    { name: 'weight-decay', type: 'string', arg: 'X', default: String(D.weightDecay), help: "L2 weight decay added to the gradient (PyTorch SGD's weight_decay)" },
+    { name: 'schedule', type: 'string', arg: 'S', default: D.schedule, help: 'learning rate per epoch: constant | step:EVERY[:FACTOR] (default factor 0.1) | cosine[:MIN_LR]' },
+    { name: 'htr-gamma', type: 'string', arg: 'X', default: String(D.htr.gamma), help: 'weight of the Hessian-trace regularizer (0: off; the paper uses 1e-3)' },
+    { name: 'htr-probes', type: 'string', arg: 'K', default: String(D.htr.probes), help: 'Hutchinson probes per layer block and regularized step' },
+    { name: 'htr-layers', type: 'string', arg: 'SEL', default: D.htr.layers, help: "regularized layers: all | middle (the paper's code: parameter tensors floor(n/4)..floor(3n/4) of the tensor list) | name,name,..." },
+    { name: 'htr-freq', type: 'string', arg: 'N', default: String(D.htr.freq), help: 'add the regularizer every N optimizer steps' },
+    { name: 'htr-start', type: 'string', arg: 'E', default: String(D.htr.start), help: 'first epoch (0-based) with the regularizer, i.e. after E plain epochs (the paper: 15)' },
+    { name: 'htr-probe-dist', type: 'string', arg: 'D', default: D.htr.dist, help: 'rademacher | gaussian' },
+    { name: 'convention', type: 'string', arg: 'C', default: D.convention, help: "layer block: layer (kernel and bias) | weights-only (kernel only, as the paper's code)" },
+    { name: 'seed', type: 'string', arg: 'N', default: String(D.seed), help: 'seed of the shuffling (per epoch) and the probes (per step)' },
+    { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: `${BACKENDS.join(' | ')} (or set HESSIAN_BACKEND)` },
+    { name: 'out', type: 'string', arg: 'DIR', help: 'run folder: run.json, metrics.jsonl, checkpoints/epoch-NNN/ (required)' },
+    { name: 'resume', type: 'boolean', help: 'continue the run in --out from its last checkpoint (settings come from its run.json; only --epochs may change)' },
+    { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json (the per-epoch metrics on stdout)' },
+    { name: 'quiet', short: 'q', type: 'boolean', help: 'no progress on stderr' },
+    { name: 'help', short: 'h', type: 'boolean', help: 'show this help' },
+  ],
+  examples: [
+    'hessctl train --model zoo:lenet --epochs 30 --out runs/lenet-sgd',
+    'hessctl train --model zoo:lenet --epochs 30 --htr-gamma 1e-3 --htr-layers middle --out runs/lenet-htr-middle',
+    'hessctl train --out runs/lenet-sgd --resume --epochs 40',
+    'hessctl sweep --run runs/lenet-sgd --data fashion-mnist:train[0:256] --out sweeps/lenet-sgd',
+  ],
+};
+
+/** Flags a resumed run may take (everything else comes from the run's run.json). */
+const RESUME_FLAGS = new Set(['out', 'resume', 'epochs', 'backend', 'format', 'quiet', 'q']);
+
+class TrainLine {
+  private last = 0;
+  private lastEpochPrinted = -1;
+  private lastDecile = -1;
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly enabled: boolean,
+  ) {}
+
+  update(p: TrainProgress): void {
+    if (!this.enabled) return;
+    const text = [
+      `epoch ${p.epoch}/${p.epochs}`,
+      `step ${p.step}/${p.stepsPerEpoch}`,
+      `loss ${p.loss.toFixed(4)}`,
+      `reg ${p.reg === null ? '-' : p.reg.toPrecision(4)}`,
+      `acc ${(100 * p.acc).toFixed(1)}%`,
+      `test ${p.testAcc === null ? '-' : `${(100 * p.testAcc).toFixed(1)}%`}`,
+      `lr ${p.lr.toPrecision(3)}`,
+      `elapsed ${formatDuration(p.elapsedSeconds)}`,
+      `ETA ${formatDuration(p.etaSeconds)}`,
+    ].join('  ');
+    if (this.stream.isTTY) {
+      const now = Date.now();
+      if (now - this.last < 100 && p.step < p.stepsPerEpoch) return;
+      this.last = now;
+      this.stream.write(`\r${text}\x1b[K`);
+    } else {
+      // Not a terminal: a line every 10% of an epoch.
+      const decile = Math.floor((10 * p.step) / p.stepsPerEpoch);
+      if (p.epoch === this.lastEpochPrinted && decile === this.lastDecile) return;
+      this.lastEpochPrinted = p.epoch;
+      this.lastDecile = decile;
+      this.stream.write(`${text}\n`);
+    }
+  }
+
+  done(): void {
+    if (this.enabled && this.stream.isTTY) this.stream.write('\n');
+  }
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}
+
+export async function trainCmd(argv: string[]): Promise<number> {
+  const { values } = parseFlags(trainCommand, argv);
+  const given = givenFlags(argv);
+  const out = typeof values.out === 'string' ? values.out.trim() : '';
+  if (out === '') throw new UserError('--out is required: give the run folder (it receives run.json, metrics.jsonl and checkpoints/)');
+  const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
+  const backend = backendFrom(values, argv);
+  const quiet = values.quiet === true;
+  const line = new TrainLine(process.stderr, !quiet);
+  const common = {
+    backend,
+    onStart: (i: { backend: string; backendDetail: string; params: number; examples: number; testExamples: number; startEpoch: number; blocks: string[] }) => {
+      if (!quiet)
+        process.stderr.write(
+          `backend ${i.backend} (${i.backendDetail}); ${i.params} parameters; ${i.examples} training and ${i.testExamples} test examples; ${i.startEpoch > 0 ? `resuming after epoch ${i.startEpoch}; ` : ''}HTR blocks ${i.blocks.join(', ')}\n`,
+        );
+    },
+    onProgress: (p: TrainProgress) => line.update(p),
+  };
+  let result: TrainResult;
+  try {
+    if (values.resume === true) {
+      const extra = [...given].filter((f) => !RESUME_FLAGS.has(f));
+      if (extra.length)
+        throw new UserError(`--resume continues the run with the settings in ${out}/run.json; drop ${extra.map((f) => `--${f}`).join(', ')} (only --epochs may change), or start a new run in another --out folder`);
+      result = await resume(out, { ...common, epochs: given.has('epochs') ? intFlag(values, 'epochs', 1) : undefined });
+    } else {
+      if (typeof values.model !== 'string') throw new UserError('--model is required: give zoo:NAME (see `hessctl models`) or the path of a model.json');
+      const spec = normalizeTrainSpec({
+        model: values.model,
+        modelSeed: intFlag(values, 'model-seed', 0, 0xffffffff),
+        data: values.data as string,
+        testData: values['test-data'] as string,
+        epochs: intFlag(values, 'epochs', 1),
+        batchSize: intFlag(values, 'batch-size', 1),
+        lr: numFlag(values, 'lr', Number.MIN_VALUE),
+        momentum: numFlag(values, 'momentum', 0),
+        weightDecay: numFlag(values, 'weight-decay', 0),
+        schedule: values.schedule as string,
+        htr: {
+          gamma: numFlag(values, 'htr-gamma', 0),
+          probes: intFlag(values, 'htr-probes', 1),
+          layers: values['htr-layers'] as string,
+          freq: intFlag(values, 'htr-freq', 1),
+          start: intFlag(values, 'htr-start', 0),
+          dist: choice(values, 'htr-probe-dist', ['rademacher', 'gaussian'] as const),
+        },
+        convention: choice(values, 'convention', ['layer', 'weights-only'] as const),
+        seed: intFlag(values, 'seed', 0, 0xffffffff),
+      });
+      result = await train(spec, out, common);
+    }
+  } finally {
+    line.done();
+  }
+  if (format === 'json') {
+    process.stdout.write(JSON.stringify(result, null, 1) + '\n');
+    return 0;
+  }
+  const rows = [['epoch', 'train loss', 'train acc', 'test loss', 'test acc', 'reg (mean)', 'seconds']];
+  for (const m of result.metrics)
+    rows.push([String(m.epoch), m.trainLoss.toFixed(4), pct(m.trainAcc), m.testLoss.toFixed(4), pct(m.testAcc), m.reg === null ? '-' : m.reg.toPrecision(4), m.seconds.toFixed(1)]);
+  const w = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
+  process.stdout.write(rows.map((r) => r.map((c, j) => c.padStart(w[j])).join('  ')).join('\n') + '\n');
+  process.stdout.write(`\n${result.epochs} epochs, ${result.steps} steps, ${result.seconds.toFixed(1)} s; checkpoints in ${out}/checkpoints, metrics in ${out}/metrics.jsonl\n`);
+  return 0;
+}

@@ -1,0 +1,232 @@
+/**
+ * The Hessian-trace regularizer (HTR) of arXiv:2012.03801 and the training objective.
+ *
+ *   reg(theta) = sum over chosen layers l of (1/K) sum_k v_lk^T H_ll v_lk
+ *
+ * H = Hessian of the mean cross-entropy over the minibatch, H_ll its diagonal block for the
+ * parameters of layer l (convention 'layer': kernel and bias; 'weights-only': kernel), v_lk
+ * Rademacher or Gaussian probes supported on layer l only. Each quadratic form is an exact
+ * Pearlmutter product (H_ll v = d/dtheta_l <grad_l CE, v>), built while the outer tape
+ * records, so tf.grads of the objective differentiates through it (third order):
+ * CE -> grad_l -> <grad_l, v> -> grad_l -> <v, H_ll v> -> grad_theta.
+ */
+import { tf } from '@hessian/engine';
+import { lossSum, type Convention, type Model } from '@hessian/engine';
+import { Rng, UserError } from '@hessian/linalg';
+import { registerThirdOrderGradients } from './gradients.js';
+
+export type LayerSet = { select: 'all' } | { select: 'middle' } | { select: 'names'; names: string[] };
+export type ProbeDist = 'rademacher' | 'gaussian';
+
+/** One regularized block: a layer's parameter tensors (indices into model.params). */
+export interface HtrBlock {
+  /** the layer name (for `middle`, the layer the selected tensors belong to) */
+  name: string;
+  tensors: number[];
+  size: number;
+}
+
+/** Parses all | middle | name,name,... */
+export function parseLayerSet(text: string): LayerSet {
+  const t = text.trim();
+  if (t === 'all') return { select: 'all' };
+  if (t === 'middle') return { select: 'middle' };
+  const names = t.split(',').map((s) => s.trim());
+  if (t === '' || names.some((n) => n === '')) {
+    throw new UserError(`--htr-layers: "${text}" is not all, middle or a comma-separated list of layer names (no empty names)`);
+  }
+  return { select: 'names', names };
+}
+
+export function formatLayerSet(s: LayerSet): string {
+  return s.select === 'names' ? s.names.join(',') : s.select;
+}
+
+/**
+ * The blocks of a layer set.
+ * - all: every layer with trainable parameters (one block per layer, by the convention);
+ * - middle: the paper's code takes the parameter TENSORS (model.parameters() order, filtered
+ *   by the convention) from floor(n/4) to floor(3n/4) (exclusive, at least one); the chosen
+ *   tensors are grouped back by layer, so a layer whose kernel is in and bias out is a block
+ *   of its kernel alone;
+ * - names: those layers (model order), an unknown name is a UserError listing the valid ones.
+ */
+export function selectBlocks(model: Model, set: LayerSet, convention: Convention): HtrBlock[] {
+  const groups = model.groups(convention);
+  if (groups.length === 0) throw new UserError(`Model '${model.name}' has no trainable parameters to regularize.`, 'FAILED_PRECONDITION');
+  const idxOf = (name: string): number => model.params.findIndex((p) => p.name === name);
+  const blockOf = (name: string, tensorNames: string[]): HtrBlock => {
+    const tensors = tensorNames.map(idxOf);
+    return { name, tensors, size: tensors.reduce((a, i) => a + model.params[i].size, 0) };
+  };
+  switch (set.select) {
+    case 'all':
+      return groups.map((g) => blockOf(g.name, g.tensors.map((t) => t.name)));
+    case 'middle': {
+      const tensors = groups.flatMap((g) => g.tensors);
+      const n = tensors.length;
+      const lo = Math.floor(n / 4);
+      const hi = Math.max(lo + 1, Math.floor((3 * n) / 4));
+      const chosen = tensors.slice(lo, hi);
+      const out: HtrBlock[] = [];
+      for (const t of chosen) {
+        const last = out[out.length - 1];
+        if (last && last.name === t.layer) {
+          last.tensors.push(idxOf(t.name));
+          last.size += t.size;
+        } else out.push(blockOf(t.layer, [t.name]));
+      }
+      return out;
+    }
+    case 'names': {
+      const known = new Set(groups.map((g) => g.name));
+      const unknown = set.names.filter((n) => !known.has(n));
+      if (unknown.length > 0) {
+        throw new UserError(
+          `--htr-layers: unknown layer ${unknown.map((u) => `"${u}"`).join(', ')}; layers with parameters (${convention}) are ${groups.map((g) => g.name).join(', ')}`,
+        );
+      }
+      const wanted = new Set(set.names);
+      return groups.filter((g) => wanted.has(g.name)).map((g) => blockOf(g.name, g.tensors.map((t) => t.name)));
+    }
+  }
+}
+
+/** Probes of one step: probes[block][k] is a flat vector over the block's tensors. */
+export type Probes = Float32Array[][];
+
+export function drawProbes(blocks: HtrBlock[], k: number, dist: ProbeDist, rng: Rng): Probes {
+  return blocks.map((b) => Array.from({ length: k }, () => (dist === 'gaussian' ? rng.gaussian(b.size) : rng.rademacher(b.size))));
+}
+
+function dotAll(a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar {
+  let s = tf.sum(tf.mul(a[0], b[0]));
+  for (let i = 1; i < a.length; i++) s = tf.add(s, tf.sum(tf.mul(a[i], b[i])));
+  return s as tf.Scalar;
+}
+
+function splitProbe(model: Model, block: HtrBlock, v: Float32Array): tf.Tensor[] {
+  let o = 0;
+  return block.tensors.map((i) => {
+    const p = model.params[i];
+    const t = tf.tensor(v.subarray(o, o + p.size), p.shape);
+    o += p.size;
+    return t;
+  });
+}
+
+export interface ObjectiveInput {
+  x: tf.Tensor;
+  /** one-hot [n, classes] */
+  y: tf.Tensor2D;
+}
+
+export interface HtrTerm {
+  blocks: HtrBlock[];
+  probes: Probes;
+  /** 0 computes the value only (no gradient contribution) */
+  gamma: number;
+}
+
+export interface ObjectiveResult {
+  /** mean cross-entropy of the minibatch */
+  loss: number;
+  /** the regularizer's value (before gamma), when an HTR term was given */
+  reg?: number;
+  /** correct predictions in the minibatch */
+  correct: number;
+  /** gradient of loss + gamma * reg, one tensor per model.params entry (caller disposes) */
+  grads: tf.Tensor[];
+}
+
+/** reg(params) built from ops on `ps` (so that an enclosing tape can differentiate it). */
+function regularizer(model: Model, ps: tf.Tensor[], input: ObjectiveInput, term: HtrTerm): tf.Scalar {
+  const n = input.x.shape[0];
+  let total: tf.Scalar | null = null;
+  term.blocks.forEach((block, bi) => {
+    const probes = term.probes[bi];
+    const ql = block.tensors.map((i) => ps[i]);
+    const ceOfBlock = (...rs: tf.Tensor[]): tf.Scalar => {
+      const p = ps.slice();
+      block.tensors.forEach((i, k) => (p[i] = rs[k]));
+      return lossSum('cross-entropy', model.forward(p, input.x) as tf.Tensor2D, input.y, n);
+    };
+    let sum: tf.Scalar | null = null;
+    for (const pv of probes) {
+      const v = splitProbe(model, block, pv);
+      const gDotV = (...rs: tf.Tensor[]): tf.Scalar => dotAll(tf.grads(ceOfBlock)(rs), v);
+      const hv = tf.grads(gDotV)(ql);
+      const q = dotAll(hv, v);
+      sum = sum ? (tf.add(sum, q) as tf.Scalar) : q;
+    }
+    const mean = tf.div(sum as tf.Scalar, probes.length) as tf.Scalar;
+    total = total ? (tf.add(total, mean) as tf.Scalar) : mean;
+  });
+  return total as unknown as tf.Scalar;
+}
+
+/**
+ * Loss, regularizer and the gradient of CE + gamma * reg at the model's current parameters.
+ * With `term` undefined this is plain backprop.
+ */
+export function objective(model: Model, input: ObjectiveInput, term?: HtrTerm): ObjectiveResult {
+  if (term) registerThirdOrderGradients();
+  let loss = NaN;
+  let reg: number | undefined;
+  let correct = 0;
+  const grads = tf.tidy(() => {
+    const n = input.x.shape[0];
+    let ceT: tf.Scalar | undefined;
+    let regT: tf.Scalar | undefined;
+    let logitsT: tf.Tensor2D | undefined;
+    const f = (...ps: tf.Tensor[]): tf.Scalar => {
+      const logits = model.forward(ps, input.x) as tf.Tensor2D;
+      const ce = lossSum('cross-entropy', logits, input.y, n);
+      logitsT = tf.keep(logits);
+      ceT = tf.keep(ce);
+      if (!term) return ce;
+      const r = regularizer(model, ps, input, term);
+      regT = tf.keep(r);
+      return term.gamma === 0 ? ce : (tf.add(ce, tf.mul(r, term.gamma)) as tf.Scalar);
+    };
+    const g = tf.grads(f)(model.paramTensors());
+    loss = (ceT as tf.Scalar).dataSync()[0];
+    if (regT) reg = regT.dataSync()[0];
+    const pred = tf.argMax(logitsT as tf.Tensor2D, 1);
+    const truth = tf.argMax(input.y, 1);
+    correct = tf.sum(tf.cast(tf.equal(pred, truth), 'int32')).dataSync()[0];
+    tf.dispose([ceT as tf.Scalar, logitsT as tf.Tensor2D, ...(regT ? [regT] : [])]);
+    return g;
+  });
+  return { loss, reg, correct, grads };
+}
+
+/** reg's value alone (no gradient): sum_l (1/K) sum_k v^T H_ll v. */
+export function regularizerValue(model: Model, input: ObjectiveInput, blocks: HtrBlock[], probes: Probes): number {
+  registerThirdOrderGradients();
+  const t = tf.tidy(() => regularizer(model, model.paramTensors(), input, { blocks, probes, gamma: 0 }));
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}
+
+/** Flattens per-tensor gradients into one vector in model.params order (float32). */
+export function flattenGrads(model: Model, grads: tf.Tensor[]): Float32Array {
+  const out = new Float32Array(model.paramCount);
+  grads.forEach((g, i) => out.set(g.dataSync() as Float32Array, model.params[i].offset));
+  return out;
+}
+
+/** x and one-hot y tensors of examples `idx` of a data set (caller disposes). */
+export function makeInput(data: { x: Float32Array; labels: Int32Array }, inputShape: number[], numClasses: number, idx: ArrayLike<number>): ObjectiveInput {
+  const per = inputShape.reduce((a, b) => a * b, 1);
+  const m = idx.length;
+  const xs = new Float32Array(m * per);
+  const ys = new Float32Array(m * numClasses);
+  for (let j = 0; j < m; j++) {
+    const i = idx[j];
+    xs.set(data.x.subarray(i * per, (i + 1) * per), j * per);
+    ys[j * numClasses + data.labels[i]] = 1;
+  }
+  return { x: tf.tensor(xs, [m, ...inputShape]), y: tf.tensor2d(ys, [m, numClasses]) };
+}

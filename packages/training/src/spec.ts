@@ -1,0 +1,124 @@
+/**
+ * TrainSpec: what a training run is. `normalizeTrainSpec` fills the defaults and validates
+ * every field, throwing a UserError whose one sentence names the flag and what to change.
+ * Stored as DIR/run.json, so a resumed run continues with exactly the same settings.
+ */
+import { UserError } from '@hessian/linalg';
+import { formatLayerSet, parseLayerSet, type LayerSet, type ProbeDist } from './htr.js';
+import { formatSchedule, parseSchedule } from './schedule.js';
+
+export const TRAIN_SPEC_SCHEMA = 'hessian-cluster/train-spec/v1';
+
+export interface HtrSpec {
+  /** 0 = regularizer off */
+  gamma: number;
+  /** Hutchinson probes K per block and step */
+  probes: number;
+  /** all | middle | name,name,... */
+  layers: string;
+  /** applied at global steps s with s % freq == 0 ... */
+  freq: number;
+  /** ... from the epoch with 0-based index `start` on (the paper's sp), i.e. after `start` plain epochs */
+  start: number;
+  dist: ProbeDist;
+}
+
+export interface TrainSpec {
+  schema: typeof TRAIN_SPEC_SCHEMA;
+  model: string;
+  /** seed of a zoo model's initial weights */
+  modelSeed: number;
+  data: string;
+  testData: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** constant | step:EVERY[:FACTOR] | cosine[:MIN] */
+  schedule: string;
+  htr: HtrSpec;
+  convention: 'layer' | 'weights-only';
+  /** shuffling (per epoch) and probes (per step) derive from it */
+  seed: number;
+}
+
+export type PartialTrainSpec = Partial<Omit<TrainSpec, 'htr' | 'schema'>> & { model: string; htr?: Partial<HtrSpec> };
+
+/** The paper's code: freq=50, sp=15, gamma=1e-3, K=10 (gamma defaults to 0 here: plain SGD unless asked). */
+export const TRAIN_DEFAULTS = {
+  data: 'fashion-mnist:train',
+  testData: 'fashion-mnist:test',
+  epochs: 20,
+  batchSize: 128,
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 0,
+  schedule: 'constant',
+  htr: { gamma: 0, probes: 10, layers: 'all', freq: 50, start: 15, dist: 'rademacher' as ProbeDist },
+  convention: 'layer' as const,
+  seed: 0,
+};
+
+function bad(flag: string, msg: string): never {
+  throw new UserError(`--${flag}: ${msg}`);
+}
+
+function int(flag: string, v: unknown, min: number, max = 1e9): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(flag, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function num(flag: string, v: unknown, min: number, strict = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (strict && v === min))
+    bad(flag, `must be a finite number ${strict ? 'above' : 'at least'} ${min}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function normalizeTrainSpec(p: PartialTrainSpec): TrainSpec {
+  if (typeof p.model !== 'string' || p.model.trim() === '') throw new UserError('--model is required: give zoo:NAME (see `hessctl models`) or the path of a model.json');
+  const h = { ...TRAIN_DEFAULTS.htr, ...(p.htr ?? {}) };
+  const dist = h.dist;
+  if (dist !== 'rademacher' && dist !== 'gaussian') bad('htr-probe-dist', `must be rademacher or gaussian, got ${JSON.stringify(dist)}`);
+  const conv = p.convention ?? TRAIN_DEFAULTS.convention;
+  if (conv !== 'layer' && conv !== 'weights-only') bad('convention', `must be layer or weights-only, got ${JSON.stringify(conv)}`);
+  const schedule = formatSchedule(parseSchedule(p.schedule ?? TRAIN_DEFAULTS.schedule));
+  const layers = formatLayerSet(parseLayerSet(String(h.layers)));
+  const momentum = num('momentum', p.momentum ?? TRAIN_DEFAULTS.momentum, 0);
+  if (momentum >= 1) bad('momentum', `must be below 1, got ${momentum}`);
+  const str = (flag: string, v: unknown, d: string): string => {
+    if (v === undefined) return d;
+    if (typeof v !== 'string' || v.trim() === '') bad(flag, 'is empty; give a data spec such as fashion-mnist:train[0:1000]');
+    return v.trim();
+  };
+  return {
+    schema: TRAIN_SPEC_SCHEMA,
+    model: p.model.trim(),
+    modelSeed: int('model-seed', p.modelSeed ?? 0, 0, 0xffffffff),
+    data: str('data', p.data, TRAIN_DEFAULTS.data),
+    testData: str('test-data', p.testData, TRAIN_DEFAULTS.testData),
+    epochs: int('epochs', p.epochs ?? TRAIN_DEFAULTS.epochs, 1, 100000),
+    batchSize: int('batch-size', p.batchSize ?? TRAIN_DEFAULTS.batchSize, 1, 1e7),
+    lr: num('lr', p.lr ?? TRAIN_DEFAULTS.lr, 0, true),
+    momentum,
+    weightDecay: num('weight-decay', p.weightDecay ?? TRAIN_DEFAULTS.weightDecay, 0),
+    schedule,
+    htr: {
+      gamma: num('htr-gamma', h.gamma, 0),
+      probes: int('htr-probes', h.probes, 1, 10000),
+      layers,
+      freq: int('htr-freq', h.freq, 1),
+      start: int('htr-start', h.start, 0),
+      dist,
+    },
+    convention: conv,
+    seed: int('seed', p.seed ?? TRAIN_DEFAULTS.seed, 0, 0xffffffff),
+  };
+}
+
+/** Whether the regularizer runs at global step `step` (0-based) of epoch index `epoch` (0-based). */
+export function htrActive(spec: TrainSpec, epoch: number, step: number): boolean {
+  return spec.htr.gamma > 0 && epoch >= spec.htr.start && step % spec.htr.freq === 0;
+}
+
+export type { LayerSet };

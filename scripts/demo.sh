@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node packages/client/dist/src/cli.js analyze --model zoo:lenet --data 'fashion-mnist:train[0:256]' --out reports/demo "$@"
+exec node packages/client/dist/src/cli.js analyze --model zoo:lenet --data 'fashion-mnist:train[0:256]' --workers 2 --out reports/demo "$@"

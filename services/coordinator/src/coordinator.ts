@@ -24,6 +24,7 @@ import {
   type UploadModelChunk__Output,
   type WorkerInfo,
 } from '@hessian/wire';
+import { HealthImplementation } from 'grpc-health-check';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { JobRun, type JobContext } from './job.js';
@@ -43,10 +44,20 @@ export interface CoordinatorConfig {
 
 const TERMINAL_EVENTS = new Set(['succeeded', 'failed', 'cancelled']);
 
+/**
+ * Names answered by the standard gRPC health service (grpc.health.v1.Health) on the API port.
+ * '' and the Coordinator service: SERVING once NATS and the KV buckets are ready, NOT_SERVING
+ * while NATS is unreachable (readiness). 'liveness': SERVING as soon as the port is bound,
+ * whatever NATS does, so a liveness probe never restarts a coordinator that waits for NATS.
+ */
+export const HEALTH_SERVICES = { overall: '', coordinator: 'hessian.v1.Coordinator', liveness: 'liveness' } as const;
+
 export class CoordinatorService {
   readonly store: Store;
   readonly registry: Registry;
   private server = new grpc.Server(CHANNEL_OPTIONS);
+  readonly health = new HealthImplementation({ [HEALTH_SERVICES.overall]: 'NOT_SERVING', [HEALTH_SERVICES.coordinator]: 'NOT_SERVING', [HEALTH_SERVICES.liveness]: 'SERVING' });
+  private ready = false;
   private records = new Map<string, JobRecord>();
   private runs = new Map<string, JobRun>();
   private queue: JobRun[] = [];
@@ -93,8 +104,27 @@ export class CoordinatorService {
     };
   }
 
+  /** SERVING / NOT_SERVING of '' and the Coordinator service (not of 'liveness'). */
+  private setServing(serving: boolean): void {
+    const st = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus(HEALTH_SERVICES.overall, st);
+    this.health.setStatus(HEALTH_SERVICES.coordinator, st);
+  }
+
   async start(): Promise<void> {
+    // The health service answers first (NOT_SERVING while NATS and the buckets are not ready),
+    // so probes see a live process that is not ready yet rather than a closed port.
+    this.health.addToServer(this.server);
+    this.grpcPort = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+    );
     await this.store.open();
+    void (async () => {
+      for await (const s of this.store.nc.status()) {
+        if (s.type === 'disconnect') this.setServing(false);
+        else if (s.type === 'reconnect' && this.ready) this.setServing(true);
+      }
+    })();
     this.registry.start(this.store.nc);
     this.registry.onDead((w, why) => {
       for (const r of this.runs.values()) r.onWorkerDead(w, why);
@@ -116,11 +146,10 @@ export class CoordinatorService {
     if (this.runs.size > 0) this.log.info({ jobs: this.runs.size }, 'resuming unfinished jobs');
     const { coordinator } = loadProtos();
     this.server.addService(coordinator.hessian.v1.Coordinator.service, this.handlers());
-    this.grpcPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
-    );
     this.metricsPort = (await this.metrics.serve(this.cfg.metricsPort)).port;
     this.startQueued();
+    this.ready = true;
+    this.setServing(!this.store.nc.isClosed());
     this.log.info({ grpcPort: this.grpcPort, metricsPort: this.metricsPort, queueLimit: this.cfg.queueLimit }, 'listening');
   }
 
@@ -427,6 +456,8 @@ export class CoordinatorService {
   }
 
   async close(): Promise<void> {
+    this.ready = false;
+    this.setServing(false);
     this.registry.stop();
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {

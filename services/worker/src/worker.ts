@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { normalizeSpec, type Task } from '@hessian/analysis';
 import { initBackend, type BackendName, type Convention } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
+import { HealthImplementation } from 'grpc-health-check';
 import {
   BUCKETS,
   CHANNEL_OPTIONS,
@@ -66,6 +67,8 @@ class Cancelled extends Error {
 export class WorkerService {
   private nc: NatsConnection | null = null;
   private server = new grpc.Server(CHANNEL_OPTIONS);
+  /** grpc.health.v1.Health on the gRPC port: '' and hessian.v1.Worker SERVING when ready, NOT_SERVING while draining; 'liveness' SERVING while the process runs. */
+  readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'hessian.v1.Worker': 'NOT_SERVING', liveness: 'SERVING' });
   private engines = new Map<string, Entry>();
   private building = new Map<string, Promise<Entry>>();
   private models = new Map<string, Promise<string>>();
@@ -96,6 +99,11 @@ export class WorkerService {
   }
 
   async start(): Promise<void> {
+    // Health first: probes see a live process (NOT_SERVING) while the backend loads and NATS connects.
+    this.health.addToServer(this.server);
+    this.grpcPort = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+    );
     const info = await initBackend(this.cfg.backend, { needsConv: true });
     this.backendName = info.name;
     this.nc = await connect({ servers: this.cfg.natsUrl, name: `worker ${this.cfg.id}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
@@ -106,13 +114,11 @@ export class WorkerService {
     })();
     const { worker } = loadProtos();
     this.server.addService(worker.hessian.v1.Worker.service, this.handlers());
-    this.grpcPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
-    );
     this.address = this.cfg.advertise ?? `127.0.0.1:${this.grpcPort}`;
     this.metricsPort = (await this.metrics.serve(this.cfg.metricsPort)).port;
     this.heartbeat();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.cfg.heartbeatS * 1000);
+    if (!this.draining) this.setServing(true);
     this.log.info({ grpcPort: this.grpcPort, metricsPort: this.metricsPort, workerId: this.cfg.id, address: this.address, backend: this.backendName, capacity: this.cfg.capacity }, 'listening');
   }
 
@@ -428,10 +434,17 @@ export class WorkerService {
     };
   }
 
+  private setServing(serving: boolean): void {
+    const st = serving ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', st);
+    this.health.setStatus('hessian.v1.Worker', st);
+  }
+
   /** SIGTERM: stop taking tasks, let running ones finish within drainS, fail the rest with UNAVAILABLE, close. */
   async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    this.setServing(false);
     this.log.info({ running: this.running.size, graceSeconds: this.cfg.drainS }, 'draining');
     this.heartbeat();
     const until = Date.now() + this.cfg.drainS * 1000;

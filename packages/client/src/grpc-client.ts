@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { PartialSpec } from '@hessian/analysis';
 import { UserError } from '@hessian/linalg';
 import {
+  channelCredentials,
   CHANNEL_OPTIONS,
   fromServiceError,
   loadProtos,
@@ -40,6 +41,15 @@ export interface ConnectOptions {
   deadlineMs?: number;
   /** Fail as soon as a connection attempt is refused instead of waiting out the deadline. Default true. */
   failFast?: boolean;
+  /** TLS: the CA that signs the coordinator's certificate (PEM file); unset: plaintext. */
+  tlsCa?: string;
+  /** Client certificate and key (PEM files) for mutual TLS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Name the server certificate must carry when it differs from the dialled host. */
+  tlsServerName?: string;
+  /** Bearer token sent as `authorization: Bearer <token>` on every call. */
+  token?: string;
 }
 
 export interface WatchOptions {
@@ -96,10 +106,31 @@ export class CoordinatorConnection {
     const addr = normalizeAddress(address);
     const deadlineMs = opts.deadlineMs ?? 10_000;
     const { coordinator } = loadProtos();
-    const client = new coordinator.hessian.v1.Coordinator(addr, grpc.credentials.createInsecure(), {
+    let creds: grpc.ChannelCredentials;
+    try {
+      creds = channelCredentials({ ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey });
+    } catch (e) {
+      throw new UserError(`TLS: ${(e as Error).message}`);
+    }
+    // The token goes as call metadata through an interceptor: gRPC's call credentials are refused on plaintext channels.
+    const token = opts.token;
+    const interceptors: grpc.Interceptor[] = token
+      ? [
+          (options, next) =>
+            new grpc.InterceptingCall(next(options), {
+              start: (metadata, listener, nextStart) => {
+                metadata.set('authorization', `Bearer ${token}`);
+                nextStart(metadata, listener);
+              },
+            }),
+        ]
+      : [];
+    const client = new coordinator.hessian.v1.Coordinator(addr, creds, {
       ...CHANNEL_OPTIONS,
+      ...(opts.tlsServerName ? { 'grpc.ssl_target_name_override': opts.tlsServerName, 'grpc.default_authority': opts.tlsServerName } : {}),
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2000,
+      interceptors,
     });
     try {
       await waitReady(client, Date.now() + deadlineMs, opts.failFast ?? true);
@@ -120,6 +151,8 @@ export class CoordinatorConnection {
     if (e.code === grpc.status.UNAVAILABLE) return new UserError(unreachableMessage(this.address, e.details || undefined), 'FAILED_PRECONDITION');
     if (e.code === grpc.status.DEADLINE_EXCEEDED)
       return new UserError(`the coordinator at ${this.address} did not answer ${what} in time; it may be overloaded, try again`, 'FAILED_PRECONDITION');
+    if (e.code === grpc.status.UNAUTHENTICATED || e.code === grpc.status.PERMISSION_DENIED)
+      return new UserError(`the coordinator at ${this.address} refused ${what}: ${e.details || 'not authenticated'}`, 'FAILED_PRECONDITION');
     const mapped = fromServiceError(e);
     if (mapped !== e) return mapped;
     return new Error(`${what} failed: ${grpc.status[e.code] ?? e.code}: ${e.details || e.message}`);

@@ -20,3 +20,4 @@ export type { HvpRequest, HvpRequest__Output } from './gen/hessian/v1/HvpRequest
 export type { VectorChunk, VectorChunk__Output } from './gen/hessian/v1/VectorChunk.js';
 export type { UploadModelChunk__Output } from './gen/hessian/v1/UploadModelChunk.js';
 export type { SubmitAnalysisRequest, SubmitAnalysisRequest__Output } from './gen/hessian/v1/SubmitAnalysisRequest.js';
+export * from './security.js';

@@ -23,6 +23,9 @@ import {
   type JobEvent,
   type UploadModelChunk__Output,
   type WorkerInfo,
+  checkSpecFiles,
+  TokenAuth,
+  type NatsAuthOptions,
 } from '@hessian/wire';
 import { HealthImplementation } from 'grpc-health-check';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +43,19 @@ export interface CoordinatorConfig {
   taskDeadlineS: number;
   maxUploadBytes: number;
   heartbeatTimeoutS: number;
+  /** Plaintext port serving only grpc.health.v1.Health (for Kubernetes probes, which speak no TLS); -1 or undefined: none. */
+  healthPort?: number;
+  /** Server credentials of the API port (default: insecure). */
+  serverCredentials?: grpc.ServerCredentials;
+  /** Channel credentials (and options) for dialling workers (default: insecure). */
+  workerCredentials?: () => grpc.ChannelCredentials;
+  workerChannelOptions?: grpc.ChannelOptions;
+  /** Bearer tokens accepted on the Coordinator service; empty: no authentication. */
+  apiTokens?: string[];
+  /** Directories model paths and idx:/npy: data must resolve into (undefined: no check). */
+  dataRoots?: string[];
+  /** NATS credentials and TLS (nats.js ConnectionOptions). */
+  natsAuth?: NatsAuthOptions;
 }
 
 const TERMINAL_EVENTS = new Set(['succeeded', 'failed', 'cancelled']);
@@ -56,6 +72,8 @@ export class CoordinatorService {
   readonly store: Store;
   readonly registry: Registry;
   private server = new grpc.Server(CHANNEL_OPTIONS);
+  private healthServer: grpc.Server | null = null;
+  healthPort = -1;
   readonly health = new HealthImplementation({ [HEALTH_SERVICES.overall]: 'NOT_SERVING', [HEALTH_SERVICES.coordinator]: 'NOT_SERVING', [HEALTH_SERVICES.liveness]: 'SERVING' });
   private ready = false;
   private records = new Map<string, JobRecord>();
@@ -66,6 +84,7 @@ export class CoordinatorService {
   grpcPort = 0;
   metricsPort = -1;
   private pumping = false;
+  private readonly auth: TokenAuth;
   private mSubmitted = this.metrics.counter('hessian_jobs_submitted_total', 'SubmitAnalysis calls, by outcome (accepted, duplicate, refused, invalid).');
   private mJobsEnded = this.metrics.counter('hessian_jobs_finished_total', 'Jobs that ended, by state.');
   private mTasks = this.metrics.counter('hessian_tasks_total', 'Task attempts, by result (ok, user, unavailable, transient, not-prepared).');
@@ -77,8 +96,9 @@ export class CoordinatorService {
     readonly cfg: CoordinatorConfig,
     readonly log: Logger,
   ) {
-    this.store = new Store(cfg.natsUrl, log);
-    this.registry = new Registry(cfg.heartbeatTimeoutS, log);
+    this.store = new Store(cfg.natsUrl, log, cfg.natsAuth);
+    this.registry = new Registry(cfg.heartbeatTimeoutS, log, cfg.workerCredentials, cfg.workerChannelOptions);
+    this.auth = new TokenAuth(cfg.apiTokens ?? []);
     this.metrics.gauge('hessian_queue_depth', 'Jobs queued, not yet started.', () => this.queue.length);
     this.metrics.gauge('hessian_jobs_running', 'Jobs running now.', () => [...this.runs.values()].filter((r) => r.active).length);
     this.metrics.gauge('hessian_workers', 'Live workers (heartbeat within HESSIAN_HEARTBEAT_TIMEOUT_S).', () => this.registry.workers.size);
@@ -116,8 +136,16 @@ export class CoordinatorService {
     // so probes see a live process that is not ready yet rather than a closed port.
     this.health.addToServer(this.server);
     this.grpcPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, this.cfg.serverCredentials ?? grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
     );
+    if (this.cfg.healthPort !== undefined && this.cfg.healthPort >= 0) {
+      const hs = new grpc.Server();
+      this.health.addToServer(hs);
+      this.healthServer = hs;
+      this.healthPort = await new Promise<number>((resolve, reject) =>
+        hs.bindAsync(`0.0.0.0:${this.cfg.healthPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+      );
+    }
     await this.store.open();
     void (async () => {
       for await (const s of this.store.nc.status()) {
@@ -145,12 +173,12 @@ export class CoordinatorService {
     }
     if (this.runs.size > 0) this.log.info({ jobs: this.runs.size }, 'resuming unfinished jobs');
     const { coordinator } = loadProtos();
-    this.server.addService(coordinator.hessian.v1.Coordinator.service, this.handlers());
+    this.server.addService(coordinator.hessian.v1.Coordinator.service, this.authenticated(this.handlers()));
     this.metricsPort = (await this.metrics.serve(this.cfg.metricsPort)).port;
     this.startQueued();
     this.ready = true;
     this.setServing(!this.store.nc.isClosed());
-    this.log.info({ grpcPort: this.grpcPort, metricsPort: this.metricsPort, queueLimit: this.cfg.queueLimit }, 'listening');
+    this.log.info({ grpcPort: this.grpcPort, metricsPort: this.metricsPort, healthPort: this.healthPort, queueLimit: this.cfg.queueLimit, tokens: this.auth.enabled }, 'listening');
   }
 
   // ---- scheduling ------------------------------------------------------------------------
@@ -249,6 +277,29 @@ export class CoordinatorService {
     if (!model.endsWith('.json') && !model.startsWith('/')) throw new UserError(`model: "${model}" is neither zoo:NAME nor sha256:HEX of an uploaded model nor an absolute model.json path on the workers; upload the model with hessctl upload-model`);
   }
 
+  /**
+   * Every Coordinator method behind the bearer-token check (when tokens are configured):
+   * a call without `authorization: Bearer <token>` or with an unknown token ends with
+   * UNAUTHENTICATED and a sentence. The health service is added apart and stays open.
+   */
+  private authenticated(h: CoordinatorHandlers): CoordinatorHandlers {
+    if (!this.auth.enabled) return h;
+    const out: Record<string, unknown> = {};
+    for (const [name, f] of Object.entries(h) as [string, (call: grpc.ServerUnaryCall<unknown, unknown>, cb?: (e: Partial<grpc.ServiceError>) => void) => void][]) {
+      out[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb?: (e: Partial<grpc.ServiceError>) => void) => {
+        const why = this.auth.check(call.metadata);
+        if (why === null) return f(call, cb);
+        this.log.warn({ method: name, peer: call.getPeer(), why }, 'unauthenticated call refused');
+        const err = { code: grpc.status.UNAUTHENTICATED, details: why, message: why };
+        if (typeof cb === 'function') {
+          (call as unknown as NodeJS.EventEmitter).on?.('data', () => undefined);
+          cb(err);
+        } else (call as unknown as NodeJS.EventEmitter).emit('error', err);
+      };
+    }
+    return out as unknown as CoordinatorHandlers;
+  }
+
   async submit(req: { spec?: Parameters<typeof specFromProto>[0] | null; clientRequestId?: string }): Promise<Job> {
     let spec;
     let scope: 'batch' | 'dataset';
@@ -259,6 +310,7 @@ export class CoordinatorService {
       scope = s;
       await this.validateModel(spec.model);
       parseDataSpec(spec.data);
+      if (this.cfg.dataRoots) checkSpecFiles(spec, this.cfg.dataRoots);
     } catch (e) {
       this.mSubmitted.inc({ outcome: 'invalid' });
       throw e;
@@ -469,6 +521,7 @@ export class CoordinatorService {
         resolve();
       });
     });
+    this.healthServer?.forceShutdown();
     await this.store.close();
   }
 }

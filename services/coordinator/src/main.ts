@@ -1,8 +1,46 @@
 /** Entry point: `node services/coordinator/dist/src/main.js`; configuration from the environment (README.md). */
-import { createLogger, envInt, envNumber, envString } from '@hessian/wire';
+import {
+  apiTokensFromEnv,
+  channelCredentials,
+  createLogger,
+  dataRootsFromEnv,
+  envInt,
+  envNumber,
+  envString,
+  natsAuthFromEnv,
+  serverCredentials,
+  tlsChannelOptions,
+  tlsFilesFromEnv,
+} from '@hessian/wire';
+import os from 'node:os';
+import path from 'node:path';
 import { CoordinatorService } from './coordinator.js';
 
 const log = createLogger('coordinator');
+let security;
+try {
+  const server = serverCredentials();
+  const files = tlsFilesFromEnv();
+  // Workers are dialled with TLS when a CA is set; the coordinator's own cert/key is its client certificate (mutual TLS).
+  const workerFiles = { ca: files.ca, cert: files.ca ? files.cert : undefined, key: files.ca ? files.key : undefined };
+  channelCredentials(workerFiles);
+  const fashion = envString('HESSIAN_FASHION_MNIST', '/usr/share/datasets/fashion-mnist');
+  // The default worker cache dir of a worker on the same host (`hessctl cluster up`); uploaded models are fetched there.
+  const cache = path.join(os.tmpdir(), 'hessian-worker-cache');
+  security = {
+    serverCredentials: server.creds,
+    healthPort: envInt('HESSIAN_HEALTH_PORT', -1, -1),
+    workerCredentials: () => channelCredentials(workerFiles),
+    workerChannelOptions: tlsChannelOptions(),
+    apiTokens: apiTokensFromEnv(),
+    dataRoots: dataRootsFromEnv([fashion, cache]),
+    natsAuth: natsAuthFromEnv(),
+  };
+  log.info({ tls: server.tls, mutualTls: server.mutual, workerTls: Boolean(workerFiles.ca), tokens: security.apiTokens.length, dataRoots: security.dataRoots, natsAuth: Boolean(security.natsAuth.user || security.natsAuth.token), natsTls: Boolean(security.natsAuth.tls) }, 'security');
+} catch (e) {
+  log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'bad security settings');
+  process.exit(2);
+}
 const svc = new CoordinatorService(
   {
     natsUrl: envString('HESSIAN_NATS_URL', 'nats://127.0.0.1:4222'),
@@ -13,6 +51,7 @@ const svc = new CoordinatorService(
     taskDeadlineS: envNumber('HESSIAN_TASK_DEADLINE_S', 600, 0.001),
     maxUploadBytes: envInt('HESSIAN_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1),
     heartbeatTimeoutS: envNumber('HESSIAN_HEARTBEAT_TIMEOUT_S', 6, 0.1),
+    ...security,
   },
   log,
 );

@@ -28,6 +28,8 @@ export class Registry {
   constructor(
     private readonly timeoutS: number,
     private readonly log: Logger,
+    private readonly credentials: () => grpc.ChannelCredentials = () => grpc.credentials.createInsecure(),
+    private readonly channelOptions: grpc.ChannelOptions = {},
   ) {}
 
   start(nc: NatsConnection): void {
@@ -66,7 +68,7 @@ export class Registry {
       return;
     }
     const { worker } = loadProtos();
-    const client = new worker.hessian.v1.Worker(hb.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as WorkerClient;
+    const client = new worker.hessian.v1.Worker(hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.channelOptions }) as unknown as WorkerClient;
     this.workers.set(hb.id, { id: hb.id, hb, lastSeen: Date.now(), client, inflight: 0, suspectUntil: 0 });
     this.log.info({ workerId: hb.id, address: hb.address, capacity: hb.capacity, backend: hb.backend }, 'worker joined');
     this.changed();

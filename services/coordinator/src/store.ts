@@ -5,7 +5,7 @@
  * nats-server costs time, not jobs.
  */
 import type { AnalysisSpec, TaskResult } from '@hessian/analysis';
-import { BUCKETS, EVENTS_STREAM, resultKey, SUBJECTS, taskIdOfResultKey } from '@hessian/wire';
+import { BUCKETS, EVENTS_STREAM, resultKey, SUBJECTS, taskIdOfResultKey, type NatsAuthOptions } from '@hessian/wire';
 import { connect, consumerOpts, nanos, RetentionPolicy, StorageType, type JetStreamClient, type KV, type NatsConnection, type ObjectStore } from 'nats';
 import type { Logger } from 'pino';
 
@@ -60,10 +60,11 @@ export class Store {
   constructor(
     private readonly url: string,
     private readonly log: Logger,
+    private readonly auth: NatsAuthOptions = {},
   ) {}
 
   async open(): Promise<void> {
-    this.nc = await connect({ servers: this.url, name: 'coordinator', maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
+    this.nc = await connect({ ...this.auth, servers: this.url, name: 'coordinator', maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
     void (async () => {
       for await (const s of this.nc.status()) if (s.type === 'disconnect' || s.type === 'reconnect') this.log.warn({ nats: s.type, data: String(s.data) }, 'nats connection');
     })();

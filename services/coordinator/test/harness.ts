@@ -58,12 +58,16 @@ export function natsServerBinary(): string {
 export class Nats {
   proc: ChildProcess | null = null;
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'hessian-nats-'));
-  constructor(readonly port: number) {}
+  /** extraArgs: more nats-server flags (e.g. --user u --pass p). */
+  constructor(
+    readonly port: number,
+    readonly extraArgs: string[] = [],
+  ) {}
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    const p = spawn(natsServerBinary(), ['-js', '-sd', this.dir, '-p', String(this.port), '-a', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(natsServerBinary(), ['-js', '-sd', this.dir, '-p', String(this.port), '-a', '127.0.0.1', ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     everything.add(p);
     p.stderr!.resume();

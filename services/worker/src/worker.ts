@@ -27,6 +27,8 @@ import {
   type HvpRequest__Output,
   type PrepareReply,
   type WorkerHandlers,
+  checkSpecFiles,
+  type NatsAuthOptions,
 } from '@hessian/wire';
 import { connect, type NatsConnection } from 'nats';
 import { createHash } from 'node:crypto';
@@ -48,6 +50,16 @@ export interface WorkerConfig {
   drainS: number;
   cacheDir: string;
   maxEngines: number;
+  /** Plaintext port serving only grpc.health.v1.Health (for Kubernetes probes, which speak no TLS); -1 or undefined: none. */
+  healthPort?: number;
+  /** Server credentials of the gRPC port (default: insecure). */
+  serverCredentials?: grpc.ServerCredentials;
+  /** Directories model paths and idx:/npy: data must resolve into (undefined: no check). */
+  dataRoots?: string[];
+  /** Largest model.json, and weight files together, read from a path (bytes). */
+  maxModelBytes?: number;
+  /** NATS credentials and TLS (nats.js ConnectionOptions). */
+  natsAuth?: NatsAuthOptions;
 }
 
 interface Entry {
@@ -67,6 +79,8 @@ class Cancelled extends Error {
 export class WorkerService {
   private nc: NatsConnection | null = null;
   private server = new grpc.Server(CHANNEL_OPTIONS);
+  private healthServer: grpc.Server | null = null;
+  healthPort = -1;
   /** grpc.health.v1.Health on the gRPC port: '' and hessian.v1.Worker SERVING when ready, NOT_SERVING while draining; 'liveness' SERVING while the process runs. */
   readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'hessian.v1.Worker': 'NOT_SERVING', liveness: 'SERVING' });
   private engines = new Map<string, Entry>();
@@ -102,11 +116,19 @@ export class WorkerService {
     // Health first: probes see a live process (NOT_SERVING) while the backend loads and NATS connects.
     this.health.addToServer(this.server);
     this.grpcPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, this.cfg.serverCredentials ?? grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
     );
+    if (this.cfg.healthPort !== undefined && this.cfg.healthPort >= 0) {
+      const hs = new grpc.Server();
+      this.health.addToServer(hs);
+      this.healthServer = hs;
+      this.healthPort = await new Promise<number>((resolve, reject) =>
+        hs.bindAsync(`0.0.0.0:${this.cfg.healthPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+      );
+    }
     const info = await initBackend(this.cfg.backend, { needsConv: true });
     this.backendName = info.name;
-    this.nc = await connect({ servers: this.cfg.natsUrl, name: `worker ${this.cfg.id}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
+    this.nc = await connect({ ...this.cfg.natsAuth, servers: this.cfg.natsUrl, name: `worker ${this.cfg.id}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
     void this.watchNats(this.nc);
     const sub = this.nc.subscribe(SUBJECTS.allCancels);
     void (async () => {
@@ -119,7 +141,7 @@ export class WorkerService {
     this.heartbeat();
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.cfg.heartbeatS * 1000);
     if (!this.draining) this.setServing(true);
-    this.log.info({ grpcPort: this.grpcPort, metricsPort: this.metricsPort, workerId: this.cfg.id, address: this.address, backend: this.backendName, capacity: this.cfg.capacity }, 'listening');
+    this.log.info({ grpcPort: this.grpcPort, metricsPort: this.metricsPort, healthPort: this.healthPort, workerId: this.cfg.id, address: this.address, backend: this.backendName, capacity: this.cfg.capacity }, 'listening');
   }
 
   private async watchNats(nc: NatsConnection): Promise<void> {
@@ -248,6 +270,7 @@ export class WorkerService {
         void (async () => {
           const req = call.request;
           const spec = normalizeSpec(specFromProto(req.spec ?? { model: '' }));
+          if (this.cfg.dataRoots) checkSpecFiles(spec, this.cfg.dataRoots, this.cfg.maxModelBytes);
           const shardCount = Math.max(1, req.shardCount);
           if (req.shardIndex >= shardCount) throw new UserError(`shard_index ${req.shardIndex} must be below shard_count ${shardCount}`);
           const { entry, hit } = await this.engineFor({ spec, shardIndex: req.shardIndex, shardCount, jobId: req.jobId });
@@ -467,6 +490,7 @@ export class WorkerService {
         resolve();
       });
     });
+    this.healthServer?.forceShutdown();
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
     await Promise.all([...this.engines.values()].map((e) => e.thread.close()));
     this.engines.clear();

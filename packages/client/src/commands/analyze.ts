@@ -5,6 +5,7 @@ import { UserError } from '@hessian/linalg';
 import { intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
 import { ProgressBar } from '../progress.js';
 import { emitReport } from './output.js';
+import { AUTH_FLAGS } from './auth.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu', 'webgpu'] as const;
 
@@ -45,6 +46,7 @@ export const analyzeCommand: Command = {
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: 'auto | tensorflow | native | wasm | cpu | webgpu (or set HESSIAN_BACKEND)' },
     { name: 'batch-size', type: 'string', arg: 'N', help: 'micro-batch for HVPs, to bound memory (default: the whole data at once)' },
     { name: 'server', type: 'string', arg: 'HOST:PORT', help: 'run on a cluster: submit to the coordinator at HOST:PORT, follow its events, print the same report (default: $HESSIAN_SERVER when set, else run embedded in this process)' },
+    ...AUTH_FLAGS,
     { name: 'scope', type: 'string', arg: 'S', default: 'batch', help: 'with --server: batch (every worker holds all examples) | dataset (examples sharded over the workers, each HVP summed over shards)' },
     { name: 'embedded', type: 'boolean', help: 'run in this process even when HESSIAN_SERVER is set' },
     { name: 'out', type: 'string', arg: 'DIR', help: 'write report.json, report.md and SVG figures here' },

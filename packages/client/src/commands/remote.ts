@@ -12,6 +12,7 @@ import { CoordinatorConnection, TERMINAL_STATES, type Job, type JobEvent, type S
 import { formatDuration, ProgressBar } from '../progress.js';
 import { analyzeCommand, choice, givenFlags, specFromFlags } from './analyze.js';
 import { emitReport } from './output.js';
+import { AUTH_FLAG_NAMES, AUTH_FLAGS, authOptions } from './auth.js';
 
 export const DEFAULT_SERVER = '127.0.0.1:7070';
 
@@ -41,13 +42,13 @@ export function resolveServer(values: Values, env: NodeJS.ProcessEnv = process.e
   return fallback;
 }
 
-export function connectTo(server: string): Promise<CoordinatorConnection> {
+export function connectTo(server: string, values: Values = {}): Promise<CoordinatorConnection> {
   const ms = Number(process.env.HESSIAN_CONNECT_TIMEOUT_MS ?? 10_000);
-  return CoordinatorConnection.connect(server, { deadlineMs: Number.isFinite(ms) && ms > 0 ? ms : 10_000 });
+  return CoordinatorConnection.connect(server, { ...authOptions(values), deadlineMs: Number.isFinite(ms) && ms > 0 ? ms : 10_000 });
 }
 
 async function withConnection<T>(values: Values, fn: (c: CoordinatorConnection) => Promise<T>): Promise<T> {
-  const conn = await connectTo(resolveServer(values)!);
+  const conn = await connectTo(resolveServer(values)!, values);
   try {
     return await fn(conn);
   } finally {
@@ -112,7 +113,7 @@ export async function analyzeRemote(server: string, values: Values, argv: string
   const quiet = values.quiet === true;
   const partial = specFromFlags(values, given);
   normalizeSpec(partial); // the same sentences as the embedded run, before anything is sent
-  const conn = await connectTo(server);
+  const conn = await connectTo(server, values);
   const stopWatch = new AbortController();
   let interrupted = false;
   const onSigint = () => {
@@ -162,8 +163,9 @@ export const submitCommand: Command = {
   summary: 'submit an analysis to the cluster and print its job id (follow it with `hessctl watch ID`)',
   usage: 'hessctl submit --model zoo:NAME|PATH/model.json [--data SPEC] [analysis flags] [--server HOST:PORT]',
   flags: [
-    ...analyzeCommand.flags.filter((f) => !NOT_FOR_SUBMIT.has(f.name)),
+    ...analyzeCommand.flags.filter((f) => !NOT_FOR_SUBMIT.has(f.name) && !AUTH_FLAG_NAMES.has(f.name)),
     SERVER_FLAG,
+    ...AUTH_FLAGS,
     SCOPE_FLAG,
     { name: 'format', type: 'string', arg: 'F', default: 'id', help: 'id (the job id alone) | json (the job as the coordinator returned it)' },
     { name: 'quiet', short: 'q', type: 'boolean', help: 'nothing on stderr' },
@@ -205,6 +207,7 @@ export const watchCommand: Command = {
   positionals: true,
   flags: [
     SERVER_FLAG,
+    ...AUTH_FLAGS,
     { name: 'after', type: 'string', arg: 'N', default: '0', help: 'show only events after sequence number N (0: from the start)' },
     { name: 'format', type: 'string', arg: 'F', default: 'lines', help: 'lines (time, type, task, worker, message) | json (one JSON event per line)' },
     HELP_FLAG,
@@ -277,6 +280,7 @@ export const getCommand: Command = {
   positionals: true,
   flags: [
     SERVER_FLAG,
+    ...AUTH_FLAGS,
     { name: 'report', type: 'boolean', help: 'print the report (the same table as `hessctl analyze`; with --format json, the report JSON)' },
     { name: 'out', type: 'string', arg: 'DIR', help: 'write report.json, report.md and SVG figures here (the job must have succeeded)' },
     { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json' },
@@ -334,7 +338,7 @@ export const cancelCommand: Command = {
   summary: 'cancel a queued or running job (its workers stop its tasks)',
   usage: 'hessctl cancel ID [--server HOST:PORT]',
   positionals: true,
-  flags: [SERVER_FLAG, HELP_FLAG],
+  flags: [SERVER_FLAG, ...AUTH_FLAGS, HELP_FLAG],
 };
 
 export async function cancel(argv: string[]): Promise<number> {
@@ -355,6 +359,7 @@ export const jobsCommand: Command = {
   usage: 'hessctl jobs [--limit N] [--format table|json] [--server HOST:PORT]',
   flags: [
     SERVER_FLAG,
+    ...AUTH_FLAGS,
     { name: 'limit', type: 'string', arg: 'N', default: '20', help: 'at most N jobs (0: all the coordinator keeps)' },
     { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json' },
     HELP_FLAG,
@@ -398,7 +403,7 @@ export const workersCommand: Command = {
   name: 'workers',
   summary: 'list the live workers the coordinator sees (from their heartbeats)',
   usage: 'hessctl workers [--format table|json] [--server HOST:PORT]',
-  flags: [SERVER_FLAG, { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json' }, HELP_FLAG],
+  flags: [SERVER_FLAG, ...AUTH_FLAGS, { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json' }, HELP_FLAG],
 };
 
 export function fmtBytes(n: number): string {
@@ -449,6 +454,7 @@ export const uploadModelCommand: Command = {
   positionals: true,
   flags: [
     SERVER_FLAG,
+    ...AUTH_FLAGS,
     { name: 'name', type: 'string', arg: 'NAME', help: "a name for the model in the coordinator's store (default: the folder name of model.json)" },
     { name: 'quiet', short: 'q', type: 'boolean', help: 'print the digest alone, nothing on stderr' },
     HELP_FLAG,

@@ -21,9 +21,11 @@ import {
   ROOT,
   schemaProblems,
   workloads,
+  type Container,
   type K8sObject,
   type LabelSelector,
   type NetworkPolicySpec,
+  type PodSpec,
   type Source,
   type Target,
   type Workload,
@@ -32,6 +34,9 @@ import {
 const NS = 'hessian';
 const NS_LABELS = { 'kubernetes.io/metadata.name': NS };
 const COMPONENT = 'app.kubernetes.io/component';
+/** k8s/overlays/secure: HESSIAN_HEALTH_PORT of each service (the probes' port there). */
+const HEALTH_PORTS = { coordinator: 7080, worker: 7081 } as const;
+const AUTH_DIR = '/etc/hessian/auth';
 
 function byKind(objs: K8sObject[], kind: string): K8sObject[] {
   return objs.filter((o) => o.kind === kind);
@@ -69,6 +74,8 @@ for (const overlay of OVERLAYS) {
   describe(`k8s/overlays/${overlay}`, () => {
     let objs: K8sObject[] = [];
     let ws: Workload[] = [];
+    // secure: TLS on the gRPC ports, probes on the plaintext health ports, no Secret object.
+    const secure = overlay === 'secure';
     before(() => {
       objs = renderOverlay(overlay);
       ws = workloads(objs);
@@ -85,12 +92,12 @@ for (const overlay of OVERLAYS) {
         ['Deployment', 'worker'],
         ['Job', 'trainer'],
         ['PodDisruptionBudget', 'worker'],
-        ['Secret', 'hessian-auth'],
+        ...(secure ? [] : [['Secret', 'hessian-auth']]),
         ['ConfigMap', 'hessian-common'],
         ['ConfigMap', 'hessian-coordinator'],
         ['ConfigMap', 'hessian-worker'],
         ['NetworkPolicy', 'default-deny-ingress'],
-      ]) {
+      ] as const) {
         const o = one(objs, kind, name);
         assert.equal(o.metadata.namespace, NS, `${kind}/${name} namespace`);
       }
@@ -108,8 +115,8 @@ for (const overlay of OVERLAYS) {
 
     test('coordinator and workers: gRPC health probes (readiness on "", liveness on "liveness") and prometheus annotations', () => {
       for (const [component, port] of [
-        ['coordinator', 7070],
-        ['worker', 7071],
+        ['coordinator', secure ? HEALTH_PORTS.coordinator : 7070],
+        ['worker', secure ? HEALTH_PORTS.worker : 7071],
       ] as const) {
         const w = workload(ws, component);
         const c = w.pod.containers[0];
@@ -179,7 +186,11 @@ for (const overlay of OVERLAYS) {
       assert.equal(worker.env?.find((e) => e.name === 'HESSIAN_ADVERTISE_ADDRESS')?.value, '$(POD_IP):7071');
     });
 
-    test('the Secret is a placeholder: known keys, empty values', () => {
+    test(secure ? 'the Secret is not rendered (created with kubectl; apply must not overwrite it)' : 'the Secret is a placeholder: known keys, empty values', () => {
+      if (secure) {
+        assert.equal(byKind(objs, 'Secret').length, 0);
+        return;
+      }
       const s = one(objs, 'Secret', 'hessian-auth');
       const values = { ...(s.stringData ?? {}), ...(s.data ?? {}) };
       assert.ok(Object.keys(values).includes('api-tokens'));
@@ -241,6 +252,14 @@ for (const overlay of OVERLAYS) {
       assert.equal(can(monitoring, 'nats', 4222), false);
       // Nobody reaches the trainer (it serves nothing).
       for (const s of [outside, pod('coordinator'), pod('worker'), monitoring]) assert.equal(can(s, 'trainer', 7071), false);
+      // secure: the plaintext health ports are for the kubelet only (node traffic, which most
+      // CNIs do not subject to NetworkPolicy): no pod and no outside client reaches them.
+      if (secure) {
+        for (const s of [outside, monitoring, other, pod('coordinator'), pod('worker'), pod('trainer')]) {
+          assert.equal(can(s, 'coordinator', HEALTH_PORTS.coordinator), false);
+          assert.equal(can(s, 'worker', HEALTH_PORTS.worker), false);
+        }
+      }
     });
 
     test(`workers: ${overlay === 'gpu' ? 'worker-gpu image, one nvidia.com/gpu, GPU nodes, tensorflow backend' : 'worker-cpu image, no GPU, native backend'}`, () => {
@@ -261,6 +280,90 @@ for (const overlay of OVERLAYS) {
     });
   });
 }
+
+describe('k8s/overlays/secure: TLS, tokens, NATS credentials, probes on the health ports', () => {
+  let objs: K8sObject[] = [];
+  let ws: Workload[] = [];
+  let secretKeys: string[] = [];
+  before(() => {
+    objs = renderOverlay('secure');
+    ws = workloads(objs);
+    // The keys the Secret hessian-auth has (the base's placeholder, rendered by the cpu overlay).
+    const s = one(renderOverlay('cpu'), 'Secret', 'hessian-auth');
+    secretKeys = Object.keys({ ...(s.stringData ?? {}), ...(s.data ?? {}) });
+  });
+  /** The container's environment: its ConfigMaps (envFrom) overlaid with env. */
+  const envOf = (w: Workload) => {
+    const c = w.pod.containers[0];
+    const env = new Map<string, NonNullable<Container['env']>[number]>();
+    for (const ef of c.envFrom ?? []) {
+      const cm = byKind(objs, 'ConfigMap').find((x) => x.metadata.name === ef.configMapRef?.name);
+      for (const [name, value] of Object.entries(cm?.data ?? {})) env.set(name, { name, value });
+    }
+    for (const e of c.env ?? []) env.set(e.name, e);
+    return env;
+  };
+  /** The Secret key behind a file path: the path must lie in a mount of a hessian-auth volume. */
+  const secretFile = (w: Workload, file: string | undefined): string | undefined => {
+    const c = w.pod.containers[0];
+    for (const m of c.volumeMounts ?? []) {
+      const vol = w.pod.volumes?.find((v) => v.name === m.name);
+      if (vol?.secret?.secretName === 'hessian-auth' && file?.startsWith(`${m.mountPath}/`)) return file.slice(m.mountPath.length + 1);
+    }
+    return undefined;
+  };
+
+  test('coordinator and workers: both probes on HESSIAN_HEALTH_PORT (exposed, not the TLS port), service names as in the base', () => {
+    for (const component of ['coordinator', 'worker'] as const) {
+      const w = workload(ws, component);
+      const c = w.pod.containers[0];
+      const port = HEALTH_PORTS[component];
+      assert.equal(envOf(w).get('HESSIAN_HEALTH_PORT')?.value, String(port), `${component} HESSIAN_HEALTH_PORT`);
+      assert.deepEqual(c.readinessProbe?.grpc, { port }, `${component} readiness`);
+      assert.deepEqual(c.livenessProbe?.grpc, { port, service: 'liveness' }, `${component} liveness`);
+      assert.ok(c.ports?.some((p) => p.containerPort === port), `${component} exposes ${port}`);
+      assert.notEqual(port, c.ports?.find((p) => p.name === 'grpc')?.containerPort);
+    }
+  });
+
+  test('TLS and tokens: the HESSIAN_TLS_* and tokens files are keys of the mounted Secret; mutual TLS on the workers', () => {
+    const files: Record<string, Record<string, string>> = {
+      coordinator: { HESSIAN_TLS_CERT: 'coordinator.crt', HESSIAN_TLS_KEY: 'coordinator.key', HESSIAN_TLS_CA: 'ca.crt', HESSIAN_API_TOKENS_FILE: 'api-tokens' },
+      worker: { HESSIAN_TLS_CERT: 'worker.crt', HESSIAN_TLS_KEY: 'worker.key', HESSIAN_TLS_CA: 'ca.crt' },
+    };
+    for (const [component, want] of Object.entries(files)) {
+      const w = workload(ws, component);
+      const env = envOf(w);
+      for (const [name, key] of Object.entries(want)) {
+        const file = env.get(name)?.value;
+        assert.equal(file, `${AUTH_DIR}/${key}`, `${component} ${name}`);
+        assert.equal(secretFile(w, file), key, `${component} ${name}: ${file} is not in a hessian-auth mount`);
+        assert.ok(secretKeys.includes(key), `${key} is not a key of the Secret`);
+      }
+      const mount = w.pod.containers[0].volumeMounts?.find((m) => m.mountPath === AUTH_DIR);
+      assert.equal(mount?.readOnly, true, `${component}: ${AUTH_DIR} read-only`);
+    }
+    const worker = envOf(workload(ws, 'worker'));
+    assert.equal(worker.get('HESSIAN_TLS_CLIENT_AUTH')?.value, 'require', 'workers require client certificates');
+    // Workers are dialled by pod IP: the coordinator checks their certificate against a fixed name.
+    const coordinator = envOf(workload(ws, 'coordinator'));
+    assert.equal(coordinator.get('HESSIAN_TLS_SERVER_NAME')?.value, 'worker');
+  });
+
+  test('NATS requires user "hessian" and the Secret\'s password; every NATS client sends them', () => {
+    const sts = one(objs, 'StatefulSet', 'nats').spec as { template: { spec: PodSpec } };
+    const nats = sts.template.spec.containers[0];
+    const args = nats.args ?? [];
+    assert.equal(args[args.indexOf('--user') + 1], 'hessian');
+    assert.equal(args[args.indexOf('--pass') + 1], '$(NATS_PASSWORD)');
+    assert.deepEqual(nats.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'hessian-auth', key: 'nats-password' });
+    for (const component of ['coordinator', 'worker', 'trainer']) {
+      const env = envOf(workload(ws, component));
+      assert.equal(env.get('HESSIAN_NATS_USER')?.value, 'hessian', `${component} HESSIAN_NATS_USER`);
+      assert.deepEqual(env.get('HESSIAN_NATS_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'hessian-auth', key: 'nats-password', optional: false }, `${component} HESSIAN_NATS_PASSWORD`);
+    }
+  });
+});
 
 describe('the checks can fail', () => {
   const good = (): Workload => ({

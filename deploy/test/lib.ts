@@ -19,7 +19,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 
 /** The repository root (deploy/dist/test -> ../../..). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const OVERLAYS = ['cpu', 'gpu'] as const;
+export const OVERLAYS = ['cpu', 'gpu', 'secure'] as const;
 
 // ---- loose shapes of what we read from the rendered YAML ------------------------------------
 
@@ -50,12 +50,15 @@ export interface Container {
   readinessProbe?: Probe;
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   securityContext?: SecurityContext;
-  env?: { name: string; value?: string }[];
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
 }
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
+  volumes?: { name: string; secret?: { secretName: string } }[];
   securityContext?: SecurityContext & { seccompProfile?: { type: string } };
   hostNetwork?: boolean;
   hostPID?: boolean;

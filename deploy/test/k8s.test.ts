@@ -75,7 +75,7 @@ for (const overlay of OVERLAYS) {
     let objs: K8sObject[] = [];
     let ws: Workload[] = [];
     // secure: TLS on the gRPC ports, probes on the plaintext health ports, no Secret object.
-    const secure = overlay === 'secure';
+    const secure = overlay.startsWith('secure');
     before(() => {
       objs = renderOverlay(overlay);
       ws = workloads(objs);
@@ -262,11 +262,11 @@ for (const overlay of OVERLAYS) {
       }
     });
 
-    test(`workers: ${overlay === 'gpu' ? 'worker-gpu image, one nvidia.com/gpu, GPU nodes, tensorflow backend' : 'worker-cpu image, no GPU, native backend'}`, () => {
+    test(`workers: ${overlay.endsWith('gpu') ? 'worker-gpu image, one nvidia.com/gpu, GPU nodes, tensorflow backend' : 'worker-cpu image, no GPU, native backend'}`, () => {
       const w = workload(ws, 'worker');
       const c = w.pod.containers[0];
       const backend = one(objs, 'ConfigMap', 'hessian-worker').data?.['HESSIAN_BACKEND'];
-      if (overlay === 'gpu') {
+      if (overlay.endsWith('gpu')) {
         assert.match(c.image ?? '', /^hessian\/worker-gpu:/);
         assert.equal(String(c.resources?.limits?.['nvidia.com/gpu']), '1');
         assert.ok(Object.keys(w.pod.nodeSelector ?? {}).length > 0, 'a nodeSelector for GPU nodes');
@@ -281,12 +281,12 @@ for (const overlay of OVERLAYS) {
   });
 }
 
-describe('k8s/overlays/secure: TLS, tokens, NATS credentials, probes on the health ports', () => {
+for (const overlay of ['secure', 'secure-gpu'] as const) describe(`k8s/overlays/${overlay}: TLS, tokens, NATS credentials, probes on the health ports`, () => {
   let objs: K8sObject[] = [];
   let ws: Workload[] = [];
   let secretKeys: string[] = [];
   before(() => {
-    objs = renderOverlay('secure');
+    objs = renderOverlay(overlay);
     ws = workloads(objs);
     // The keys the Secret hessian-auth has (the base's placeholder, rendered by the cpu overlay).
     const s = one(renderOverlay('cpu'), 'Secret', 'hessian-auth');
@@ -350,17 +350,60 @@ describe('k8s/overlays/secure: TLS, tokens, NATS credentials, probes on the heal
     assert.equal(coordinator.get('HESSIAN_TLS_SERVER_NAME')?.value, 'worker');
   });
 
-  test('NATS requires user "hessian" and the Secret\'s password; every NATS client sends them', () => {
+  test('NATS requires user "hessian" and the Secret\'s password (config file, not a flag); every NATS client sends them', () => {
     const sts = one(objs, 'StatefulSet', 'nats').spec as { template: { spec: PodSpec } };
-    const nats = sts.template.spec.containers[0];
+    const pod = sts.template.spec;
+    const nats = pod.containers[0];
     const args = nats.args ?? [];
-    assert.equal(args[args.indexOf('--user') + 1], 'hessian');
-    assert.equal(args[args.indexOf('--pass') + 1], '$(NATS_PASSWORD)');
+    assert.ok(!args.includes('--pass') && !args.includes('--user'), 'no credentials on the command line');
+    const conf = args[args.indexOf('-c') + 1];
+    assert.equal(conf, '/etc/nats/conf/auth.conf');
+    const confMount = nats.volumeMounts?.find((m) => conf.startsWith(`${m.mountPath}/`));
+    assert.equal(confMount?.readOnly, true, 'config mount read-only');
+    const cmName = pod.volumes?.find((v) => v.name === confMount?.name)?.configMap?.name;
+    const cm = one(objs, 'ConfigMap', cmName ?? '');
+    assert.equal(cm.metadata.namespace, NS);
+    const text = cm.data?.[path.basename(conf)] ?? '';
+    assert.match(text, /authorization\s*\{[^}]*user:\s*hessian\b[^}]*password:\s*\$NATS_PASSWORD\b/);
     assert.deepEqual(nats.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'hessian-auth', key: 'nats-password' });
     for (const component of ['coordinator', 'worker', 'trainer']) {
       const env = envOf(workload(ws, component));
       assert.equal(env.get('HESSIAN_NATS_USER')?.value, 'hessian', `${component} HESSIAN_NATS_USER`);
       assert.deepEqual(env.get('HESSIAN_NATS_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'hessian-auth', key: 'nats-password', optional: false }, `${component} HESSIAN_NATS_PASSWORD`);
+    }
+  });
+
+  test('NATS speaks TLS with nats.crt/nats.key of the Secret (read-only); every NATS client uses tls:// and the CA; /healthz stays on plaintext 8222', () => {
+    const sts = one(objs, 'StatefulSet', 'nats').spec as { template: { spec: PodSpec } };
+    const pod = sts.template.spec;
+    const nats = pod.containers[0];
+    const args = nats.args ?? [];
+    assert.ok(args.includes('--tls'), '--tls');
+    for (const [flag, key] of [['--tlscert', 'nats.crt'], ['--tlskey', 'nats.key']] as const) {
+      const file = args[args.indexOf(flag) + 1];
+      assert.ok(args.includes(flag), flag);
+      const m = nats.volumeMounts?.find((x) => file.startsWith(`${x.mountPath}/`));
+      assert.equal(m?.readOnly, true, `${flag} ${file} in a read-only mount`);
+      const vol = pod.volumes?.find((v) => v.name === m?.name);
+      assert.equal(vol?.secret?.secretName, 'hessian-auth', `${flag} from hessian-auth`);
+      const rel = file.slice((m?.mountPath.length ?? 0) + 1);
+      const item = vol?.secret?.items ? vol.secret.items.find((i) => i.path === rel)?.key : rel;
+      assert.equal(item, key, `${flag} is the Secret key ${key}`);
+      assert.ok(secretKeys.includes(key), `${key} is not a key of the Secret`);
+    }
+    assert.equal(args[args.indexOf('-m') + 1], '8222');
+    for (const p of [nats.readinessProbe, nats.livenessProbe]) {
+      assert.equal(p?.httpGet?.path, '/healthz');
+      assert.equal(p?.httpGet?.port, 'monitor');
+      assert.notEqual(p?.httpGet?.scheme, 'HTTPS');
+    }
+    for (const component of ['coordinator', 'worker', 'trainer']) {
+      const w = workload(ws, component);
+      const env = envOf(w);
+      assert.equal(env.get('HESSIAN_NATS_URL')?.value, 'tls://nats:4222', `${component} HESSIAN_NATS_URL`);
+      const ca = env.get('HESSIAN_NATS_TLS_CA')?.value;
+      assert.equal(ca, `${AUTH_DIR}/ca.crt`, `${component} HESSIAN_NATS_TLS_CA`);
+      assert.equal(secretFile(w, ca), 'ca.crt', `${component}: ${ca} is not in a hessian-auth mount`);
     }
   });
 });

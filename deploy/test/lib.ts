@@ -19,7 +19,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 
 /** The repository root (deploy/dist/test -> ../../..). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const OVERLAYS = ['cpu', 'gpu', 'secure'] as const;
+export const OVERLAYS = ['cpu', 'gpu', 'secure', 'secure-gpu'] as const;
 
 // ---- loose shapes of what we read from the rendered YAML ------------------------------------
 
@@ -30,7 +30,7 @@ export interface LabelSelector {
 }
 export interface Probe {
   grpc?: { port: number; service?: string };
-  httpGet?: { path?: string; port: number | string };
+  httpGet?: { path?: string; port: number | string; scheme?: string };
   tcpSocket?: { port: number | string };
   exec?: { command: string[] };
 }
@@ -58,7 +58,7 @@ export interface Container {
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
-  volumes?: { name: string; secret?: { secretName: string } }[];
+  volumes?: { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] }; configMap?: { name: string } }[];
   securityContext?: SecurityContext & { seccompProfile?: { type: string } };
   hostNetwork?: boolean;
   hostPID?: boolean;

@@ -1,8 +1,10 @@
 /**
  * What the coordinator and the worker share besides the protos: NATS subject and bucket
  * names, the heartbeat message, the encoding of KV keys and of uploaded models, environment
- * parsing, the pino logger and a small Prometheus text-format registry.
+ * parsing, the pino logger, a small Prometheus text-format registry, and the start-up and
+ * shutdown steps both services take.
  */
+import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -143,6 +145,59 @@ export function envNumber(name: string, fallback: number, min = 0): number {
 
 export function createLogger(service: string): Logger {
   return pino({ name: service, level: envString('HESSIAN_LOG_LEVEL', 'info'), base: { service, pid: process.pid } }, destination(2));
+}
+
+// ---- serving and stopping ---------------------------------------------------------------
+
+function bind(server: grpc.Server, port: number, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync(`0.0.0.0:${port}`, creds, (e, bound) => (e ? reject(e) : resolve(bound))));
+}
+
+/**
+ * Binds a service's gRPC server (with the health service added first, so probes see a live
+ * process that is not ready yet rather than a closed port) and, when `healthPort` >= 0, a
+ * plaintext server with the health service alone: kubelet's gRPC probes cannot speak TLS.
+ */
+export async function bindServers(
+  server: grpc.Server,
+  health: { addToServer(s: grpc.Server): void },
+  opts: { grpcPort: number; credentials?: grpc.ServerCredentials; healthPort?: number },
+): Promise<{ grpcPort: number; healthServer: grpc.Server | null; healthPort: number }> {
+  health.addToServer(server);
+  const grpcPort = await bind(server, opts.grpcPort, opts.credentials ?? grpc.ServerCredentials.createInsecure());
+  if (opts.healthPort === undefined || opts.healthPort < 0) return { grpcPort, healthServer: null, healthPort: -1 };
+  const healthServer = new grpc.Server();
+  health.addToServer(healthServer);
+  return { grpcPort, healthServer, healthPort: await bind(healthServer, opts.healthPort, grpc.ServerCredentials.createInsecure()) };
+}
+
+/**
+ * Runs a service until SIGTERM or SIGINT: `stop` once (exit 0 when it resolves, 1 when it
+ * rejects); a failure to start is logged as fatal and exits 1.
+ */
+export function runService(log: Logger, service: { start(): Promise<void> }, stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    stop().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (e: unknown) => {
+        log.error({ err: String(e) }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  service.start().catch((e: unknown) => {
+    log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'failed to start');
+    process.exit(1);
+  });
 }
 
 // ---- metrics ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { normalizeSpec } from '@hessian/analysis';
 import { parseDataSpec, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import {
+  bindServers,
   CHANNEL_OPTIONS,
   DIGEST_RE,
   encodeModelBundle,
@@ -134,18 +135,11 @@ export class CoordinatorService {
   async start(): Promise<void> {
     // The health service answers first (NOT_SERVING while NATS and the buckets are not ready),
     // so probes see a live process that is not ready yet rather than a closed port.
-    this.health.addToServer(this.server);
-    this.grpcPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, this.cfg.serverCredentials ?? grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
-    );
-    if (this.cfg.healthPort !== undefined && this.cfg.healthPort >= 0) {
-      const hs = new grpc.Server();
-      this.health.addToServer(hs);
-      this.healthServer = hs;
-      this.healthPort = await new Promise<number>((resolve, reject) =>
-        hs.bindAsync(`0.0.0.0:${this.cfg.healthPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
-      );
-    }
+    ({ grpcPort: this.grpcPort, healthServer: this.healthServer, healthPort: this.healthPort } = await bindServers(this.server, this.health, {
+      grpcPort: this.cfg.grpcPort,
+      credentials: this.cfg.serverCredentials,
+      healthPort: this.cfg.healthPort,
+    }));
     await this.store.open();
     void (async () => {
       for await (const s of this.store.nc.status()) {

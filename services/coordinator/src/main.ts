@@ -8,6 +8,7 @@ import {
   envNumber,
   envString,
   natsAuthFromEnv,
+  runService,
   serverCredentials,
   tlsChannelOptions,
   tlsFilesFromEnv,
@@ -56,20 +57,4 @@ const svc = new CoordinatorService(
   log,
 );
 
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'stopping');
-  svc.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
-
-svc.start().catch((e) => {
-  log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'failed to start');
-  process.exit(1);
-});
+runService(log, svc, () => svc.close());

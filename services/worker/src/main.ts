@@ -1,6 +1,6 @@
 /** Entry point: `node services/worker/dist/src/main.js`; configuration from the environment (README.md). */
 import type { BackendName } from '@hessian/engine';
-import { createLogger, dataRootsFromEnv, envInt, envNumber, envString, natsAuthFromEnv, serverCredentials } from '@hessian/wire';
+import { createLogger, dataRootsFromEnv, envInt, envNumber, envString, natsAuthFromEnv, runService, serverCredentials } from '@hessian/wire';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkerService } from './worker.js';
@@ -40,26 +40,5 @@ const svc = new WorkerService(
   log,
 );
 
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'stopping');
-  svc.drain().then(
-    () => {
-      log.info('stopped');
-      process.exit(0);
-    },
-    (e) => {
-      log.error({ err: String(e) }, 'drain failed');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
-
-svc.start().catch((e) => {
-  log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'failed to start');
-  process.exit(1);
-});
+// SIGTERM drains: no new tasks, running ones finish within HESSIAN_DRAIN_S or go back to the coordinator.
+runService(log, svc, () => svc.drain());

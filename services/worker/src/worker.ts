@@ -11,6 +11,7 @@ import { initBackend, type BackendName, type Convention } from '@hessian/engine'
 import { UserError } from '@hessian/linalg';
 import { HealthImplementation } from 'grpc-health-check';
 import {
+  bindServers,
   BUCKETS,
   CHANNEL_OPTIONS,
   decodeModelBundle,
@@ -114,18 +115,11 @@ export class WorkerService {
 
   async start(): Promise<void> {
     // Health first: probes see a live process (NOT_SERVING) while the backend loads and NATS connects.
-    this.health.addToServer(this.server);
-    this.grpcPort = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(`0.0.0.0:${this.cfg.grpcPort}`, this.cfg.serverCredentials ?? grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
-    );
-    if (this.cfg.healthPort !== undefined && this.cfg.healthPort >= 0) {
-      const hs = new grpc.Server();
-      this.health.addToServer(hs);
-      this.healthServer = hs;
-      this.healthPort = await new Promise<number>((resolve, reject) =>
-        hs.bindAsync(`0.0.0.0:${this.cfg.healthPort}`, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
-      );
-    }
+    ({ grpcPort: this.grpcPort, healthServer: this.healthServer, healthPort: this.healthPort } = await bindServers(this.server, this.health, {
+      grpcPort: this.cfg.grpcPort,
+      credentials: this.cfg.serverCredentials,
+      healthPort: this.cfg.healthPort,
+    }));
     const info = await initBackend(this.cfg.backend, { needsConv: true });
     this.backendName = info.name;
     this.nc = await connect({ ...this.cfg.natsAuth, servers: this.cfg.natsUrl, name: `worker ${this.cfg.id}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });

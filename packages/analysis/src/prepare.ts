@@ -3,9 +3,8 @@
  * process, in its worker threads and in a cluster worker, so every executor computes with
  * identical inputs.
  */
-import { initBackend, loadDataset, loadModel, HessianEngine, type BackendName, type Dataset, type Model } from '@hessian/engine';
+import { initBackend, loadDataset, modelNeedsConv, loadModel, HessianEngine, type BackendName, type Dataset, type Model } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
-import { readFileSync } from 'node:fs';
 import type { AnalysisSpec } from './spec.js';
 
 export interface Prepared {
@@ -14,16 +13,6 @@ export interface Prepared {
   model: Model;
   data: Dataset;
   engine: HessianEngine;
-}
-
-/** Whether a model needs convolution kernels (decides whether wasm, which lacks some, can run it). */
-export function modelNeedsConv(modelSpec: string): boolean {
-  if (modelSpec.startsWith('zoo:')) return !/^zoo:(tiny-)?mlp$/.test(modelSpec);
-  try {
-    return /"(Conv2D|MaxPooling2D|AveragePooling2D|GlobalAveragePooling2D)"/.test(readFileSync(modelSpec, 'utf8'));
-  } catch {
-    return true; // loadModel reports the missing file with a proper sentence
-  }
 }
 
 export async function prepare(spec: AnalysisSpec, backend: BackendName = 'auto'): Promise<Prepared> {

@@ -6,6 +6,7 @@
  * Conv2DBackpropFilter, so auto only picks it for models without convolutions) and
  * 'webgpu' (@tensorflow/tfjs-backend-webgpu + the `webgpu` Dawn binding).
  */
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { UserError } from '@hessian/linalg';
@@ -170,7 +171,16 @@ export async function initBackend(requested?: BackendName, opts: { needsConv?: b
   }
 }
 
-/** True when the model has convolution layers (the `needsConv` of initBackend). */
-export function modelNeedsConv(layers: { className: string }[]): boolean {
-  return layers.some((l) => /Conv/.test(l.className));
+/**
+ * Whether a model (`zoo:NAME` or a model.json path) needs convolution or pooling kernels,
+ * read before loading it, since the backend must be chosen first: wasm lacks their
+ * second-order kernels. A missing file counts as needing them; loadModel then reports it.
+ */
+export function modelNeedsConv(modelSpec: string): boolean {
+  if (modelSpec.startsWith('zoo:')) return !/^zoo:(tiny-)?mlp$/.test(modelSpec);
+  try {
+    return /"(Conv2D|MaxPooling2D|AveragePooling2D|GlobalAveragePooling2D)"/.test(readFileSync(modelSpec, 'utf8'));
+  } catch {
+    return true;
+  }
 }

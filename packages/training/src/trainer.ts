@@ -14,8 +14,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '@hessian/engine';
-import { initBackend, loadDataset, loadModel, lossSum, type BackendName, type Dataset, type Model } from '@hessian/engine';
-import { modelNeedsConv } from '@hessian/analysis';
+import { initBackend, loadDataset, loadModel, lossSum, modelNeedsConv, type BackendName, type Dataset, type Model } from '@hessian/engine';
 import { deriveSeed, Rng, UserError } from '@hessian/linalg';
 import { writeFileAtomic } from '@hessian/report';
 import {

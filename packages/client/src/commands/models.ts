@@ -1,6 +1,5 @@
 /** `hessctl models` and `hessctl inspect`: what the zoo holds, and what a model is made of. */
-import { initBackend, loadModel, zooModels } from '@hessian/engine';
-import { modelNeedsConv } from '@hessian/analysis';
+import { initBackend, loadModel, modelNeedsConv, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { parseFlags, type Command } from '../flags.js';
 import { BACKENDS, backendFrom, choice } from './analyze.js';

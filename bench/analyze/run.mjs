@@ -230,7 +230,7 @@ async function childVerify({ model: modelSpec, data: dataSpec, backend, scopes, 
   const data = await loadDataset(dataSpec);
   const engine = new HessianEngine(model, data);
   const groups = model.groups('layer');
-  const out = { backend: info.name, notes: model.notes, loss: engine.loss(), scopes: [] };
+  const out = { backend: info.name, notes: model.notes, loss: await engine.loss(), scopes: [] };
   // exact traces
   const t0 = performance.now();
   const ex = await exactLayerTraces(tf, model, data, groups);

@@ -113,8 +113,8 @@ async function child() {
   }
 
   // Results first (also a check that everything runs), then the timings.
-  const loss = engine.loss();
-  const grad = engine.gradient();
+  const loss = await engine.loss();
+  const grad = await engine.gradient();
   const hv = await op.matvec(v);
   writeFileSync(join(dir, `grad-${backend}.bin`), Buffer.from(grad.buffer, grad.byteOffset, grad.byteLength));
   writeFileSync(join(dir, `hvp-${backend}.bin`), Buffer.from(hv.buffer, hv.byteOffset, hv.byteLength));

@@ -77,7 +77,7 @@ export async function runAnalysis(spec: AnalysisSpec, opts: RunOptions = {}): Pr
         ...(await Promise.all(Array.from({ length: workers }, (_, i) => ThreadExecutor.start(`thread-${i + 1}`, spec, opts.backend ?? 'auto')))),
       );
     const results = await schedule(spec, planned, executors, opts, t0);
-    const lossValue = main.engine.loss();
+    const lossValue = await main.engine.loss();
     return aggregate(spec, planned, results, {
       tool: TOOL,
       model: { spec: spec.model, name: main.model.name, params: main.model.paramCount, inputShape: main.model.inputShape },

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { UserError } from '@hessian/linalg';
 import { registerHigherOrderGradients } from './gradients.js';
+import { describeWebgpu, registerWebgpuBackend, webgpuDeviceInfo } from './webgpu.js';
 
 export { tf };
 
@@ -94,28 +95,17 @@ async function tryWasm(): Promise<string | null> {
 }
 
 async function tryWebgpu(): Promise<string | null> {
-  try {
-    await quietly(async () => {
-      // The Dawn binding provides navigator.gpu in Node.
-      const webgpu = (await optionalImport('webgpu')) as { create?: (o: string[]) => unknown; globals?: Record<string, unknown> };
-      if (webgpu.globals) Object.assign(globalThis, webgpu.globals);
-      const g = globalThis as { navigator?: { gpu?: unknown } };
-      if (webgpu.create && !g.navigator?.gpu) {
-        Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: webgpu.create([]) }, configurable: true });
-      }
-      await optionalImport('@tensorflow/tfjs-backend-webgpu');
-    });
-  } catch {
-    return null;
-  }
-  return (await activate('webgpu')) ? '@tensorflow/tfjs-backend-webgpu' : null;
+  if (!(await quietly(() => registerWebgpuBackend()))) return null;
+  if (!(await activate('webgpu'))) return null;
+  const d = webgpuDeviceInfo();
+  return `@tensorflow/tfjs-backend-webgpu on ${d ? describeWebgpu(d) : 'an unknown adapter'}`;
 }
 
 const INSTALL: Record<Exclude<BackendName, 'auto' | 'cpu'>, string> = {
   tensorflow: 'install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node (it downloads libtensorflow; use the container image where it is preinstalled)',
   native: 'build and install the @hessian/native addon (needs libopenblas-dev)',
   wasm: 'install @tensorflow/tfjs-backend-wasm',
-  webgpu: 'install @tensorflow/tfjs-backend-webgpu and the webgpu (Dawn) package, with a Vulkan driver',
+  webgpu: 'install @tensorflow/tfjs-backend-webgpu and the webgpu (Dawn) package, and a Vulkan driver (apt-get install -t bookworm-backports mesa-vulkan-drivers for the CPU driver lavapipe, or the GPU vendor\'s driver)',
 };
 
 function info(pkg: string, why: string): BackendInfo {

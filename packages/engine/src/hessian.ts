@@ -129,19 +129,20 @@ export class HessianEngine {
     };
   }
 
-  loss(): number {
+  /** Mean loss (async: webgpu cannot read synchronously in Node). */
+  async loss(): Promise<number> {
     this.live();
     let total = 0;
     for (const c of this.chunks) {
       const l = tf.tidy(() => lossSum(this.lossName, this.model.forward(this.model.paramTensors(), c.x) as tf.Tensor2D, c.y, this.n));
-      total += l.dataSync()[0];
+      total += (await l.data())[0];
       l.dispose();
     }
     return total;
   }
 
   /** Flat gradient of the mean loss with respect to all trainable parameters. */
-  gradient(): Float32Array {
+  async gradient(): Promise<Float32Array> {
     this.live();
     const idx = this.scopeTensors({ kind: 'full' });
     const out = new Float64Array(this.model.paramCount);
@@ -151,7 +152,7 @@ export class HessianEngine {
         const gs = tf.grads(this.lossFn(idx, c))(xs);
         return tf.concat(gs.map((g) => tf.reshape(g, [-1])));
       });
-      const d = flat.dataSync();
+      const d = await flat.data();
       for (let i = 0; i < d.length; i++) out[i] += d[i];
       flat.dispose();
     }

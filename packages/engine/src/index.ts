@@ -6,3 +6,4 @@ export * from './layers.js';
 export * from './model.js';
 export * from './hessian.js';
 export * from './data/index.js';
+export { describeWebgpu, webgpuDeviceInfo, type WebgpuDeviceInfo } from './webgpu.js';

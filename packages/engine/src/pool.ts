@@ -109,8 +109,11 @@ export function poolWindows(x: tf.Tensor4D, spec: Pool2DSpec, padValue: number):
 /** One-hot mask [N, oh, ow, K, C] of the first maximum over the taps axis. */
 function firstMaxMask(taps: tf.Tensor5D): tf.Tensor5D {
   const k = taps.shape[3];
-  // int32 one-hot then cast: tfjs-backend-wasm's OneHot with dtype float32 writes int bits.
-  const oh = tf.cast(tf.oneHot(tf.argMax(taps, 3), k), 'float32'); // [N, oh, ow, C, K]
+  // wasm: int32 one-hot then cast (its OneHot with dtype float32 writes int bits). Elsewhere a
+  // float32 one-hot: on webgpu the cast result keeps int32 storage and the rank-5 transpose
+  // below then fails to compile (WGSL "expected f32, got i32"), silently in Dawn.
+  const idx = tf.argMax(taps, 3);
+  const oh = tf.getBackend() === 'wasm' ? tf.cast(tf.oneHot(idx, k), 'float32') : tf.oneHot(idx, k, 1, 0, 'float32'); // [N, oh, ow, C, K]
   return tf.transpose(oh, [0, 1, 2, 4, 3]) as tf.Tensor5D;
 }
 

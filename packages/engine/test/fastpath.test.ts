@@ -100,7 +100,7 @@ for (const backend of backends) {
         const v = randomVector(model.paramCount, 6);
         const scopes = [{ kind: 'full' } as const, { kind: 'group', group: model.groups('layer')[0].name, convention: 'layer' } as const];
         const run = async (): Promise<Float32Array[]> => {
-          const out = [engine.gradient()];
+          const out = [await engine.gradient()];
           for (const scope of scopes) {
             const dim = engine.scopeDim(scope);
             for (const kind of ['hessian', 'gauss-newton'] as const) out.push(await engine.operator(kind, scope).matvec(v.subarray(0, dim)));

@@ -75,9 +75,9 @@ async function fdHvp(engine: HessianEngine, u: Float32Array, eps: number): Promi
   const plus = theta.map((t, i) => t + eps * u[i]);
   const minus = theta.map((t, i) => t - eps * u[i]);
   model.setFlatParams(plus);
-  const gp = engine.gradient();
+  const gp = await engine.gradient();
   model.setFlatParams(minus);
-  const gm = engine.gradient();
+  const gm = await engine.gradient();
   model.setFlatParams(theta);
   return Float64Array.from(gp, (g, i) => (g - gm[i]) / (2 * eps));
 }
@@ -229,8 +229,8 @@ describe('mean squared error and micro-batches (tiny-mlp)', () => {
     const batch = randomBatch(model, 10, 4);
     const whole = new HessianEngine(model, batch);
     const chunked = new HessianEngine(model, batch, { batchSize: 4 }); // chunks 4, 4, 2
-    assert.ok(Math.abs(whole.loss() - chunked.loss()) < 1e-6);
-    assert.ok(relErr(chunked.gradient(), whole.gradient()) < 1e-5);
+    assert.ok(Math.abs((await whole.loss()) - (await chunked.loss())) < 1e-6);
+    assert.ok(relErr(await chunked.gradient(), await whole.gradient()) < 1e-5);
     const v = randomVector(model.paramCount, 1);
     for (const kind of ['hessian', 'gauss-newton'] as const) {
       const a = await whole.operator(kind, { kind: 'full' }).matvec(v);
@@ -276,13 +276,13 @@ describe('memory', () => {
       await res.matvec(vr);
     };
     for (let i = 0; i < 5; i++) await round();
-    engine.loss();
-    engine.gradient();
+    await engine.loss();
+    await engine.gradient();
     const after5 = tf.memory().numTensors;
     for (let i = 5; i < 500; i++) await op.matvec(v);
     for (let i = 0; i < 50; i++) await round();
-    engine.loss();
-    engine.gradient();
+    await engine.loss();
+    await engine.gradient();
     assert.equal(tf.memory().numTensors, after5);
     engine.dispose();
     model.dispose();

@@ -13,8 +13,8 @@ for (const be of ['native', 'cpu']) {
   const input = makeInput(data, model.inputShape, model.outputSize, Int32Array.from({ length: n }, (_, i) => i));
   const blocks = selectBlocks(model, { select: 'all' }, 'layer');
   const probes = drawProbes(blocks, 1, 'rademacher', new Rng(2));
-  const r = objective(model, input, { blocks, probes, gamma: 1 });
-  const g = flattenGrads(model, r.grads); tf.dispose(r.grads);
+  const r = await objective(model, input, { blocks, probes, gamma: 1 });
+  const g = await flattenGrads(model, r.grads); tf.dispose(r.grads);
   const eng = new HessianEngine(model, { x: data.x, shape: data.shape, labels: data.labels, numClasses: 10 });
   let ref = 0;
   for (const [bi, b] of blocks.entries()) { const hv = await eng.operator('hessian', { kind: 'group', group: b.name, convention: 'layer' }).matvec(probes[bi][0]); for (let i = 0; i < hv.length; i++) ref += hv[i] * probes[bi][0][i]; }

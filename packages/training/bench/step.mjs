@@ -11,9 +11,9 @@ const batch = Number(arg('batch', 128)), K = Number(arg('probes', 10)), reps = N
 const data = await loadDataset(`fashion-mnist:train[0:${batch}]`);
 const input = makeInput(data, model.inputShape, model.outputSize, Int32Array.from({ length: batch }, (_, i) => i));
 const blocks = selectBlocks(model, parseLayerSet(arg('layers', 'all')), 'layer');
-const time = (fn) => { fn(); const ts = []; for (let i = 0; i < reps; i++) { const t = performance.now(); fn(); ts.push(performance.now() - t); } ts.sort((a, b) => a - b); return ts[Math.floor(ts.length / 2)]; };
-const step = (term) => () => { const r = objective(model, input, term); flattenGrads(model, r.grads); r.grads.forEach((g) => g.dispose()); };
-const plain = time(step(undefined));
+const time = async (fn) => { await fn(); const ts = []; for (let i = 0; i < reps; i++) { const t = performance.now(); await fn(); ts.push(performance.now() - t); } ts.sort((a, b) => a - b); return ts[Math.floor(ts.length / 2)]; };
+const step = (term) => async () => { const r = await objective(model, input, term); await flattenGrads(model, r.grads); r.grads.forEach((g) => g.dispose()); };
+const plain = await time(step(undefined));
 const probes = drawProbes(blocks, K, 'rademacher', new Rng(1));
-const htr = time(step({ blocks, probes, gamma: 1e-3 }));
+const htr = await time(step({ blocks, probes, gamma: 1e-3 }));
 console.log(JSON.stringify({ backend: info.name, detail: info.detail, model: model.name, batch, probes: K, blocks: blocks.map((b) => b.name), plainMs: +plain.toFixed(1), htrMs: +htr.toFixed(1), perQuadraticFormMs: +((htr - plain) / (K * blocks.length)).toFixed(1) }));

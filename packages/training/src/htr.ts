@@ -168,16 +168,17 @@ function regularizer(model: Model, ps: tf.Tensor[], input: ObjectiveInput, term:
 /**
  * Loss, regularizer and the gradient of CE + gamma * reg at the model's current parameters.
  * With `term` undefined this is plain backprop.
+ *
+ * Asynchronous on purpose: the webgpu backend cannot read a tensor synchronously in Node
+ * (its readSync needs OffscreenCanvas), so every read here is `await t.data()`.
  */
-export function objective(model: Model, input: ObjectiveInput, term?: HtrTerm): ObjectiveResult {
+export async function objective(model: Model, input: ObjectiveInput, term?: HtrTerm): Promise<ObjectiveResult> {
   if (term) registerThirdOrderGradients();
-  let loss = NaN;
-  let reg: number | undefined;
-  let correct = 0;
+  let ceT: tf.Scalar | undefined;
+  let regT: tf.Scalar | undefined;
+  let correctT: tf.Scalar | undefined;
   const grads = tf.tidy(() => {
     const n = input.x.shape[0];
-    let ceT: tf.Scalar | undefined;
-    let regT: tf.Scalar | undefined;
     let logitsT: tf.Tensor2D | undefined;
     const f = (...ps: tf.Tensor[]): tf.Scalar => {
       const logits = model.forward(ps, input.x) as tf.Tensor2D;
@@ -190,30 +191,41 @@ export function objective(model: Model, input: ObjectiveInput, term?: HtrTerm): 
       return term.gamma === 0 ? ce : (tf.add(ce, tf.mul(r, term.gamma)) as tf.Scalar);
     };
     const g = tf.grads(f)(model.paramTensors());
-    loss = (ceT as tf.Scalar).dataSync()[0];
-    if (regT) reg = regT.dataSync()[0];
     const pred = tf.argMax(logitsT as tf.Tensor2D, 1);
     const truth = tf.argMax(input.y, 1);
-    correct = tf.sum(tf.cast(tf.equal(pred, truth), 'int32')).dataSync()[0];
-    tf.dispose([ceT as tf.Scalar, logitsT as tf.Tensor2D, ...(regT ? [regT] : [])]);
+    correctT = tf.keep(tf.sum(tf.cast(tf.equal(pred, truth), 'int32')) as tf.Scalar);
+    tf.dispose(logitsT as tf.Tensor2D);
     return g;
   });
-  return { loss, reg, correct, grads };
+  const ce = ceT as unknown as tf.Scalar;
+  const cor = correctT as unknown as tf.Scalar;
+  const rg = regT as tf.Scalar | undefined;
+  try {
+    const loss = (await ce.data())[0];
+    const correct = (await cor.data())[0];
+    const reg = rg ? (await rg.data())[0] : undefined;
+    return { loss, reg, correct, grads };
+  } finally {
+    tf.dispose([ce, cor, ...(rg ? [rg] : [])]);
+  }
 }
 
 /** reg's value alone (no gradient): sum_l (1/K) sum_k v^T H_ll v. */
-export function regularizerValue(model: Model, input: ObjectiveInput, blocks: HtrBlock[], probes: Probes): number {
+export async function regularizerValue(model: Model, input: ObjectiveInput, blocks: HtrBlock[], probes: Probes): Promise<number> {
   registerThirdOrderGradients();
   const t = tf.tidy(() => regularizer(model, model.paramTensors(), input, { blocks, probes, gamma: 0 }));
-  const v = t.dataSync()[0];
-  t.dispose();
-  return v;
+  try {
+    return (await t.data())[0];
+  } finally {
+    t.dispose();
+  }
 }
 
 /** Flattens per-tensor gradients into one vector in model.params order (float32). */
-export function flattenGrads(model: Model, grads: tf.Tensor[]): Float32Array {
+export async function flattenGrads(model: Model, grads: tf.Tensor[]): Promise<Float32Array> {
   const out = new Float32Array(model.paramCount);
-  grads.forEach((g, i) => out.set(g.dataSync() as Float32Array, model.params[i].offset));
+  const parts = await Promise.all(grads.map((g) => g.data() as Promise<Float32Array>));
+  parts.forEach((d, i) => out.set(d, model.params[i].offset));
   return out;
 }
 

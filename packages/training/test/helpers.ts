@@ -26,11 +26,11 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * changes sign): for h from large to small, the forward and backward differences must
  * agree (no jump within [-h, h]); returns the first such central difference, or null.
  */
-export function smoothDerivative(f: (s: number) => number, hs = [1e-3, 3e-4, 1e-4, 3e-5, 1e-5]): { value: number; h: number } | null {
-  const f0 = f(0);
+export async function smoothDerivative(f: (s: number) => Promise<number>, hs = [1e-3, 3e-4, 1e-4, 3e-5, 1e-5]): Promise<{ value: number; h: number } | null> {
+  const f0 = await f(0);
   for (const h of hs) {
-    const fp = (f(h) - f0) / h;
-    const fm = (f0 - f(-h)) / h;
+    const fp = ((await f(h)) - f0) / h;
+    const fm = (f0 - (await f(-h))) / h;
     // float32 rounding of f, amplified by 1/h, plus a relative 1%
     const noise = (8 * 6e-8 * Math.max(1, Math.abs(f0))) / h;
     if (Math.abs(fp - fm) <= 0.01 * Math.max(Math.abs(fp), Math.abs(fm)) + 2 * noise) return { value: (fp + fm) / 2, h };

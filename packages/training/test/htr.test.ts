@@ -32,12 +32,12 @@ async function engineReg(model: Model, input: ObjectiveInput, blocks: HtrBlock[]
 }
 
 /** grad of (CE + gamma reg) minus grad of CE = gamma * grad reg. */
-function regGradient(model: Model, input: ObjectiveInput, blocks: HtrBlock[], probes: Probes): { reg: number; grad: Float32Array } {
-  const r = objective(model, input, { blocks, probes, gamma: 1 });
-  const g = flattenGrads(model, r.grads);
+async function regGradient(model: Model, input: ObjectiveInput, blocks: HtrBlock[], probes: Probes): Promise<{ reg: number; grad: Float32Array }> {
+  const r = await objective(model, input, { blocks, probes, gamma: 1 });
+  const g = await flattenGrads(model, r.grads);
   tf.dispose(r.grads);
-  const c = objective(model, input);
-  const gc = flattenGrads(model, c.grads);
+  const c = await objective(model, input);
+  const gc = await flattenGrads(model, c.grads);
   tf.dispose(c.grads);
   assert.ok(Math.abs(r.loss - c.loss) < 1e-6, 'the loss does not depend on the regularizer');
   return { reg: r.reg as number, grad: g.map((x, i) => x - gc[i]) };
@@ -55,11 +55,11 @@ for (const [name, convention] of [
       for (const dist of ['rademacher', 'gaussian'] as const) {
         const blocks = selectBlocks(model, { select: 'all' }, convention);
         const probes = drawProbes(blocks, 3, dist, new Rng(7));
-        const ours = regularizerValue(model, input, blocks, probes);
+        const ours = await regularizerValue(model, input, blocks, probes);
         const ref = await engineReg(model, input, blocks, probes, convention);
         assert.ok(Math.abs(ours - ref) <= 1e-4 * Math.abs(ref) + 1e-5, `${dist}: ${ours} vs engine ${ref}`);
         // the objective reports the same value
-        const r = objective(model, input, { blocks, probes, gamma: 0.5 });
+        const r = await objective(model, input, { blocks, probes, gamma: 0.5 });
         tf.dispose(r.grads);
         assert.ok(Math.abs((r.reg as number) - ours) <= 1e-5 * Math.abs(ours));
       }
@@ -72,7 +72,7 @@ for (const [name, convention] of [
       const input = randomInput(model, 8, 2);
       const blocks = selectBlocks(model, { select: 'all' }, convention);
       const probes = drawProbes(blocks, 2, 'rademacher', new Rng(3));
-      const { grad } = regGradient(model, input, blocks, probes);
+      const { grad } = await regGradient(model, input, blocks, probes);
       const theta = model.getFlatParams();
       // one direction over all parameters, and one within each of the first and last blocks
       const dirs: { label: string; d: Float32Array }[] = [{ label: 'all parameters', d: new Rng(11).gaussian(theta.length) }];
@@ -83,11 +83,11 @@ for (const [name, convention] of [
         dirs.push({ label: `block ${b.name}`, d });
       }
       for (const { label, d } of dirs) {
-        const f = (s: number): number => {
+        const f = async (s: number): Promise<number> => {
           model.setFlatParams(theta.map((t, i) => t + s * d[i]));
-          return regularizerValue(model, input, blocks, probes);
+          return await regularizerValue(model, input, blocks, probes);
         };
-        const fd = smoothDerivative(f);
+        const fd = await smoothDerivative(f);
         model.setFlatParams(theta);
         assert.ok(fd, `${label}: no window without a ReLU/max-pool kink`);
         const gd = dot(grad, d);
@@ -145,7 +145,7 @@ describe('layer sets', () => {
       }
     }
     eng.dispose();
-    const ours = regularizerValue(model, input, blocks, probes);
+    const ours = await regularizerValue(model, input, blocks, probes);
     assert.ok(Math.abs(ours - ref) <= 1e-4 * Math.abs(ref) + 1e-6, `${ours} vs ${ref}`);
     disposeInput(input);
     model.dispose();

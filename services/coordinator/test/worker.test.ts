@@ -65,7 +65,7 @@ describe('worker over gRPC', () => {
     assert.match(r.key, /^eng-/);
     assert.equal(r.examples, 32);
     assert.equal(r.totalExamples, 32);
-    assert.equal(r.lossValue, local.engine.loss());
+    assert.equal(r.lossValue, await local.engine.loss());
     assert.equal(Number(r.modelParams), local.model.paramCount);
     const groups = local.model.groups('layer').map((g) => ({ name: g.name, className: g.className, size: g.size, tensors: g.tensors.map((t) => ({ name: t.name, offset: t.offset, size: t.size })) }));
     assert.deepEqual(JSON.parse(r.groupsJson), groups);
@@ -115,7 +115,7 @@ describe('worker over gRPC', () => {
       s.on('error', reject);
       s.on('end', () => resolve(a.result()));
     });
-    assert.deepEqual(g, local.engine.gradient());
+    assert.deepEqual(g, await local.engine.gradient());
   });
 
   test('shards: Prepare with shard_count 2 holds half of the examples; unknown key is FAILED_PRECONDITION', async () => {

@@ -11,7 +11,10 @@ logits, and the Hessian-vector product by double backprop. Times forward, gradie
 line 'RESULT {json}' with the timings and the relative differences between the engine's
 results and torch's.
 
-    /usr/bin/python3 bench/reference/torch_hvp.py --dir DIR [--threads 1] [--reps 20] [--budget-ms 8000]
+    /usr/bin/python3 bench/reference/torch_hvp.py --dir DIR [--threads 1] [--reps 20] [--budget-ms 8000] [--device cpu|cuda]
+
+With --device cuda (bench/gpu) the tensors live on the GPU and every timed call ends with
+torch.cuda.synchronize(), so a time is the whole product, not its launch.
 
 Supported layers: InputLayer, Dense, Conv2D (same/valid padding, strides, dilation),
 MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout (identity),
@@ -31,6 +34,9 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+# where tensors live: 'cpu' (bench/backends) or 'cuda' (bench/gpu); set by main()
+DEVICE = 'cpu'
 
 
 # ------------------------------------------------------------------------------------------
@@ -146,7 +152,7 @@ class TorchModel:
         self.w = {}
         for (layer, role), a in raw.items():
             cls = self.classes.get(layer)
-            t = torch.from_numpy(a)
+            t = torch.from_numpy(a).to(DEVICE)
             if role == 'kernel' and cls in ('Conv2D', 'Convolution2D'):
                 t = t.permute(3, 2, 0, 1).contiguous()  # [kh, kw, in, out] -> [out, in, kh, kw]
             elif role == 'kernel' and cls == 'Dense':
@@ -170,7 +176,7 @@ class TorchModel:
         out, o = [], 0
         for (layer, role, shape), t in zip(self.order, self.trainable):
             n = int(np.prod(shape))
-            a = torch.from_numpy(np.ascontiguousarray(flat[o:o + n])).reshape(shape)
+            a = torch.from_numpy(np.ascontiguousarray(flat[o:o + n])).reshape(shape).to(DEVICE)
             o += n
             if role == 'kernel' and self.classes[layer] in ('Conv2D', 'Convolution2D'):
                 a = a.permute(3, 2, 0, 1)
@@ -192,7 +198,7 @@ class TorchModel:
                 a = a.t()
             assert list(a.shape) == list(shape), (layer, role, a.shape, shape)
             parts.append(a.contiguous().reshape(-1))
-        return torch.cat(parts).numpy().astype(np.float64)
+        return torch.cat(parts).cpu().numpy().astype(np.float64)
 
     def forward(self, x):
         """x: NCHW float32 (or [N, D]); returns logits [N, classes]."""
@@ -258,7 +264,7 @@ class TorchModel:
                     return F.max_pool2d(F.pad(x, p, value=float('-inf')), k, s)
                 # Keras divides by the number of valid (unpadded) pixels
                 num = F.avg_pool2d(F.pad(x, p), k, s)
-                ones = torch.ones((1, 1, x.shape[2], x.shape[3]), dtype=x.dtype)
+                ones = torch.ones((1, 1, x.shape[2], x.shape[3]), dtype=x.dtype, device=x.device)
                 den = F.avg_pool2d(F.pad(ones, p), k, s)
                 return num / den
             return F.max_pool2d(x, k, s) if is_max else F.avg_pool2d(x, k, s)
@@ -326,7 +332,16 @@ def main():
     ap.add_argument('--reps', type=int, default=20)
     ap.add_argument('--budget-ms', type=float, default=8000)
     ap.add_argument('--min-reps', type=int, default=3)
+    ap.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    ap.add_argument('--tf32', default='default', choices=['default', 'off'],
+                    help='off: no TF32 in cuDNN convolutions or cuBLAS (float32 accuracy; slower)')
     a = ap.parse_args()
+    global DEVICE
+    DEVICE = a.device
+    if a.tf32 == 'off':
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    sync = torch.cuda.synchronize if DEVICE == 'cuda' else (lambda: None)
     torch.set_num_threads(a.threads)
     try:
         torch.set_num_interop_threads(1)
@@ -341,7 +356,8 @@ def main():
     x = torch.from_numpy(np.fromfile(os.path.join(d, meta['x']['file']), dtype='<f4').reshape(xs))
     if x.dim() == 4:
         x = x.permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
-    y = torch.from_numpy(np.fromfile(os.path.join(d, meta['labels']['file']), dtype='<i4').astype(np.int64))
+    x = x.to(DEVICE)
+    y = torch.from_numpy(np.fromfile(os.path.join(d, meta['labels']['file']), dtype='<i4').astype(np.int64)).to(DEVICE)
     v_flat = np.fromfile(os.path.join(d, meta['v']['file']), dtype='<f4')
     v = model.to_torch_layout(v_flat)
     params = model.trainable
@@ -351,15 +367,21 @@ def main():
 
     def forward():
         with torch.no_grad():
-            return model.forward(x)
+            r = model.forward(x)
+        sync()
+        return r
 
     def gradient():
-        return torch.autograd.grad(loss_fn(), params)
+        r = torch.autograd.grad(loss_fn(), params)
+        sync()
+        return r
 
     def hvp():
         g = torch.autograd.grad(loss_fn(), params, create_graph=True)
         dot = sum((gi * vi).sum() for gi, vi in zip(g, v))
-        return torch.autograd.grad(dot, params)
+        r = torch.autograd.grad(dot, params)
+        sync()
+        return r
 
     # results (float32, as the engine)
     loss = float(loss_fn().detach())
@@ -404,6 +426,8 @@ def main():
 
     out = {
         'torch': torch.__version__,
+        'device': DEVICE if DEVICE == 'cpu' else torch.cuda.get_device_name(0),
+        'tf32': {'cudnn': torch.backends.cudnn.allow_tf32, 'matmul': torch.backends.cuda.matmul.allow_tf32} if DEVICE == 'cuda' else None,
         'threads': torch.get_num_threads(),
         'forwardMs': tf_['ms'],
         'gradientMs': tg['ms'],

@@ -50,9 +50,28 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * HESSIAN_TFJS_FLAGS="NAME=VALUE,..." sets tfjs environment flags (e.g. the webgpu backend's
+ * WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false) once the backend packages have registered them.
+ */
+function applyTfjsFlags(): void {
+  const text = process.env['HESSIAN_TFJS_FLAGS'] ?? '';
+  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UserError(`HESSIAN_TFJS_FLAGS: '${item}' is not NAME=VALUE; write e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64.`);
+    const name = item.slice(0, eq);
+    const raw = item.slice(eq + 1);
+    const flags = tf.env().getFlags();
+    if (!(name in flags) && !(tf.env() as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry[name]) continue; // registered by a backend not loaded (yet)
+    const value = raw === 'true' ? true : raw === 'false' ? false : Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    tf.env().set(name, value as never);
+  }
+}
+
 async function activate(name: string): Promise<boolean> {
   // Backend packages (tfjs-node imports @tensorflow/tfjs) may re-register tfjs's gradients.
   registerHigherOrderGradients();
+  applyTfjsFlags();
   if (!tf.findBackendFactory(name)) return false;
   try {
     const ok = await quietly(() => tf.setBackend(name));

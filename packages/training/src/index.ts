@@ -1,4 +1,5 @@
 export * from './htr.js';
+export * from './gradient.js';
 export * from './gradients.js';
 export * from './optimizer.js';
 export * from './schedule.js';

@@ -1,6 +1,7 @@
 /**
- * The embedded training loop: minibatch SGD (momentum, weight decay, schedule) on
- * CE + gamma * HTR, checkpoints every epoch, a JSON-lines metrics log, resume.
+ * The training loop: minibatch SGD (momentum, weight decay, schedule) on CE + gamma * HTR,
+ * checkpoints every epoch, a JSON-lines metrics log, resume, the NaN stop. One loop for the
+ * embedded and the cluster trainer: only `TrainOptions.gradients` (gradient.ts) differs.
  *
  * Run folder:
  *   run.json                      the TrainSpec (a resumed run uses it, not new flags)
@@ -14,7 +15,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '@hessian/engine';
-import { initBackend, loadDataset, loadModel, lossSum, modelNeedsConv, type BackendName, type Dataset, type Model } from '@hessian/engine';
+import { initBackend, loadModel, lossSum, modelNeedsConv, type BackendName, type Dataset, type Model } from '@hessian/engine';
 import { deriveSeed, Rng, UserError } from '@hessian/linalg';
 import { writeFileAtomic } from '@hessian/report';
 import {
@@ -28,7 +29,8 @@ import {
   type EpochMetrics,
   type TrainState,
 } from './checkpoint.js';
-import { drawProbes, flattenGrads, makeInput, objective, parseLayerSet, selectBlocks, type HtrBlock } from './htr.js';
+import { embeddedGradients, htrStepSpec, loadTrainingData, TEST_DATA_SEED, TRAIN_DATA_SEED, type GradientSource, type ShardResult } from './gradient.js';
+import { makeInput, parseLayerSet, selectBlocks, type HtrBlock } from './htr.js';
 import { Sgd } from './optimizer.js';
 import { learningRate, parseSchedule } from './schedule.js';
 import { htrActive, TRAIN_SPEC_SCHEMA, type TrainSpec } from './spec.js';
@@ -57,12 +59,29 @@ export interface TrainOptions {
   backend?: BackendName;
   /** stop after this many epochs in this session (an interruption, for tests) */
   maxEpochs?: number;
-  onStart?: (info: { backend: string; backendDetail: string; params: number; examples: number; testExamples: number; startEpoch: number; blocks: string[] }) => void;
+  onStart?: (info: StartInfo) => void;
   onProgress?: (p: TrainProgress) => void;
   onEpoch?: (m: EpochMetrics) => void;
   hooks?: CheckpointHooks;
   /** Fashion-MNIST folder etc. */
   dataRoot?: string;
+  /**
+   * Where the minibatch gradients come from (default: this process). The cluster trainer
+   * (services/trainer) passes one that asks workers; everything else in the loop is shared.
+   */
+  gradients?: GradientSource;
+}
+
+export interface StartInfo {
+  backend: string;
+  backendDetail: string;
+  params: number;
+  examples: number;
+  testExamples: number;
+  startEpoch: number;
+  blocks: string[];
+  /** where gradients are computed: 'embedded' or the provider's description (workers, shards) */
+  gradients: string;
 }
 
 export interface TrainResult {
@@ -87,18 +106,8 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function loadData(spec: string, model: Model, seed: number, root: string | undefined, flag: string): Promise<Dataset> {
-  const data = await loadDataset(spec, { seed, inputShape: model.inputShape, numClasses: model.outputSize, ...(root ? { root } : {}) });
-  const want = model.inputShape.reduce((a, b) => a * b, 1);
-  const got = data.shape.slice(1).reduce((a, b) => a * b, 1);
-  if (want !== got) throw new UserError(`--${flag}: examples of shape [${data.shape.slice(1).join(', ')}] do not fit model input [${model.inputShape.join(', ')}]; choose data made for this model`);
-  const maxLabel = data.labels.reduce((m, l) => Math.max(m, l), 0);
-  if (maxLabel >= model.outputSize) throw new UserError(`--${flag}: label ${maxLabel} is out of range for a model with ${model.outputSize} outputs; choose data made for this model`);
-  return data;
-}
-
 /** Mean CE and accuracy of the model on a data set (forward in chunks). */
-export function evaluate(model: Model, data: Dataset, chunk = 1000): { loss: number; acc: number } {
+export async function evaluate(model: Model, data: Dataset, chunk = 1000): Promise<{ loss: number; acc: number }> {
   const n = data.shape[0];
   let loss = 0;
   let correct = 0;
@@ -112,8 +121,8 @@ export function evaluate(model: Model, data: Dataset, chunk = 1000): { loss: num
       const cc = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(input.y, 1)), 'int32'));
       return [ls, cc];
     });
-    loss += l.dataSync()[0];
-    correct += c.dataSync()[0];
+    loss += (await l.data())[0];
+    correct += (await c.data())[0];
     tf.dispose([l, c, input.x, input.y]);
   }
   return { loss, acc: correct / n };
@@ -134,9 +143,6 @@ export async function train(spec: TrainSpec, runDir: string, opts: TrainOptions 
   const info = await initBackend(opts.backend, { needsConv: modelNeedsConv(spec.model) });
   const model = await loadModel(spec.model, { seed: spec.modelSeed });
   try {
-    await fs.mkdir(runDir, { recursive: true });
-    await writeFileAtomic(path.join(runDir, RUN_FILE), JSON.stringify(spec, null, 1) + '\n');
-    await fs.writeFile(path.join(runDir, METRICS_FILE), '');
     return await loop(spec, runDir, model, null, null, info, opts);
   } finally {
     model.dispose();
@@ -207,8 +213,8 @@ async function loop(
 ): Promise<TrainResult> {
   const schedule = parseSchedule(spec.schedule);
   const blocks: HtrBlock[] = selectBlocks(model, parseLayerSet(spec.htr.layers), spec.convention);
-  const trainData = await loadData(spec.data, model, 1, opts.dataRoot, 'data');
-  const testData = await loadData(spec.testData, model, 2, opts.dataRoot, 'test-data');
+  const trainData = await loadTrainingData(spec.data, model, TRAIN_DATA_SEED, opts.dataRoot, 'data');
+  const testData = await loadTrainingData(spec.testData, model, TEST_DATA_SEED, opts.dataRoot, 'test-data');
   const n = trainData.shape[0];
   const stepsPerEpoch = Math.ceil(n / spec.batchSize);
   const sgd = new Sgd(model.paramCount, { momentum: spec.momentum, weightDecay: spec.weightDecay });
@@ -232,25 +238,32 @@ async function loop(
   const seconds = (): number => priorSeconds + (performance.now() - t0) / 1000;
   const makeState = (): TrainState => ({ schema: STATE_SCHEMA, epoch, step, seed: spec.seed, momentum: sgd.buf !== null, seconds: seconds(), metrics, spec });
 
-  opts.onStart?.({
-    backend: info.name,
-    backendDetail: info.detail,
-    params: model.paramCount,
-    examples: n,
-    testExamples: testData.shape[0],
-    startEpoch: epoch,
-    blocks: blocks.map((b) => b.name),
-  });
-  pending.push(JSON.stringify({ kind: 'start', epoch, step, backend: info.name, resumed: state !== null, time: new Date().toISOString() }) + '\n');
+  // Created before a new run writes anything: a cluster provider that finds no worker (or a
+  // worker that refuses the spec) fails here and leaves --out free for a corrected retry.
+  const provider = await (opts.gradients ?? embeddedGradients)({ spec, model, blocks, trainData });
   let lastCheckpoint = path.join(runDir, 'checkpoints', checkpointName(epoch));
-  if (!state) {
-    lastCheckpoint = await writeCheckpoint(runDir, model, null, makeState(), opts.hooks);
-  }
   const sessionStartStep = step;
   const stopAt = opts.maxEpochs !== undefined ? Math.min(spec.epochs, epoch + opts.maxEpochs) : spec.epochs;
   let lastReg: number | null = null;
   let lastTestAcc = metrics.length ? metrics[metrics.length - 1].testAcc : null;
   try {
+    opts.onStart?.({
+      gradients: provider.description ?? 'embedded',
+      backend: info.name,
+      backendDetail: info.detail,
+      params: model.paramCount,
+      examples: n,
+      testExamples: testData.shape[0],
+      startEpoch: epoch,
+      blocks: blocks.map((b) => b.name),
+    });
+    pending.push(JSON.stringify({ kind: 'start', epoch, step, backend: info.name, resumed: state !== null, time: new Date().toISOString() }) + '\n');
+    if (!state) {
+      await fs.mkdir(runDir, { recursive: true });
+      await writeFileAtomic(path.join(runDir, RUN_FILE), JSON.stringify(spec, null, 1) + '\n');
+      await fs.writeFile(path.join(runDir, METRICS_FILE), '');
+      lastCheckpoint = await writeCheckpoint(runDir, model, null, makeState(), opts.hooks);
+    }
     while (epoch < stopAt) {
       const lr = learningRate(schedule, spec.lr, epoch, spec.epochs);
       const perm = new Rng(deriveSeed(spec.seed, `shuffle/${epoch}`)).permutation(n);
@@ -261,20 +274,9 @@ async function loop(
       let regSteps = 0;
       for (let b = 0; b < stepsPerEpoch; b++) {
         const idx = perm.subarray(b * spec.batchSize, Math.min(n, (b + 1) * spec.batchSize));
-        const input = makeInput(trainData, model.inputShape, model.outputSize, idx);
-        const useHtr = htrActive(spec, epoch, step);
-        let r;
-        try {
-          r = objective(
-            model,
-            input,
-            useHtr ? { blocks, probes: drawProbes(blocks, spec.htr.probes, spec.htr.dist, new Rng(deriveSeed(spec.seed, `htr/${step}`))), gamma: spec.htr.gamma } : undefined,
-          );
-        } finally {
-          tf.dispose([input.x, input.y]);
-        }
-        const g = flattenGrads(model, r.grads);
-        tf.dispose(r.grads);
+        // The provider computes at the model's current weights (embedded: this model; cluster: sent to the workers).
+        const r: ShardResult = await provider.gradient({ epoch, step, indices: idx, htr: htrActive(spec, epoch, step) ? htrStepSpec(spec, step) : null });
+        const g = r.grad;
         const where = `epoch ${epoch + 1}, step ${step + 1} (lr ${+lr.toPrecision(6)})`;
         const bad = !Number.isFinite(r.loss)
           ? `the loss became ${r.loss}`
@@ -333,7 +335,7 @@ async function loop(
         }
       }
       epoch++;
-      const test = evaluate(model, testData);
+      const test = await evaluate(model, testData);
       lastTestAcc = test.acc;
       const em: EpochMetrics = {
         kind: 'epoch',
@@ -356,6 +358,7 @@ async function loop(
     }
   } finally {
     await flush().catch(() => undefined);
+    await provider.close();
   }
   return { runDir, epochs: epoch, steps: step, metrics, lastCheckpoint, seconds: seconds() };
 }

@@ -143,8 +143,9 @@ export function envNumber(name: string, fallback: number, min = 0): number {
   return n;
 }
 
-export function createLogger(service: string): Logger {
-  return pino({ name: service, level: envString('HESSIAN_LOG_LEVEL', 'info'), base: { service, pid: process.pid } }, destination(2));
+/** JSON lines on stderr at HESSIAN_LOG_LEVEL (default `level`: services log `info`, hessctl's in-process trainer `warn`). */
+export function createLogger(service: string, level = 'info'): Logger {
+  return pino({ name: service, level: envString('HESSIAN_LOG_LEVEL', level), base: { service, pid: process.pid } }, destination(2));
 }
 
 // ---- serving and stopping ---------------------------------------------------------------

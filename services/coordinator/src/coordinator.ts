@@ -32,7 +32,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { JobRun, type JobContext } from './job.js';
-import { Registry, type LiveWorker } from './registry.js';
+import { Registry, type LiveWorker } from '@hessian/wire';
 import { Store, TERMINAL, type EventBody, type JobRecord } from './store.js';
 
 export interface CoordinatorConfig {

@@ -22,7 +22,7 @@ import type { Convention, HessianEngine, OperatorKind, Scope } from '@hessian/en
 import { isUserError, summarizeTrace, UserError, type LinearOperator } from '@hessian/linalg';
 import { specToProto, toChunks, VectorAssembler, type HvpRequest, type PrepareReply__Output, type TaskUpdate__Output, type VectorChunk__Output } from '@hessian/wire';
 import type { Logger } from 'pino';
-import type { LiveWorker, Registry } from './registry.js';
+import type { LiveWorker, Registry } from '@hessian/wire';
 import { TERMINAL, type EventBody, type JobProgress, type JobRecord, type JobStateName, type Store } from './store.js';
 
 export interface JobContext {

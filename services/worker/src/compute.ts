@@ -4,6 +4,7 @@
  */
 import type { Task, TaskResult } from '@hessian/analysis';
 import type { Convention } from '@hessian/engine';
+import type { HtrStepSpec } from '@hessian/training';
 import { UserError } from '@hessian/linalg';
 import { Worker } from 'node:worker_threads';
 import type { EngineInfo, FromThread, GroupInfo, ThreadInit, ToThread } from './protocol.js';
@@ -130,6 +131,12 @@ export class EngineThread {
 
   release(stream: number): void {
     if (!this.failure) this.worker.postMessage({ type: 'release', stream } satisfies ToThread);
+  }
+
+  /** One training step on a shard (TrainGradient); `theta` and `indices` are transferred. */
+  async train(theta: Float32Array, indices: Int32Array, htr: HtrStepSpec | null): Promise<Extract<Reply, { type: 'trained' }>> {
+    const r = await this.request({ type: 'train', theta, indices, htr }, [theta.buffer as ArrayBuffer, indices.buffer as ArrayBuffer]);
+    return r as Extract<Reply, { type: 'trained' }>;
   }
 
   async gradient(): Promise<Float32Array> {

@@ -3,15 +3,19 @@
  * everything that computes with it — tasks, Hvp products, gradients — so that the main
  * thread's event loop (gRPC, NATS heartbeats, cancellation, metrics) never waits for tfjs.
  * Tasks check their shared cancel flag (Atomics) before each operator product.
+ *
+ * A thread prepared for training (ThreadInit.training) holds the model and the whole training
+ * set instead of a Hessian engine and serves TrainGradient steps only.
  */
 import { executeTask, prepare, scopeOf } from '@hessian/analysis';
-import { HessianEngine, sliceBatch, type OperatorKind } from '@hessian/engine';
+import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Dataset, type Model, type OperatorKind } from '@hessian/engine';
+import { BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
 import { isUserError, UserError, type LinearOperator } from '@hessian/linalg';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromThread, ThreadInit, ToThread } from './protocol.js';
 
 const port = parentPort!;
-const { spec, backend, shardIndex, shardCount } = workerData as ThreadInit;
+const { spec, backend, shardIndex, shardCount, training } = workerData as ThreadInit;
 const send = (m: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 class Stopped extends Error {}
@@ -28,7 +32,25 @@ function movable(v: Float32Array): { v: Float32Array; transfer: ArrayBuffer[] } 
   return { v: c, transfer: [c.buffer] };
 }
 
-async function build(): Promise<{ engine: HessianEngine; prepared: Awaited<ReturnType<typeof prepare>>; examples: number; total: number }> {
+interface Built {
+  /** null in a training thread */
+  engine: HessianEngine | null;
+  prepared: { backend: string; backendDetail: string; model: Model; data: Dataset };
+  examples: number;
+  total: number;
+}
+
+/** A training thread: the model (its weights come with each step) and the training set, loaded as packages/training loads it. */
+async function buildTraining(): Promise<Built> {
+  const info = await initBackend(backend, { needsConv: modelNeedsConv(spec.model) });
+  const model = await loadModel(spec.model, { seed: spec.modelSeed });
+  const data = await loadTrainingData(spec.data, model, spec.seed, undefined, 'data');
+  const total = data.shape[0];
+  return { engine: null, prepared: { backend: info.name, backendDetail: info.detail, model, data }, examples: total, total };
+}
+
+async function build(): Promise<Built> {
+  if (training) return buildTraining();
   const p = await prepare(spec, backend);
   const total = p.data.shape[0];
   if (shardCount <= 1) return { engine: p.engine, prepared: p, examples: total, total };
@@ -42,7 +64,7 @@ async function build(): Promise<{ engine: HessianEngine; prepared: Awaited<Retur
   p.engine.dispose();
   const batch = sliceBatch({ ...p.data, shape: [total, ...p.model.inputShape], numClasses: p.model.outputSize }, start, end);
   const engine = new HessianEngine(p.model, batch, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined });
-  return { engine, prepared: { ...p, engine }, examples: end - start, total };
+  return { engine, prepared: p, examples: end - start, total };
 }
 
 let built: Awaited<ReturnType<typeof build>>;
@@ -52,8 +74,25 @@ try {
   send({ type: 'failed', ...describe(e) });
   process.exit(0);
 }
-const { engine, prepared, examples, total } = built!;
+const { engine: maybeEngine, prepared, examples, total } = built!;
 const streams = new Map<number, LinearOperator>();
+const blocks = new BlockCache(prepared.model);
+/** Training steps one at a time: each sets the weights it was sent before computing. */
+let trainChain: Promise<void> = Promise.resolve();
+
+function hessianEngine(): HessianEngine {
+  if (!maybeEngine) throw new UserError('this engine was prepared for training (Prepare with training = true) and serves TrainGradient only; prepare it without training for tasks and products', 'FAILED_PRECONDITION');
+  return maybeEngine;
+}
+
+async function trainStep(m: Extract<ToThread, { type: 'train' }>): Promise<void> {
+  for (const i of m.indices) if (i >= total) throw new UserError(`TrainGradient: example index ${i} is out of range for a training set of ${total} examples; the trainer and the worker disagree on --data`);
+  prepared.model.setFlatParams(m.theta);
+  const t0 = performance.now();
+  const r = await shardGradient(prepared.model, prepared.data, m.indices, m.htr ? htrTerm(blocks.get(m.htr.layers, m.htr.convention), m.htr) : undefined);
+  const { v, transfer } = movable(r.grad);
+  send({ type: 'trained', id: m.id, loss: r.loss, reg: r.reg ?? null, correct: r.correct, examples: r.examples, seconds: (performance.now() - t0) / 1000, grad: v }, transfer);
+}
 
 /** executeTask on a checking operator: yields to this thread's event loop and checks the flag before each product. */
 async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
@@ -62,7 +101,7 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
   const stopped = () => Atomics.load(m.flag, 0) !== 0;
   const wrapped = {
     operator: (kind: OperatorKind, scope: Parameters<HessianEngine['operator']>[1]): LinearOperator => {
-      const op = engine.operator(kind, scope);
+      const op = hessianEngine().operator(kind, scope);
       return {
         dim: op.dim,
         matvec: async (v: Float32Array) => {
@@ -81,7 +120,7 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
         },
       };
     },
-    scopeOffsets: (s: Parameters<HessianEngine['scopeOffsets']>[0]) => engine.scopeOffsets(s),
+    scopeOffsets: (s: Parameters<HessianEngine['scopeOffsets']>[0]) => hessianEngine().scopeOffsets(s),
   } as unknown as HessianEngine;
   try {
     const result = await executeTask(m.task, wrapped, m.convention);
@@ -98,6 +137,11 @@ async function handle(m: ToThread): Promise<void> {
     case 'release':
       streams.delete(m.stream);
       return;
+    case 'train': {
+      const run = trainChain.then(() => trainStep(m));
+      trainChain = run.catch((e: unknown) => send({ type: 'error', id: m.id, ...describe(e), cancelled: false, done: 0 }));
+      return trainChain;
+    }
   }
   try {
     switch (m.type) {
@@ -112,7 +156,7 @@ async function handle(m: ToThread): Promise<void> {
         return;
       }
       case 'open': {
-        const op = engine.operator(m.operator as OperatorKind, scopeOf(m.scope, m.convention));
+        const op = hessianEngine().operator(m.operator as OperatorKind, scopeOf(m.scope, m.convention));
         streams.set(m.stream, op);
         send({ type: 'opened', id: m.id, dim: op.dim });
         return;
@@ -125,7 +169,7 @@ async function handle(m: ToThread): Promise<void> {
         return;
       }
       case 'gradient': {
-        const { v, transfer } = movable(engine.gradient());
+        const { v, transfer } = movable(await hessianEngine().gradient());
         send({ type: 'vector', id: m.id, v }, transfer);
         return;
       }
@@ -145,7 +189,8 @@ send({
     params: model.paramCount,
     examples,
     totalExamples: total,
-    lossValue: engine.loss(),
+    // A training thread evaluates no loss: Prepare would pay a forward pass over the whole training set.
+    lossValue: maybeEngine ? await maybeEngine.loss() : 0,
     modelName: model.name,
     inputShape: model.inputShape,
     dataDescription: prepared.data.description,

@@ -1,6 +1,7 @@
 /** Messages between the worker's main thread (compute.ts) and a compute thread (engine-thread.ts). */
 import type { AnalysisSpec, Task, TaskResult } from '@hessian/analysis';
 import type { BackendName, Convention } from '@hessian/engine';
+import type { HtrStepSpec } from '@hessian/training';
 
 /** workerData of a compute thread: what to prepare (the model path already resolved). */
 export interface ThreadInit {
@@ -8,6 +9,8 @@ export interface ThreadInit {
   backend: BackendName;
   shardIndex: number;
   shardCount: number;
+  /** Training data for TrainGradient: model + whole data set, no Hessian engine (then shardCount is 1). */
+  training: boolean;
 }
 
 /** What Prepare's reply needs from the engine, sent once when the thread is ready. */
@@ -38,7 +41,9 @@ export type ToThread =
   /** `v` is transferred (its buffer moves to the thread). */
   | { type: 'matvec'; id: number; stream: number; v: Float32Array }
   | { type: 'release'; stream: number }
-  | { type: 'gradient'; id: number };
+  | { type: 'gradient'; id: number }
+  /** One training step on examples `indices` at weights `theta` (both transferred). */
+  | { type: 'train'; id: number; theta: Float32Array; indices: Int32Array; htr: HtrStepSpec | null };
 
 export type FromThread =
   | { type: 'ready'; info: EngineInfo }
@@ -51,4 +56,6 @@ export type FromThread =
   | { type: 'opened'; id: number; dim: number }
   /** A product (matvec or gradient); `v`'s buffer is transferred. */
   | { type: 'vector'; id: number; v: Float32Array }
+  /** A training step's result; `grad`'s buffer is transferred. */
+  | { type: 'trained'; id: number; loss: number; reg: number | null; correct: number; examples: number; seconds: number; grad: Float32Array }
   | { type: 'error'; id: number; message: string; code: string | null; cancelled: boolean; done: number };

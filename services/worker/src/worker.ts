@@ -27,6 +27,9 @@ import {
   type Heartbeat,
   type HvpRequest__Output,
   type PrepareReply,
+  type PrepareRequest__Output,
+  type TrainGradientRequest__Output,
+  type TrainGradientReply,
   type WorkerHandlers,
   checkSpecFiles,
   type NatsAuthOptions,
@@ -208,9 +211,21 @@ export class WorkerService {
     return p;
   }
 
-  private async engineFor(req: { spec: ReturnType<typeof normalizeSpec>; shardIndex: number; shardCount: number; jobId: string }): Promise<{ entry: Entry; hit: boolean }> {
-    const { spec, shardIndex, shardCount } = req;
-    const keyJson = JSON.stringify({ m: spec.model, ms: spec.modelSeed, d: spec.data, pc: spec.perClass, l: spec.loss, b: spec.batchSize, s: spec.seed, si: shardIndex, sc: shardCount, be: this.backendName });
+  /** Prepare's checks and cache lookup (also TrainGradient's, whose header carries a PrepareRequest). */
+  private async prepareFor(req: PrepareRequest__Output): Promise<{ entry: Entry; hit: boolean; spec: ReturnType<typeof normalizeSpec> }> {
+    const spec = normalizeSpec(specFromProto(req.spec ?? { model: '' }));
+    if (this.cfg.dataRoots) checkSpecFiles(spec, this.cfg.dataRoots, this.cfg.maxModelBytes);
+    const training = req.training === true;
+    const shardCount = training ? 1 : Math.max(1, req.shardCount);
+    if (req.shardIndex >= shardCount) throw new UserError(`shard_index ${req.shardIndex} must be below shard_count ${shardCount}${training ? ' (training data is never sharded: TrainGradient names its examples)' : ''}`);
+    const { entry, hit } = await this.engineFor({ spec, shardIndex: req.shardIndex, shardCount, jobId: req.jobId, training });
+    this.mPrepares.inc({ cache: hit ? 'hit' : 'miss' });
+    return { entry, hit, spec };
+  }
+
+  private async engineFor(req: { spec: ReturnType<typeof normalizeSpec>; shardIndex: number; shardCount: number; jobId: string; training: boolean }): Promise<{ entry: Entry; hit: boolean }> {
+    const { spec, shardIndex, shardCount, training } = req;
+    const keyJson = JSON.stringify({ m: spec.model, ms: spec.modelSeed, d: spec.data, pc: spec.perClass, l: spec.loss, b: spec.batchSize, s: spec.seed, si: shardIndex, sc: shardCount, be: this.backendName, ...(training ? { tr: 1 } : {}) });
     const key = `eng-${createHash('sha256').update(keyJson).digest('hex').slice(0, 32)}`;
     const have = this.engines.get(key);
     if (have) return { entry: have, hit: true };
@@ -219,7 +234,7 @@ export class WorkerService {
       b = (async () => {
         const modelPath = DIGEST_RE.test(spec.model) ? await this.fetchModel(spec.model) : spec.model;
         const t0 = performance.now();
-        const thread = await EngineThread.start({ spec: { ...spec, model: modelPath }, backend: this.cfg.backend, shardIndex, shardCount }, (e) => {
+        const thread = await EngineThread.start({ spec: { ...spec, model: modelPath }, backend: this.cfg.backend, shardIndex, shardCount, training }, (e) => {
           // The thread died (not evicted): drop the engine, a later Prepare builds it again.
           if (e && this.engines.get(key)?.thread === thread) this.engines.delete(key);
           if (e) this.log.error({ key, err: e.message }, 'compute thread lost');
@@ -228,7 +243,7 @@ export class WorkerService {
         const entry: Entry = { key, thread, users: 0, lastUsed: Date.now() };
         this.engines.set(key, entry);
         this.evict(key);
-        this.log.info({ jobId: req.jobId, key, model: spec.model, data: spec.data, shardIndex, shardCount, examples: thread.info.examples, seconds: (performance.now() - t0) / 1000 }, 'engine prepared');
+        this.log.info({ jobId: req.jobId, key, model: spec.model, data: spec.data, shardIndex, shardCount, training, examples: thread.info.examples, seconds: (performance.now() - t0) / 1000 }, 'engine prepared');
         return entry;
       })();
       this.building.set(key, b);
@@ -262,13 +277,7 @@ export class WorkerService {
     return {
       Prepare: (call, cb) => {
         void (async () => {
-          const req = call.request;
-          const spec = normalizeSpec(specFromProto(req.spec ?? { model: '' }));
-          if (this.cfg.dataRoots) checkSpecFiles(spec, this.cfg.dataRoots, this.cfg.maxModelBytes);
-          const shardCount = Math.max(1, req.shardCount);
-          if (req.shardIndex >= shardCount) throw new UserError(`shard_index ${req.shardIndex} must be below shard_count ${shardCount}`);
-          const { entry, hit } = await this.engineFor({ spec, shardIndex: req.shardIndex, shardCount, jobId: req.jobId });
-          this.mPrepares.inc({ cache: hit ? 'hit' : 'miss' });
+          const { entry, spec } = await this.prepareFor(call.request);
           entry.users++;
           try {
             const info = entry.thread.info;
@@ -447,8 +456,97 @@ export class WorkerService {
         })().catch((e) => call.emit('error', toServiceError(e)));
       },
 
+      TrainGradient: (call) => this.trainGradient(call),
+
       Health: (_call, cb) => cb(null, { id: this.cfg.id, backend: this.backendName, running: this.running.size, draining: this.draining }),
     };
+  }
+
+  /**
+   * One training step on one shard: header (training data, example indices, HTR term), then
+   * the weights; answers the result, then the gradient. The call counts as a running task
+   * (heartbeats, drain). A caller that gives up (deadline, cancel) ends the call; the step
+   * in the compute thread runs to its end (tfjs cannot be interrupted) and is discarded.
+   */
+  private trainGradient(call: grpc.ServerDuplexStream<TrainGradientRequest__Output, TrainGradientReply>): void {
+    let header: TrainGradientRequest__Output['header'] = null;
+    let asm: VectorAssembler | null = new VectorAssembler();
+    let ended = false;
+    const ac = new AbortController();
+    const fail = (e: unknown) => {
+      if (ended) return;
+      ended = true;
+      this.running.delete(ac);
+      this.mTasks.inc({ result: 'error' });
+      this.log.warn({ run: header?.run, step: header?.step, err: e instanceof Error ? e.message : String(e) }, 'train step failed');
+      call.emit('error', e instanceof Cancelled ? { code: e.code, details: e.message, message: e.message } : toServiceError(e));
+    };
+    // Drain (after its grace period) aborts running calls: the trainer redoes the shard elsewhere.
+    ac.signal.addEventListener('abort', () => fail(ac.signal.reason), { once: true });
+    call.on('cancelled', () => {
+      ended = true;
+      this.running.delete(ac);
+    });
+    call.on('data', (req: TrainGradientRequest__Output) => {
+      if (ended) return;
+      try {
+        if (!header) {
+          if (!req.header) throw new UserError('TrainGradient: the first message must be the header (training data, example indices, HTR term)');
+          if (this.draining) throw new Cancelled(grpc.status.UNAVAILABLE, `worker ${this.cfg.id} is draining`);
+          header = req.header;
+          this.running.set(ac, { jobId: `train:${header.run}`, taskId: `step ${header.step}` });
+          return;
+        }
+        if (!req.weights || !asm) throw new UserError('TrainGradient: after the header only weight chunks may follow, one vector');
+        asm.add(req.weights);
+        if (!asm.complete) return;
+        const theta = asm.result();
+        asm = null;
+        void this.runTrainStep(header, theta).then(({ result, grad }) => {
+          if (ended) return;
+          ended = true;
+          this.running.delete(ac);
+          call.write({ result });
+          for (const c of toChunks(grad)) call.write({ gradient: c });
+          call.end();
+          this.mTasks.inc({ result: 'ok' });
+          this.mTaskSeconds.inc({}, result.seconds);
+        }, fail);
+      } catch (e) {
+        fail(e);
+      }
+    });
+    call.on('end', () => {
+      if (!ended && (!header || asm)) fail(new UserError('TrainGradient: the stream ended before the header and the whole weight vector arrived'));
+    });
+  }
+
+  private async runTrainStep(header: NonNullable<TrainGradientRequest__Output['header']>, theta: Float32Array): Promise<{ result: { loss: number; hasReg: boolean; reg: number; correct: number; examples: number; seconds: number }; grad: Float32Array }> {
+    if (!header.prepare?.training) throw new UserError('TrainGradient: header.prepare must be a PrepareRequest with training = true');
+    const { entry } = await this.prepareFor(header.prepare);
+    entry.users++;
+    try {
+      const h = header.htr;
+      const htr = h
+        ? {
+            gamma: h.gamma,
+            probes: h.probes,
+            layers: h.layers,
+            convention: (h.convention || 'layer') as Convention,
+            dist: (h.dist || 'rademacher') as 'rademacher' | 'gaussian',
+            seed: h.seed,
+            step: h.step,
+          }
+        : null;
+      if (htr && htr.probes < 1) throw new UserError('TrainGradient: htr.probes must be at least 1');
+      if (htr && htr.convention !== 'layer' && htr.convention !== 'weights-only') throw new UserError(`TrainGradient: htr.convention must be layer or weights-only, got ${JSON.stringify(htr.convention)}`);
+      if (htr && htr.dist !== 'rademacher' && htr.dist !== 'gaussian') throw new UserError(`TrainGradient: htr.dist must be rademacher or gaussian, got ${JSON.stringify(htr.dist)}`);
+      if (theta.length !== entry.thread.info.params) throw new UserError(`TrainGradient: ${theta.length} weights sent, but model ${entry.thread.info.modelName} has ${entry.thread.info.params} parameters`);
+      const r = await entry.thread.train(theta, Int32Array.from(header.indices), htr);
+      return { result: { loss: r.loss, hasReg: r.reg !== null, reg: r.reg ?? 0, correct: r.correct, examples: r.examples, seconds: r.seconds }, grad: r.grad };
+    } finally {
+      entry.users--;
+    }
   }
 
   private setServing(serving: boolean): void {

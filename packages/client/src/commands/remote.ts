@@ -82,7 +82,7 @@ export function isModelPath(model: string): boolean {
   return !/^(zoo|sha256):/.test(model);
 }
 
-function parseReport(job: Job): Report {
+export function parseReport(job: Job): Report {
   if (!job.reportJson) throw new Error(`job ${job.id} is SUCCEEDED but the coordinator sent no report`);
   const r = JSON.parse(job.reportJson) as Report;
   if (r.schema !== 'hessian-cluster/report/v1') throw new Error(`job ${job.id}: report schema "${String(r.schema)}" is not hessian-cluster/report/v1`);
@@ -97,7 +97,7 @@ async function resolveModel(conn: CoordinatorConnection, spec: PartialSpec, quie
   return { ...spec, model: up.digest };
 }
 
-function noteEvent(ev: JobEvent): string | null {
+export function noteEvent(ev: JobEvent): string | null {
   if (ev.type === 'task-retry' || ev.type === 'task-redispatched')
     return `${ev.type} ${ev.taskId}${ev.worker ? ` (worker ${ev.worker})` : ''}${ev.message ? `: ${ev.message}` : ''}`;
   return null;

@@ -1,7 +1,14 @@
-/** `hessctl train`: embedded SGD with the layerwise Hessian-trace regularizer (HTR), checkpoints, metrics, resume. */
-import { normalizeTrainSpec, resume, train, TRAIN_DEFAULTS, type TrainProgress, type TrainResult } from '@hessian/training';
+/**
+ * `hessctl train`: SGD with the layerwise Hessian-trace regularizer (HTR), checkpoints,
+ * metrics, resume. Embedded by default; with --cluster NATS_URL or --workers host:port,...
+ * the same loop runs here with the minibatch gradients computed by workers
+ * (@hessian/trainer), and the output is the same.
+ */
+import { normalizeTrainSpec, resume, train, TRAIN_DEFAULTS, type StartInfo, type TrainOptions, type TrainProgress, type TrainResult, type TrainSpec } from '@hessian/training';
+import { resumeOnCluster, trainOnCluster, type ClusterConfig } from '@hessian/trainer';
 import { UserError } from '@hessian/linalg';
-import { intFlag, numFlag, parseFlags, type Command } from '../flags.js';
+import { channelCredentials, createLogger, natsAuthFromEnv, tlsChannelOptions, tlsFilesFromEnv } from '@hessian/wire';
+import { intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
 import { formatDuration } from '../progress.js';
 import { BACKENDS, backendFrom, choice, givenFlags } from './analyze.js';
 
@@ -9,8 +16,8 @@ const D = TRAIN_DEFAULTS;
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'train a model with SGD and the layerwise Hessian-trace regularizer, checkpointing every epoch (embedded)',
-  usage: 'hessctl train --model zoo:NAME|PATH/model.json --out DIR [flags]      hessctl train --out DIR --resume',
+  summary: 'train a model with SGD and the layerwise Hessian-trace regularizer, checkpointing every epoch (embedded, or gradients from cluster workers)',
+  usage: 'hessctl train --model zoo:NAME|PATH/model.json --out DIR [--cluster NATS_URL | --workers HOST:PORT,...] [flags]      hessctl train --out DIR --resume',
   flags: [
     { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME (see `hessctl models`) or the path of a tfjs model.json to start from' },
     { name: 'model-seed', type: 'string', arg: 'N', default: '0', help: "seed of a zoo model's initial weights" },
@@ -31,6 +38,9 @@ export const trainCommand: Command = {
     { name: 'convention', type: 'string', arg: 'C', default: D.convention, help: "layer block: layer (kernel and bias) | weights-only (kernel only, as the paper's code)" },
     { name: 'seed', type: 'string', arg: 'N', default: String(D.seed), help: 'seed of the shuffling (per epoch) and the probes (per step)' },
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: `${BACKENDS.join(' | ')} (or set HESSIAN_BACKEND)` },
+    { name: 'cluster', type: 'string', arg: 'NATS_URL', help: 'compute the gradients on the workers registered on this NATS server (their heartbeats); the loop, checkpoints and test evaluation stay here' },
+    { name: 'workers', type: 'string', arg: 'HOST:PORT,...', help: 'compute the gradients on these workers (gRPC addresses) instead of asking NATS' },
+    { name: 'shards', type: 'string', arg: 'N', help: 'with --cluster/--workers: split every minibatch into N shards (default: the workers found at start; fixed for the run, recorded in DIR/cluster.json)' },
     { name: 'out', type: 'string', arg: 'DIR', help: 'run folder: run.json, metrics.jsonl, checkpoints/epoch-NNN/ (required)' },
     { name: 'resume', type: 'boolean', help: 'continue the run in --out from its last checkpoint (settings come from its run.json; only --epochs may change)' },
     { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json (the per-epoch metrics on stdout)' },
@@ -41,12 +51,34 @@ export const trainCommand: Command = {
     'hessctl train --model zoo:lenet --epochs 30 --out runs/lenet-sgd',
     'hessctl train --model zoo:lenet --epochs 30 --htr-gamma 1e-3 --htr-layers middle --out runs/lenet-htr-middle',
     'hessctl train --out runs/lenet-sgd --resume --epochs 40',
+    'hessctl train --model zoo:lenet --epochs 30 --htr-gamma 1e-3 --cluster nats://127.0.0.1:4222 --out runs/lenet-htr-cluster',
     'hessctl sweep --run runs/lenet-sgd --data fashion-mnist:train[0:256] --out sweeps/lenet-sgd',
   ],
 };
 
 /** Flags a resumed run may take (everything else comes from the run's run.json). */
-const RESUME_FLAGS = new Set(['out', 'resume', 'epochs', 'backend', 'format', 'quiet', 'q']);
+const RESUME_FLAGS = new Set(['out', 'resume', 'epochs', 'backend', 'format', 'quiet', 'q', 'cluster', 'workers', 'shards']);
+
+/** --cluster / --workers / --shards: null for an embedded run. TLS to the workers from HESSIAN_TLS_CA/CERT/KEY, as the coordinator dials them. */
+function clusterConfig(values: Values, given: Set<string>): ClusterConfig | null {
+  const nats = typeof values.cluster === 'string' ? values.cluster.trim() : '';
+  const workers = typeof values.workers === 'string' ? values.workers.split(',').map((s) => s.trim()).filter((s) => s !== '') : [];
+  if (given.has('cluster') && nats === '') throw new UserError('--cluster: give the NATS address of the cluster, e.g. nats://127.0.0.1:4222');
+  if (given.has('workers') && workers.length === 0) throw new UserError('--workers: give worker addresses, e.g. 127.0.0.1:7071,127.0.0.1:7072');
+  if (nats && workers.length) throw new UserError('--cluster and --workers: give one (NATS discovery, or a fixed list of worker addresses)');
+  if (!nats && !workers.length) {
+    if (given.has('shards')) throw new UserError('--shards needs --cluster or --workers (an embedded run computes each minibatch whole)');
+    return null;
+  }
+  const shards = given.has('shards') ? intFlag(values, 'shards', 1, 4096) : undefined;
+  const tls = tlsFilesFromEnv();
+  return {
+    ...(nats ? { natsUrl: nats, natsAuth: natsAuthFromEnv() } : { workers }),
+    shards,
+    credentials: () => channelCredentials({ ca: tls.ca, cert: tls.ca ? tls.cert : undefined, key: tls.ca ? tls.key : undefined }),
+    channelOptions: tlsChannelOptions(),
+  };
+}
 
 class TrainLine {
   private last = 0;
@@ -105,21 +137,25 @@ export async function trainCmd(argv: string[]): Promise<number> {
   const line = new TrainLine(process.stderr, !quiet);
   const common = {
     backend,
-    onStart: (i: { backend: string; backendDetail: string; params: number; examples: number; testExamples: number; startEpoch: number; blocks: string[] }) => {
+    onStart: (i: StartInfo) => {
       if (!quiet)
         process.stderr.write(
-          `backend ${i.backend} (${i.backendDetail}); ${i.params} parameters; ${i.examples} training and ${i.testExamples} test examples; ${i.startEpoch > 0 ? `resuming after epoch ${i.startEpoch}; ` : ''}HTR blocks ${i.blocks.join(', ')}\n`,
+          `backend ${i.backend} (${i.backendDetail}); ${i.gradients === 'embedded' ? '' : `gradients from the ${i.gradients}; `}${i.params} parameters; ${i.examples} training and ${i.testExamples} test examples; ${i.startEpoch > 0 ? `resuming after epoch ${i.startEpoch}; ` : ''}HTR blocks ${i.blocks.join(', ')}\n`,
         );
     },
     onProgress: (p: TrainProgress) => line.update(p),
   };
+  const cluster = clusterConfig(values, given);
+  const log = cluster ? createLogger('trainer', 'warn') : null;
+  const run = (spec: TrainSpec, opts: TrainOptions) => (cluster && log ? trainOnCluster(spec, out, cluster, log, opts) : train(spec, out, opts));
+  const cont = (opts: TrainOptions & { epochs?: number }) => (cluster && log ? resumeOnCluster(out, cluster, log, opts) : resume(out, opts));
   let result: TrainResult;
   try {
     if (values.resume === true) {
       const extra = [...given].filter((f) => !RESUME_FLAGS.has(f));
       if (extra.length)
-        throw new UserError(`--resume continues the run with the settings in ${out}/run.json; drop ${extra.map((f) => `--${f}`).join(', ')} (only --epochs may change), or start a new run in another --out folder`);
-      result = await resume(out, { ...common, epochs: given.has('epochs') ? intFlag(values, 'epochs', 1) : undefined });
+        throw new UserError(`--resume continues the run with the settings in ${out}/run.json; drop ${extra.map((f) => `--${f}`).join(', ')} (only --epochs, --cluster, --workers and --shards may be given), or start a new run in another --out folder`);
+      result = await cont({ ...common, epochs: given.has('epochs') ? intFlag(values, 'epochs', 1) : undefined });
     } else {
       if (typeof values.model !== 'string') throw new UserError('--model is required: give zoo:NAME (see `hessctl models`) or the path of a model.json');
       const spec = normalizeTrainSpec({
@@ -144,7 +180,7 @@ export async function trainCmd(argv: string[]): Promise<number> {
         convention: choice(values, 'convention', ['layer', 'weights-only'] as const),
         seed: intFlag(values, 'seed', 0, 0xffffffff),
       });
-      result = await train(spec, out, common);
+      result = await run(spec, common);
     }
   } finally {
     line.done();

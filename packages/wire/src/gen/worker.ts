@@ -16,6 +16,11 @@ import type { RunTaskRequest as _hessian_v1_RunTaskRequest, RunTaskRequest__Outp
 import type { TaskUpdate as _hessian_v1_TaskUpdate, TaskUpdate__Output as _hessian_v1_TaskUpdate__Output } from './hessian/v1/TaskUpdate.js';
 import type { TopKSpec as _hessian_v1_TopKSpec, TopKSpec__Output as _hessian_v1_TopKSpec__Output } from './hessian/v1/TopKSpec.js';
 import type { TraceSpec as _hessian_v1_TraceSpec, TraceSpec__Output as _hessian_v1_TraceSpec__Output } from './hessian/v1/TraceSpec.js';
+import type { TrainGradientHeader as _hessian_v1_TrainGradientHeader, TrainGradientHeader__Output as _hessian_v1_TrainGradientHeader__Output } from './hessian/v1/TrainGradientHeader.js';
+import type { TrainGradientReply as _hessian_v1_TrainGradientReply, TrainGradientReply__Output as _hessian_v1_TrainGradientReply__Output } from './hessian/v1/TrainGradientReply.js';
+import type { TrainGradientRequest as _hessian_v1_TrainGradientRequest, TrainGradientRequest__Output as _hessian_v1_TrainGradientRequest__Output } from './hessian/v1/TrainGradientRequest.js';
+import type { TrainGradientResult as _hessian_v1_TrainGradientResult, TrainGradientResult__Output as _hessian_v1_TrainGradientResult__Output } from './hessian/v1/TrainGradientResult.js';
+import type { TrainHtr as _hessian_v1_TrainHtr, TrainHtr__Output as _hessian_v1_TrainHtr__Output } from './hessian/v1/TrainHtr.js';
 import type { VectorChunk as _hessian_v1_VectorChunk, VectorChunk__Output as _hessian_v1_VectorChunk__Output } from './hessian/v1/VectorChunk.js';
 import type { WorkerClient as _hessian_v1_WorkerClient, WorkerDefinition as _hessian_v1_WorkerDefinition } from './hessian/v1/Worker.js';
 
@@ -41,6 +46,11 @@ export interface ProtoGrpcType {
       TaskUpdate: MessageTypeDefinition<_hessian_v1_TaskUpdate, _hessian_v1_TaskUpdate__Output>
       TopKSpec: MessageTypeDefinition<_hessian_v1_TopKSpec, _hessian_v1_TopKSpec__Output>
       TraceSpec: MessageTypeDefinition<_hessian_v1_TraceSpec, _hessian_v1_TraceSpec__Output>
+      TrainGradientHeader: MessageTypeDefinition<_hessian_v1_TrainGradientHeader, _hessian_v1_TrainGradientHeader__Output>
+      TrainGradientReply: MessageTypeDefinition<_hessian_v1_TrainGradientReply, _hessian_v1_TrainGradientReply__Output>
+      TrainGradientRequest: MessageTypeDefinition<_hessian_v1_TrainGradientRequest, _hessian_v1_TrainGradientRequest__Output>
+      TrainGradientResult: MessageTypeDefinition<_hessian_v1_TrainGradientResult, _hessian_v1_TrainGradientResult__Output>
+      TrainHtr: MessageTypeDefinition<_hessian_v1_TrainHtr, _hessian_v1_TrainHtr__Output>
       VectorChunk: MessageTypeDefinition<_hessian_v1_VectorChunk, _hessian_v1_VectorChunk__Output>
       Worker: SubtypeConstructor<typeof grpc.Client, _hessian_v1_WorkerClient> & { service: _hessian_v1_WorkerDefinition }
     }

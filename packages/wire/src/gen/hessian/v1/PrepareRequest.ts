@@ -17,6 +17,12 @@ export interface PrepareRequest {
    * 0 or 1: all examples
    */
   'shardCount'?: (number);
+  /**
+   * Training data for TrainGradient (services/trainer): the model and the whole data set,
+   * loaded as packages/training loads its training set (spec.seed = the data seed, 1);
+   * no Hessian engine, no loss evaluation (loss_value and loss_sum are 0), no shard.
+   */
+  'training'?: (boolean);
 }
 
 export interface PrepareRequest__Output {
@@ -34,4 +40,10 @@ export interface PrepareRequest__Output {
    * 0 or 1: all examples
    */
   'shardCount': (number);
+  /**
+   * Training data for TrainGradient (services/trainer): the model and the whole data set,
+   * loaded as packages/training loads its training set (spec.seed = the data seed, 1);
+   * no Hessian engine, no loss evaluation (loss_value and loss_sum are 0), no shard.
+   */
+  'training': (boolean);
 }

@@ -10,6 +10,8 @@ import type { PrepareReply as _hessian_v1_PrepareReply, PrepareReply__Output as 
 import type { PrepareRequest as _hessian_v1_PrepareRequest, PrepareRequest__Output as _hessian_v1_PrepareRequest__Output } from '../../hessian/v1/PrepareRequest.js';
 import type { RunTaskRequest as _hessian_v1_RunTaskRequest, RunTaskRequest__Output as _hessian_v1_RunTaskRequest__Output } from '../../hessian/v1/RunTaskRequest.js';
 import type { TaskUpdate as _hessian_v1_TaskUpdate, TaskUpdate__Output as _hessian_v1_TaskUpdate__Output } from '../../hessian/v1/TaskUpdate.js';
+import type { TrainGradientReply as _hessian_v1_TrainGradientReply, TrainGradientReply__Output as _hessian_v1_TrainGradientReply__Output } from '../../hessian/v1/TrainGradientReply.js';
+import type { TrainGradientRequest as _hessian_v1_TrainGradientRequest, TrainGradientRequest__Output as _hessian_v1_TrainGradientRequest__Output } from '../../hessian/v1/TrainGradientRequest.js';
 import type { VectorChunk as _hessian_v1_VectorChunk, VectorChunk__Output as _hessian_v1_VectorChunk__Output } from '../../hessian/v1/VectorChunk.js';
 
 export interface WorkerClient extends grpc.Client {
@@ -70,6 +72,25 @@ export interface WorkerClient extends grpc.Client {
   runTask(argument: _hessian_v1_RunTaskRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_hessian_v1_TaskUpdate__Output>;
   runTask(argument: _hessian_v1_RunTaskRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_hessian_v1_TaskUpdate__Output>;
   
+  /**
+   * Cluster trainer (services/trainer): one training step on one shard of a minibatch.
+   * Request: a header, then the weights as float32 chunks. Reply: a result, then the
+   * gradient of this shard's mean CE + gamma * HTR (with the step's probes) as chunks.
+   * The trainer weights shard i by n_i / n and sums (the batch loss is a mean, and
+   * Tr H_batch = sum_i (n_i/n) Tr H_i with the same probes on every shard).
+   */
+  TrainGradient(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_hessian_v1_TrainGradientRequest, _hessian_v1_TrainGradientReply__Output>;
+  TrainGradient(options?: grpc.CallOptions): grpc.ClientDuplexStream<_hessian_v1_TrainGradientRequest, _hessian_v1_TrainGradientReply__Output>;
+  /**
+   * Cluster trainer (services/trainer): one training step on one shard of a minibatch.
+   * Request: a header, then the weights as float32 chunks. Reply: a result, then the
+   * gradient of this shard's mean CE + gamma * HTR (with the step's probes) as chunks.
+   * The trainer weights shard i by n_i / n and sums (the batch loss is a mean, and
+   * Tr H_batch = sum_i (n_i/n) Tr H_i with the same probes on every shard).
+   */
+  trainGradient(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_hessian_v1_TrainGradientRequest, _hessian_v1_TrainGradientReply__Output>;
+  trainGradient(options?: grpc.CallOptions): grpc.ClientDuplexStream<_hessian_v1_TrainGradientRequest, _hessian_v1_TrainGradientReply__Output>;
+  
 }
 
 export interface WorkerHandlers extends grpc.UntypedServiceImplementation {
@@ -95,6 +116,15 @@ export interface WorkerHandlers extends grpc.UntypedServiceImplementation {
    */
   RunTask: grpc.handleServerStreamingCall<_hessian_v1_RunTaskRequest__Output, _hessian_v1_TaskUpdate>;
   
+  /**
+   * Cluster trainer (services/trainer): one training step on one shard of a minibatch.
+   * Request: a header, then the weights as float32 chunks. Reply: a result, then the
+   * gradient of this shard's mean CE + gamma * HTR (with the step's probes) as chunks.
+   * The trainer weights shard i by n_i / n and sums (the batch loss is a mean, and
+   * Tr H_batch = sum_i (n_i/n) Tr H_i with the same probes on every shard).
+   */
+  TrainGradient: grpc.handleBidiStreamingCall<_hessian_v1_TrainGradientRequest__Output, _hessian_v1_TrainGradientReply>;
+  
 }
 
 export interface WorkerDefinition extends grpc.ServiceDefinition {
@@ -103,4 +133,5 @@ export interface WorkerDefinition extends grpc.ServiceDefinition {
   Hvp: MethodDefinition<_hessian_v1_HvpRequest, _hessian_v1_VectorChunk, _hessian_v1_HvpRequest__Output, _hessian_v1_VectorChunk__Output>
   Prepare: MethodDefinition<_hessian_v1_PrepareRequest, _hessian_v1_PrepareReply, _hessian_v1_PrepareRequest__Output, _hessian_v1_PrepareReply__Output>
   RunTask: MethodDefinition<_hessian_v1_RunTaskRequest, _hessian_v1_TaskUpdate, _hessian_v1_RunTaskRequest__Output, _hessian_v1_TaskUpdate__Output>
+  TrainGradient: MethodDefinition<_hessian_v1_TrainGradientRequest, _hessian_v1_TrainGradientReply, _hessian_v1_TrainGradientRequest__Output, _hessian_v1_TrainGradientReply__Output>
 }

@@ -1,10 +1,13 @@
 /**
  * Live workers, from their heartbeats on hessian.workers.heartbeat. A worker is dead after
- * HESSIAN_HEARTBEAT_TIMEOUT_S without one (or when the coordinator sees UNAVAILABLE from it
- * and it then misses heartbeats); its tasks are re-dispatched by whoever listens to onDead.
+ * HESSIAN_HEARTBEAT_TIMEOUT_S without one (or when a caller sees UNAVAILABLE from it and it
+ * then misses heartbeats); its work is re-dispatched by whoever listens to onDead.
+ * Shared by the coordinator (tasks) and the trainer (gradient shards).
  */
 import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, loadProtos, SUBJECTS, type Heartbeat, type WorkerClient } from '@hessian/wire';
+import type { WorkerClient } from './gen/hessian/v1/Worker.js';
+import { CHANNEL_OPTIONS, loadProtos } from './proto.js';
+import { SUBJECTS, type Heartbeat } from './service.js';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 
@@ -13,7 +16,7 @@ export interface LiveWorker {
   hb: Heartbeat;
   lastSeen: number;
   client: WorkerClient;
-  /** Tasks the coordinator has running there now. */
+  /** Calls the owner has running there now (the coordinator's tasks). */
   inflight: number;
   /** Set when a call to it failed with UNAVAILABLE: no new work until then (it may be dead). */
   suspectUntil: number;

@@ -38,6 +38,29 @@ if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
   apt_install nats-server || say "warning: nats-server not found; the cluster services and their tests need it (apt-get install nats-server)."
 fi
 
+# The webgpu backend's tests run on Mesa's CPU Vulkan driver (lavapipe). Dawn needs Mesa 23 or
+# newer (bookworm's 22.3 lacks a Vulkan feature it requires), so on bookworm it comes from
+# bookworm-backports. Without it the webgpu tests skip (unless HESSIAN_WEBGPU_REQUIRED=1).
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+    if [ "$codename" = bookworm ]; then
+      list=/etc/apt/sources.list.d/hessian-bookworm-backports.list
+      if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        echo 'deb http://deb.debian.org/debian bookworm-backports main' > "$list"
+      fi
+      say "installing mesa-vulkan-drivers (lavapipe) from bookworm-backports"
+      apt-get update -qq >/dev/null 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1 \
+        || say "warning: could not install mesa-vulkan-drivers from bookworm-backports; the webgpu tests will skip."
+    else
+      apt_install mesa-vulkan-drivers libvulkan1 || say "warning: no Vulkan driver; the webgpu tests will skip (apt-get install mesa-vulkan-drivers, Mesa 23 or newer)."
+    fi
+  else
+    say "note: no Vulkan driver found; the webgpu backend's tests will skip (install Mesa 23+'s mesa-vulkan-drivers for lavapipe, e.g. apt-get install -t bookworm-backports mesa-vulkan-drivers)."
+  fi
+fi
+
 stamp=node_modules/.package-lock.json
 if [ ! -d node_modules ] || [ ! -e "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   say "installing npm packages (npm ci)"

@@ -22,6 +22,7 @@
  * choose the Vulkan driver (the tests point them at lavapipe).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWebgpuKernels } from './webgpu-kernels.js';
 
 /** What the adapter and device say about themselves, for reports and worker heartbeats. */
 export interface WebgpuDeviceInfo {
@@ -160,6 +161,7 @@ export async function registerWebgpuBackend(): Promise<boolean> {
   } catch {
     return false;
   }
+  registerWebgpuKernels();
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend(
     'webgpu',

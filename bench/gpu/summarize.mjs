@@ -25,6 +25,7 @@ for (const c of readdirSync(dir).filter((d) => existsSync(join(dir, d, 'ours.log
     webgpuHvpMs: ours?.hvpMs ?? null,
     webgpuHvpMinMs: ours?.hvpMinMs ?? null,
     webgpuFirstHvpMs: ours?.firstHvpMs ?? null,
+    webgpuReps: ours?.reps ?? null,
     torchCudaHvpMs: torch?.hvpMs ?? null,
     torchCudaHvpMinMs: torch?.hvpMinMs ?? null,
     ratio: ours && torch ? +(ours.hvpMs / torch.hvpMs).toFixed(2) : null,

@@ -3,8 +3,9 @@
  * each Dockerfile's base images are exact versions (ARG defaults resolved), its final stage
  * runs as a numeric non-root USER and has a HEALTHCHECK (or an explicit NONE for the batch
  * trainer), every COPY from the context exists; the worker images carry what their backend
- * needs; the .dockerignore copies agree; compose.yaml describes NATS with JetStream, the
- * coordinator and two workers with distinct advertised addresses.
+ * needs, the workers and the trainer Fashion-MNIST; the trainer image runs services/trainer;
+ * the .dockerignore copies agree; compose.yaml describes NATS with JetStream, the coordinator,
+ * two workers with distinct advertised addresses and the opt-in trainer.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -144,11 +145,40 @@ describe('Dockerfiles', () => {
     assert.match(text, /HESSIAN_BACKEND=tensorflow/);
   });
 
-  test('trainer: placeholder entry is the embedded `hessctl train`, and says so', () => {
+  test('trainer: runs the cluster trainer (services/trainer main, configured by env), built and copied; no placeholder left', () => {
     const text = dockerfile('trainer');
-    assert.match(text, /PLACEHOLDER/);
-    assert.match(text, /ENTRYPOINT \["node", "\/app\/packages\/client\/dist\/src\/cli\.js", "train"\]/);
+    const { stages: st } = stages(text);
+    const final = st[st.length - 1].body;
+    const entry = final.filter((i) => i.op === 'ENTRYPOINT').map((i) => i.args);
+    assert.deepEqual(entry, ['["node", "/app/services/trainer/dist/src/main.js"]']);
+    assert.ok(existsSync(path.join(ROOT, 'services/trainer/src/main.ts')), 'the entry point has a source');
+    assert.equal(final.filter((i) => i.op === 'CMD').length, 0, 'no CMD: no flags, the environment configures it');
+    assert.doesNotMatch(text, /PLACEHOLDER|hessctl train|cli\.js/i);
+    const build = st[0].body.map((i) => `${i.op} ${i.args}`).join('\n');
+    assert.match(build, /tsc -b[^\n&]*\sservices\/trainer(\s|$)/, 'the build stage compiles services/trainer');
+    assert.match(build, /ls packages\/native\/build\/Release\/\*\.node/, 'the image fails when the native addon did not build');
+    const runtime = final.map((i) => `${i.op} ${i.args}`).join('\n');
+    assert.match(runtime, /COPY --from=build \/src\/services \.\/services/);
+    assert.match(runtime, /apt-get install[^\n]*libopenblas0/);
+    assert.match(runtime, /HESSIAN_BACKEND=native/);
+    // The run folders' parent, writable by the runtime user (a fresh volume copies its owner).
+    assert.match(runtime, /mkdir -p \/runs && chown 10001:10001 \/runs/);
   });
+
+  for (const name of ['worker-cpu', 'worker-gpu', 'trainer'] as const)
+    test(`${name}: carries Fashion-MNIST (Debian's dataset-fashion-mnist) at HESSIAN_FASHION_MNIST, for fashion-mnist:* data specs`, () => {
+      const { stages: st } = stages(dockerfile(name));
+      const final = st[st.length - 1].body.map((i) => `${i.op} ${i.args}`).join('\n');
+      const m = /COPY --from=(\S+) \/usr\/share\/datasets\/fashion-mnist \/usr\/share\/datasets\/fashion-mnist/.exec(final);
+      assert.ok(m, 'the final stage copies /usr/share/datasets/fashion-mnist');
+      const from = st.find((x) => x.name === m[1]);
+      assert.ok(from, `stage ${m[1]}`);
+      assert.ok(
+        from.body.some((i) => i.op === 'RUN' && /apt-get install[^&]*\sdataset-fashion-mnist(\s|$)/.test(i.args)),
+        `stage ${m[1]} installs dataset-fashion-mnist`,
+      );
+      assert.match(final, /HESSIAN_FASHION_MNIST=\/usr\/share\/datasets\/fashion-mnist/);
+    });
 });
 
 describe('deploy/compose.yaml', () => {
@@ -159,9 +189,12 @@ describe('deploy/compose.yaml', () => {
     environment?: Record<string, string>;
     depends_on?: Record<string, unknown>;
     healthcheck?: unknown;
+    profiles?: string[];
+    volumes?: string[];
+    restart?: string;
   }
   const file = path.join(DEPLOY, 'compose.yaml');
-  const doc = parse(readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+  const doc = parse(readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
 
   test('`docker compose config` accepts it, where the compose plugin exists', (t) => {
     const v = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
@@ -196,5 +229,25 @@ describe('deploy/compose.yaml', () => {
       workers.map((w) => `${w}:7071`),
     );
     assert.match(s['coordinator'].build?.dockerfile ?? '', /Dockerfile\.coordinator$/);
+  });
+
+  test('the trainer: opt-in profile, its Dockerfile, the run folder on a named volume, the spec file mounted, after the workers', () => {
+    const t = doc.services['trainer'];
+    assert.ok(t, 'a trainer service');
+    assert.deepEqual(t.profiles, ['train'], 'not started by a plain `up`');
+    assert.match(t.build?.dockerfile ?? '', /Dockerfile\.trainer$/);
+    const env = t.environment ?? {};
+    const volumes = (t.volumes ?? []).map((v) => v.split(':'));
+    const runDir = env['HESSIAN_TRAIN_RUN_DIR'] ?? '';
+    const runVol = volumes.find(([, target]) => runDir.startsWith(`${target}/`));
+    assert.ok(runVol, `${runDir} is on a volume`);
+    assert.ok(runVol[0] in (doc.volumes ?? {}), `${runVol[0]} is a named volume (outlives the container)`);
+    const specVol = volumes.find(([, target]) => target === env['HESSIAN_TRAIN_SPEC']);
+    assert.ok(specVol, 'HESSIAN_TRAIN_SPEC is a mounted file');
+    assert.equal(specVol[2], 'ro');
+    assert.ok(existsSync(path.join(DEPLOY, specVol[0])), `${specVol[0]} exists`);
+    const workers = Object.keys(doc.services).filter((n) => n.startsWith('worker'));
+    for (const w of workers) assert.ok(t.depends_on?.[w], `trainer waits for ${w}`);
+    assert.match(t.restart ?? '', /^on-failure/, 'restarted after a crash (it resumes)');
   });
 });

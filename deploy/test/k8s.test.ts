@@ -15,11 +15,15 @@ import {
   ingressAllowed,
   kubectlOrFail,
   matches,
+  missingVariables,
   OVERLAYS,
   podProblems,
+  readmeVariablesOf,
   renderOverlay,
   ROOT,
   schemaProblems,
+  trainSpecFieldsOf,
+  trainSpecProblems,
   workloads,
   type Container,
   type K8sObject,
@@ -61,11 +65,40 @@ function selected(sel: LabelSelector | undefined, ws: Workload[]): string[] {
     .map((w) => w.labels[COMPONENT])
     .sort();
 }
-/** The HESSIAN_* variables in the Environment table of a README. */
-function readmeVariables(rel: string): string[] {
-  const text = readFileSync(path.join(ROOT, rel), 'utf8');
-  const env = text.slice(text.indexOf('## Environment'));
-  return [...new Set([...env.matchAll(/^\| `(HESSIAN_[A-Z0-9_]+)`/gm)].map((m) => m[1]))];
+const README = {
+  coordinator: 'services/coordinator/README.md',
+  worker: 'services/worker/README.md',
+  trainer: 'services/trainer/README.md',
+} as const;
+const readText = (rel: string) => readFileSync(path.join(ROOT, rel), 'utf8');
+/**
+ * The HESSIAN_* variables in the Environment table of a service's README. Abbreviations such
+ * as the trainer's "`HESSIAN_NATS_USER` / `_PASSWORD` / `_TOKEN` / `_TLS_*`" expand against the
+ * coordinator's and workers' variables (lib.ts, readmeVariablesOf).
+ */
+function readmeVariables(service: keyof typeof README): string[] {
+  const known = [...readmeVariablesOf(readText(README.coordinator)), ...readmeVariablesOf(readText(README.worker))];
+  return readmeVariablesOf(readText(README[service]), known);
+}
+/** A container's environment as the pod sees it: its ConfigMaps (envFrom) overlaid with env. */
+function envOf(objs: K8sObject[], w: Workload): Map<string, NonNullable<Container['env']>[number]> {
+  const c = w.pod.containers[0];
+  const env = new Map<string, NonNullable<Container['env']>[number]>();
+  for (const ef of c.envFrom ?? []) {
+    const cm = byKind(objs, 'ConfigMap').find((x) => x.metadata.name === ef.configMapRef?.name);
+    for (const [name, value] of Object.entries(cm?.data ?? {})) env.set(name, { name, value });
+  }
+  for (const e of c.env ?? []) env.set(e.name, e);
+  return env;
+}
+/** The volume mounted at the longest mount path that contains `file`, and the path inside it. */
+function mountOf(w: Workload, file: string): { mount: NonNullable<Container['volumeMounts']>[number]; volume: NonNullable<PodSpec['volumes']>[number] | undefined; rel: string } | undefined {
+  const c = w.pod.containers[0];
+  const m = (c.volumeMounts ?? [])
+    .filter((x) => file === x.mountPath || file.startsWith(`${x.mountPath.replace(/\/$/, '')}/`))
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  if (!m) return undefined;
+  return { mount: m, volume: w.pod.volumes?.find((v) => v.name === m.name), rel: file.slice(m.mountPath.length).replace(/^\//, '') };
 }
 
 before(() => kubectlOrFail());
@@ -91,11 +124,14 @@ for (const overlay of OVERLAYS) {
         ['Service', 'coordinator'],
         ['Deployment', 'worker'],
         ['Job', 'trainer'],
+        ['PersistentVolumeClaim', 'trainer-runs'],
         ['PodDisruptionBudget', 'worker'],
         ...(secure ? [] : [['Secret', 'hessian-auth']]),
         ['ConfigMap', 'hessian-common'],
         ['ConfigMap', 'hessian-coordinator'],
         ['ConfigMap', 'hessian-worker'],
+        ['ConfigMap', 'hessian-trainer'],
+        ['ConfigMap', 'trainer-spec'],
         ['NetworkPolicy', 'default-deny-ingress'],
       ] as const) {
         const o = one(objs, kind, name);
@@ -169,19 +205,19 @@ for (const overlay of OVERLAYS) {
         }
         return keys;
       };
-      for (const [component, readme] of [
-        ['coordinator', 'services/coordinator/README.md'],
-        ['worker', 'services/worker/README.md'],
-      ] as const) {
-        const vars = readmeVariables(readme);
-        assert.ok(vars.length >= 5, `${readme}: found ${vars.length} variables`);
+      for (const component of ['coordinator', 'worker', 'trainer'] as const) {
+        const vars = readmeVariables(component);
+        assert.ok(vars.length >= 5, `${README[component]}: found ${vars.length} variables`);
         const have = keysOf(workload(ws, component));
-        assert.deepEqual(
-          vars.filter((v) => !have.has(v)),
-          [],
-          `${component}: variables of ${readme} not set`,
-        );
+        assert.deepEqual(missingVariables(vars, have), [], `${component}: variables of ${README[component]} not set`);
       }
+      // The trainer's abbreviated rows were expanded (not just their first name).
+      const trainer = readmeVariables('trainer');
+      for (const v of ['HESSIAN_TLS_CERT', 'HESSIAN_TLS_KEY', 'HESSIAN_TLS_SERVER_NAME', 'HESSIAN_NATS_PASSWORD', 'HESSIAN_NATS_TOKEN', 'HESSIAN_NATS_TLS_KEY', 'HESSIAN_TRAIN_RUN_DIR'])
+        assert.ok(trainer.includes(v), `${README.trainer}: ${v} not parsed`);
+      // The trainer loads fashion-mnist:* itself (test evaluation, the training set's size), as
+      // the workers do: both point at the folder their image carries (deploy/Dockerfile.*).
+      for (const component of ['worker', 'trainer']) assert.equal(envOf(objs, workload(ws, component)).get('HESSIAN_FASHION_MNIST')?.value, '/usr/share/datasets/fashion-mnist', component);
       const worker = workload(ws, 'worker').pod.containers[0];
       assert.equal(worker.env?.find((e) => e.name === 'HESSIAN_ADVERTISE_ADDRESS')?.value, '$(POD_IP):7071');
     });
@@ -202,6 +238,88 @@ for (const overlay of OVERLAYS) {
 
     test('the trainer Job is a template: created suspended', () => {
       assert.equal((one(objs, 'Job', 'trainer').spec as { suspend?: boolean }).suspend, true);
+    });
+
+    test('trainer: runs the image entrypoint (services/trainer main), env from hessian-common + hessian-trainer, finds workers by NATS, serves nothing', () => {
+      const w = workload(ws, 'trainer');
+      const c = w.pod.containers[0];
+      assert.equal(w.pod.containers.length, 1);
+      assert.match(c.image ?? '', /^hessian\/trainer:/);
+      // No command/args: the image's ENTRYPOINT, node /app/services/trainer/dist/src/main.js
+      // (images.test.ts checks it), configured by the environment only.
+      assert.equal(c.command, undefined, 'command');
+      assert.equal(c.args, undefined, 'args (the old hessctl-train flags)');
+      assert.deepEqual(
+        (c.envFrom ?? []).map((e) => e.configMapRef?.name),
+        ['hessian-common', 'hessian-trainer'],
+      );
+      const env = envOf(objs, w);
+      assert.equal(env.get('HESSIAN_TRAINER_WORKERS')?.value, '', 'workers from NATS heartbeats (pod IPs change)');
+      assert.match(env.get('HESSIAN_NATS_URL')?.value ?? '', /^(nats|tls):\/\/nats:4222$/);
+      assert.equal(env.get('HESSIAN_BACKEND')?.value, 'native', 'the trainer image has the native backend only');
+      assert.deepEqual(c.ports ?? [], [], 'no ports');
+      assert.equal(c.livenessProbe ?? c.readinessProbe, undefined, 'a batch process: no probes');
+    });
+
+    test('trainer: run folder on the PVC at HESSIAN_TRAIN_RUN_DIR; crash -> new pod that resumes, user error -> Job failed, eviction not counted', () => {
+      const job = one(objs, 'Job', 'trainer').spec as {
+        backoffLimit?: number;
+        parallelism?: number;
+        completions?: number;
+        podReplacementPolicy?: string;
+        podFailurePolicy?: { rules: { action: string; onExitCodes?: { containerName?: string; operator: string; values: number[] }; onPodConditions?: { type: string }[] }[] };
+      };
+      const w = workload(ws, 'trainer');
+      const runDir = envOf(objs, w).get('HESSIAN_TRAIN_RUN_DIR')?.value ?? '';
+      assert.match(runDir, /^\/\S+/, 'HESSIAN_TRAIN_RUN_DIR is an absolute path');
+      const m = mountOf(w, runDir);
+      assert.ok(m, `${runDir} is on no volume`);
+      assert.notEqual(m.mount.readOnly, true, 'the run folder is writable');
+      const claim = m.volume?.persistentVolumeClaim?.claimName;
+      assert.ok(claim, `${runDir} is on volume ${m.mount.name}, not a PersistentVolumeClaim (a rescheduled pod would start over)`);
+      const pvc = one(objs, 'PersistentVolumeClaim', claim).spec as { accessModes: string[]; resources: { requests: { storage: string } } };
+      assert.ok(pvc.resources.requests.storage, 'the claim requests storage');
+      assert.notEqual(m.rel, '', 'the run is a subfolder of the claim (one per Job)');
+      // Retries resume; exit 2 (bad spec, NaN stop, no worker) is final; disruptions are free.
+      assert.equal(w.pod.restartPolicy, 'Never');
+      assert.equal(job.parallelism ?? 1, 1);
+      assert.equal(job.completions ?? 1, 1);
+      assert.ok((job.backoffLimit ?? 6) >= 1, 'crashes are retried');
+      const rules = job.podFailurePolicy?.rules ?? [];
+      const fail = rules.find((r) => r.action === 'FailJob');
+      assert.deepEqual(fail?.onExitCodes, { containerName: 'trainer', operator: 'In', values: [2] });
+      assert.ok(
+        rules.some((r) => r.action === 'Ignore' && r.onPodConditions?.some((x) => x.type === 'DisruptionTarget')),
+        'DisruptionTarget ignored',
+      );
+      assert.ok(!rules.some((r) => r.onExitCodes?.values.includes(1) || r.onExitCodes?.values.includes(137)), 'crashes and OOM kills are not final');
+      assert.equal(job.podReplacementPolicy, 'Failed', 'never two trainers on one run folder');
+      // The trainer's only other writable place: /tmp (read-only root file system).
+      assert.equal(mountOf(w, '/tmp/x')?.volume?.emptyDir !== undefined, true);
+    });
+
+    test('trainer: the TrainSpec is a ConfigMap file mounted read-only at HESSIAN_TRAIN_SPEC; its fields are the documented ones (lenet, Fashion-MNIST, HTR on middle layers)', () => {
+      const w = workload(ws, 'trainer');
+      const file = envOf(objs, w).get('HESSIAN_TRAIN_SPEC')?.value ?? '';
+      const m = mountOf(w, file);
+      assert.ok(m, `${file} is on no volume`);
+      assert.equal(m.mount.readOnly, true, 'spec mount read-only');
+      const cmName = m.volume?.configMap?.name;
+      assert.ok(cmName, `${file} is not in a ConfigMap volume`);
+      const key = m.volume?.configMap?.items ? m.volume.configMap.items.find((i) => i.path === m.rel)?.key : m.rel;
+      const cm = one(objs, 'ConfigMap', cmName);
+      assert.equal(cm.metadata.namespace, NS);
+      const text = cm.data?.[key ?? ''];
+      assert.ok(text, `ConfigMap ${cmName} has no key ${key}`);
+      const spec = JSON.parse(text) as { model: string; data: string; testData: string; htr: { gamma: number; layers: string } };
+      assert.deepEqual(trainSpecProblems(spec, trainSpecFieldsOf(readText(README.trainer))), []);
+      assert.equal(spec.model, 'zoo:lenet');
+      assert.equal(spec.data, 'fashion-mnist:train');
+      assert.equal(spec.testData, 'fashion-mnist:test');
+      assert.equal(spec.htr.layers, 'middle');
+      assert.ok(spec.htr.gamma > 0, 'HTR on');
+      // The same file as k8s/base/trainer-spec.json (compose mounts that one).
+      assert.deepEqual(spec, JSON.parse(readText('k8s/base/trainer-spec.json')));
     });
 
     test('NetworkPolicies select the pods they mean to, and their from-selectors the intended clients', () => {
@@ -250,8 +368,14 @@ for (const overlay of OVERLAYS) {
       assert.equal(can(monitoring, 'worker', 9465), true);
       assert.equal(can(monitoring, 'worker', 7071), false);
       assert.equal(can(monitoring, 'nats', 4222), false);
-      // Nobody reaches the trainer (it serves nothing).
-      for (const s of [outside, pod('coordinator'), pod('worker'), monitoring]) assert.equal(can(s, 'trainer', 7071), false);
+      // The trainer dials the workers' gRPC port and NATS' client port (above) and nothing else
+      // of the cluster but the coordinator's API, which everyone may reach.
+      assert.equal(can(pod('trainer'), 'worker', 9465), false);
+      assert.equal(can(pod('trainer'), 'nats', 8222), false);
+      assert.equal(can(pod('trainer'), 'coordinator', 9464), false);
+      // Nobody reaches the trainer (it serves nothing: no port, no Service), on any port.
+      for (const s of [outside, pod('coordinator'), pod('worker'), pod('nats'), other, monitoring])
+        for (const port of [7070, 7071, 7080, 7081, 9464, 9465, 4222, 8222, 8080]) assert.equal(can(s, 'trainer', port), false, `trainer:${port}`);
       // secure: the plaintext health ports are for the kubelet only (node traffic, which most
       // CNIs do not subject to NetworkPolicy): no pod and no outside client reaches them.
       if (secure) {
@@ -292,17 +416,7 @@ for (const overlay of ['secure', 'secure-gpu'] as const) describe(`k8s/overlays/
     const s = one(renderOverlay('cpu'), 'Secret', 'hessian-auth');
     secretKeys = Object.keys({ ...(s.stringData ?? {}), ...(s.data ?? {}) });
   });
-  /** The container's environment: its ConfigMaps (envFrom) overlaid with env. */
-  const envOf = (w: Workload) => {
-    const c = w.pod.containers[0];
-    const env = new Map<string, NonNullable<Container['env']>[number]>();
-    for (const ef of c.envFrom ?? []) {
-      const cm = byKind(objs, 'ConfigMap').find((x) => x.metadata.name === ef.configMapRef?.name);
-      for (const [name, value] of Object.entries(cm?.data ?? {})) env.set(name, { name, value });
-    }
-    for (const e of c.env ?? []) env.set(e.name, e);
-    return env;
-  };
+  const envIn = (w: Workload) => envOf(objs, w);
   /** The Secret key behind a file path: the path must lie in a mount of a hessian-auth volume. */
   const secretFile = (w: Workload, file: string | undefined): string | undefined => {
     const c = w.pod.containers[0];
@@ -318,7 +432,7 @@ for (const overlay of ['secure', 'secure-gpu'] as const) describe(`k8s/overlays/
       const w = workload(ws, component);
       const c = w.pod.containers[0];
       const port = HEALTH_PORTS[component];
-      assert.equal(envOf(w).get('HESSIAN_HEALTH_PORT')?.value, String(port), `${component} HESSIAN_HEALTH_PORT`);
+      assert.equal(envIn(w).get('HESSIAN_HEALTH_PORT')?.value, String(port), `${component} HESSIAN_HEALTH_PORT`);
       assert.deepEqual(c.readinessProbe?.grpc, { port }, `${component} readiness`);
       assert.deepEqual(c.livenessProbe?.grpc, { port, service: 'liveness' }, `${component} liveness`);
       assert.ok(c.ports?.some((p) => p.containerPort === port), `${component} exposes ${port}`);
@@ -326,14 +440,16 @@ for (const overlay of ['secure', 'secure-gpu'] as const) describe(`k8s/overlays/
     }
   });
 
-  test('TLS and tokens: the HESSIAN_TLS_* and tokens files are keys of the mounted Secret; mutual TLS on the workers', () => {
+  test('TLS and tokens: the HESSIAN_TLS_* and tokens files are keys of the mounted Secret; mutual TLS on the workers, the coordinator and the trainer present their certificates', () => {
     const files: Record<string, Record<string, string>> = {
       coordinator: { HESSIAN_TLS_CERT: 'coordinator.crt', HESSIAN_TLS_KEY: 'coordinator.key', HESSIAN_TLS_CA: 'ca.crt', HESSIAN_API_TOKENS_FILE: 'api-tokens' },
       worker: { HESSIAN_TLS_CERT: 'worker.crt', HESSIAN_TLS_KEY: 'worker.key', HESSIAN_TLS_CA: 'ca.crt' },
+      // The trainer dials the workers like the coordinator: CA + its own client certificate.
+      trainer: { HESSIAN_TLS_CERT: 'trainer.crt', HESSIAN_TLS_KEY: 'trainer.key', HESSIAN_TLS_CA: 'ca.crt' },
     };
     for (const [component, want] of Object.entries(files)) {
       const w = workload(ws, component);
-      const env = envOf(w);
+      const env = envOf(objs, w);
       for (const [name, key] of Object.entries(want)) {
         const file = env.get(name)?.value;
         assert.equal(file, `${AUTH_DIR}/${key}`, `${component} ${name}`);
@@ -343,11 +459,10 @@ for (const overlay of ['secure', 'secure-gpu'] as const) describe(`k8s/overlays/
       const mount = w.pod.containers[0].volumeMounts?.find((m) => m.mountPath === AUTH_DIR);
       assert.equal(mount?.readOnly, true, `${component}: ${AUTH_DIR} read-only`);
     }
-    const worker = envOf(workload(ws, 'worker'));
+    const worker = envIn(workload(ws, 'worker'));
     assert.equal(worker.get('HESSIAN_TLS_CLIENT_AUTH')?.value, 'require', 'workers require client certificates');
-    // Workers are dialled by pod IP: the coordinator checks their certificate against a fixed name.
-    const coordinator = envOf(workload(ws, 'coordinator'));
-    assert.equal(coordinator.get('HESSIAN_TLS_SERVER_NAME')?.value, 'worker');
+    // Workers are dialled by pod IP: the coordinator and the trainer check their certificate against a fixed name.
+    for (const component of ['coordinator', 'trainer']) assert.equal(envIn(workload(ws, component)).get('HESSIAN_TLS_SERVER_NAME')?.value, 'worker', `${component} HESSIAN_TLS_SERVER_NAME`);
   });
 
   test('NATS requires user "hessian" and the Secret\'s password (config file, not a flag); every NATS client sends them', () => {
@@ -367,7 +482,7 @@ for (const overlay of ['secure', 'secure-gpu'] as const) describe(`k8s/overlays/
     assert.match(text, /authorization\s*\{[^}]*user:\s*hessian\b[^}]*password:\s*\$NATS_PASSWORD\b/);
     assert.deepEqual(nats.env?.find((e) => e.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'hessian-auth', key: 'nats-password' });
     for (const component of ['coordinator', 'worker', 'trainer']) {
-      const env = envOf(workload(ws, component));
+      const env = envIn(workload(ws, component));
       assert.equal(env.get('HESSIAN_NATS_USER')?.value, 'hessian', `${component} HESSIAN_NATS_USER`);
       assert.deepEqual(env.get('HESSIAN_NATS_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'hessian-auth', key: 'nats-password', optional: false }, `${component} HESSIAN_NATS_PASSWORD`);
     }
@@ -399,7 +514,7 @@ for (const overlay of ['secure', 'secure-gpu'] as const) describe(`k8s/overlays/
     }
     for (const component of ['coordinator', 'worker', 'trainer']) {
       const w = workload(ws, component);
-      const env = envOf(w);
+      const env = envOf(objs, w);
       assert.equal(env.get('HESSIAN_NATS_URL')?.value, 'tls://nats:4222', `${component} HESSIAN_NATS_URL`);
       const ca = env.get('HESSIAN_NATS_TLS_CA')?.value;
       assert.equal(ca, `${AUTH_DIR}/ca.crt`, `${component} HESSIAN_NATS_TLS_CA`);
@@ -474,6 +589,34 @@ describe('the checks can fail', () => {
     };
     assert.equal(schemaProblems(bad).length, 1);
     assert.equal(schemaProblems({ ...bad, kind: 'Gadget' }).length, 1);
+  });
+
+  test('a README variable missing from the ConfigMaps is caught, abbreviated rows included', () => {
+    const readme = [
+      '## Environment',
+      '',
+      '| variable | default | meaning |',
+      '|---|---|---|',
+      '| `HESSIAN_A` | `1` | a |',
+      '| `HESSIAN_TLS_CA`, `HESSIAN_TLS_CERT` | unset | b |',
+      '| `HESSIAN_NATS_USER` / `_PASSWORD` / `_TLS_*` | unset | c |',
+      '',
+      '## Next',
+      '| `HESSIAN_NOT_IN_THE_TABLE` | | |',
+    ].join('\n');
+    const vars = readmeVariablesOf(readme, ['HESSIAN_NATS_TLS_CA', 'HESSIAN_NATS_TLS_KEY', 'HESSIAN_OTHER']);
+    assert.deepEqual([...vars].sort(), ['HESSIAN_A', 'HESSIAN_NATS_PASSWORD', 'HESSIAN_NATS_TLS_CA', 'HESSIAN_NATS_TLS_KEY', 'HESSIAN_NATS_USER', 'HESSIAN_TLS_CA', 'HESSIAN_TLS_CERT']);
+    const have = new Set(vars.filter((v) => v !== 'HESSIAN_TLS_CERT' && v !== 'HESSIAN_NATS_PASSWORD'));
+    assert.deepEqual(missingVariables(vars, have), ['HESSIAN_TLS_CERT', 'HESSIAN_NATS_PASSWORD']);
+    assert.throws(() => readmeVariablesOf(readme, []), /_TLS_\*/, 'a wildcard that expands to nothing');
+  });
+
+  test('a TrainSpec with a misspelled field (which normalizeTrainSpec would silently ignore) is caught', () => {
+    const fields = trainSpecFieldsOf(readText(README.trainer));
+    assert.ok(fields.top.includes('batchSize') && fields.top.includes('htr') && fields.htr.includes('layers'), JSON.stringify(fields));
+    assert.deepEqual(trainSpecProblems({ model: 'zoo:lenet', htr: { layers: 'middle' } }, fields), []);
+    assert.deepEqual(trainSpecProblems({ model: 'zoo:lenet', epoch: 3, htr: { layer: 'middle' } }, fields), ['unknown field epoch', 'unknown field htr.layer']);
+    assert.deepEqual(trainSpecProblems({ data: 'fashion-mnist:train' }, fields), ['model is required']);
   });
 
   test('a NetworkPolicy that admits everyone to the workers is caught', () => {

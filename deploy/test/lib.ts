@@ -50,6 +50,7 @@ export interface Container {
   readinessProbe?: Probe;
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   securityContext?: SecurityContext;
+  command?: string[];
   args?: string[];
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
@@ -58,7 +59,15 @@ export interface Container {
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
-  volumes?: { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] }; configMap?: { name: string } }[];
+  volumes?: {
+    name: string;
+    secret?: { secretName: string; items?: { key: string; path: string }[] };
+    configMap?: { name: string; items?: { key: string; path: string }[] };
+    persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+    emptyDir?: { sizeLimit?: string };
+  }[];
+  restartPolicy?: string;
+  terminationGracePeriodSeconds?: number;
   securityContext?: SecurityContext & { seccompProfile?: { type: string } };
   hostNetwork?: boolean;
   hostPID?: boolean;
@@ -284,4 +293,75 @@ export function ingressAllowed(policies: { name: string; spec: NetworkPolicySpec
     }
   }
   return false;
+}
+
+// ---- the services' READMEs -------------------------------------------------------------------
+
+/**
+ * The HESSIAN_* variables of a README's "## Environment" table: every variable named in a
+ * row's first cell. A cell may abbreviate: "`HESSIAN_NATS_USER` / `_PASSWORD` / `_TLS_*`" means
+ * HESSIAN_NATS_USER, HESSIAN_NATS_PASSWORD and every HESSIAN_NATS_TLS_* variable that `known`
+ * (the other READMEs' variables) lists; a wildcard that matches none is an error.
+ */
+export function readmeVariablesOf(text: string, known: readonly string[] = []): string[] {
+  const start = text.indexOf('## Environment');
+  if (start < 0) throw new Error('no "## Environment" section');
+  const next = text.indexOf('\n## ', start + 1);
+  const env = text.slice(start, next < 0 ? undefined : next);
+  const out = new Set<string>();
+  for (const row of env.matchAll(/^\|([^|\n]*)\|/gm)) {
+    const tokens = [...row[1].matchAll(/`([^`]+)`/g)].map((m) => m[1].trim());
+    const first = tokens.find((t) => /^HESSIAN_[A-Z0-9_]+$/.test(t));
+    if (!first) continue;
+    const stem = first.replace(/_[A-Z0-9]+$/, '');
+    for (const t of tokens) {
+      const full = t.startsWith('_') ? stem + t : t;
+      if (full.endsWith('*')) {
+        const prefix = full.slice(0, -1);
+        const hits = known.filter((k) => k.startsWith(prefix));
+        if (hits.length === 0) throw new Error(`${t}: no known variable starts with ${prefix}`);
+        hits.forEach((h) => out.add(h));
+      } else if (/^HESSIAN_[A-Z0-9_]+$/.test(full)) out.add(full);
+    }
+  }
+  return [...out];
+}
+
+/** The variables of `vars` that `have` lacks (the ConfigMap-coverage check). */
+export function missingVariables(vars: readonly string[], have: ReadonlySet<string>): string[] {
+  return vars.filter((v) => !have.has(v));
+}
+
+/**
+ * The TrainSpec fields the trainer's README documents in its HESSIAN_TRAIN_SPEC row
+ * ("`model`, `data`, ..., `htr: {gamma, probes, ...}`"): top-level names and htr's names.
+ */
+export function trainSpecFieldsOf(readme: string): { top: string[]; htr: string[] } {
+  const row = readme.split('\n').find((l) => l.startsWith('| `HESSIAN_TRAIN_SPEC`'));
+  if (!row) throw new Error('no HESSIAN_TRAIN_SPEC row');
+  const top: string[] = [];
+  let htr: string[] = [];
+  for (const m of row.matchAll(/`([^`]+)`/g)) {
+    const t = m[1];
+    const nested = /^(\w+):\s*\{([^}]*)\}$/.exec(t);
+    if (nested) {
+      top.push(nested[1]);
+      if (nested[1] === 'htr') htr = nested[2].split(',').map((x) => x.trim());
+    } else if (/^[a-z][A-Za-z]*$/.test(t) && t !== 'normalizeTrainSpec') top.push(t);
+  }
+  return { top, htr };
+}
+
+/** What is wrong with a TrainSpec JSON object against the documented fields (unknown names are silently ignored by normalizeTrainSpec, so a typo would fall back to a default). */
+export function trainSpecProblems(spec: unknown, fields: { top: string[]; htr: string[] }): string[] {
+  const p: string[] = [];
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return ['not a JSON object'];
+  const o = spec as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!fields.top.includes(k)) p.push(`unknown field ${k}`);
+  if (typeof o['model'] !== 'string' || o['model'] === '') p.push('model is required');
+  if (o['htr'] !== undefined) {
+    if (typeof o['htr'] !== 'object' || o['htr'] === null) p.push('htr is not an object');
+    else for (const k of Object.keys(o['htr'])) if (!fields.htr.includes(k)) p.push(`unknown field htr.${k}`);
+  }
+  return p;
 }

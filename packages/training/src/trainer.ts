@@ -135,8 +135,15 @@ function allFinite(a: Float32Array): boolean {
 
 /** Starts a new run in runDir (which must not hold one). */
 export async function train(spec: TrainSpec, runDir: string, opts: TrainOptions = {}): Promise<TrainResult> {
-  if ((await latestCheckpoint(runDir)) !== null || (await exists(path.join(runDir, RUN_FILE)))) {
+  if ((await latestCheckpoint(runDir)) !== null) {
     throw new UserError(`--out ${runDir} already holds a training run; pass --resume to continue it, or choose another --out folder.`, 'FAILED_PRECONDITION');
+  }
+  // run.json without any checkpoint: a start that died before its initial checkpoint (epoch-000)
+  // was written. Nothing was trained, so starting again is lossless; without this a restarted
+  // trainer pod could neither resume (no checkpoint) nor start (folder taken).
+  if (await exists(path.join(runDir, RUN_FILE))) {
+    await fs.rm(path.join(runDir, RUN_FILE), { force: true });
+    await fs.rm(path.join(runDir, METRICS_FILE), { force: true });
   }
   parseSchedule(spec.schedule);
   parseLayerSet(spec.htr.layers);

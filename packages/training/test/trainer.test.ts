@@ -68,6 +68,15 @@ describe('training runs', () => {
     await assert.rejects(resume(b), /already completed 2 of 2 epochs/);
     // a fresh run refuses a folder that holds one
     await assert.rejects(train(spec, a), /already holds a training run; pass --resume/);
+    // a start that died before its initial checkpoint (run.json only) is started again, identically
+    const c = join(root, 'died-before-epoch-000');
+    mkdirSync(c, { recursive: true });
+    writeFileSync(join(c, 'run.json'), JSON.stringify(spec));
+    writeFileSync(join(c, 'metrics.jsonl'), '{"kind":"start"}\n');
+    const rc = await train(spec, c);
+    assert.equal(rc.epochs, 2);
+    assert.deepEqual(files(join(c, 'checkpoints', 'epoch-002')), files(join(a, 'checkpoints', 'epoch-002')));
+    assert.deepEqual(epochLines(c), epochLines(a));
   });
 
   test('a crash between checkpoint files leaves the previous checkpoint intact and loadable; resume recovers', async () => {

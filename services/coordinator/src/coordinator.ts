@@ -4,7 +4,7 @@
  * from JetStream on start.
  */
 import * as grpc from '@grpc/grpc-js';
-import { normalizeSpec } from '@hessian/analysis';
+import { normalizeSpec, plan as makePlan, type AnalysisSpec, type GroupInfo } from '@hessian/analysis';
 import { parseDataSpec, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import {
@@ -12,6 +12,7 @@ import {
   CHANNEL_OPTIONS,
   DIGEST_RE,
   encodeModelBundle,
+  fromServiceError,
   loadProtos,
   Metrics,
   modelDigest,
@@ -27,11 +28,12 @@ import {
   checkSpecFiles,
   TokenAuth,
   type NatsAuthOptions,
+  type PrepareReply__Output,
 } from '@hessian/wire';
 import { HealthImplementation } from 'grpc-health-check';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { JobRun, type JobContext } from './job.js';
+import { callPrepare, classify, JobRun, preferredWorker, prepareRequest, type JobContext } from './job.js';
 import { Registry, type LiveWorker } from '@hessian/wire';
 import { Store, TERMINAL, type EventBody, type JobRecord } from './store.js';
 
@@ -57,6 +59,18 @@ export interface CoordinatorConfig {
   dataRoots?: string[];
   /** NATS credentials and TLS (nats.js ConnectionOptions). */
   natsAuth?: NatsAuthOptions;
+  /**
+   * Seconds SubmitAnalysis waits for a live worker's Prepare of the spec (the check of what
+   * only the loaded model can tell: layer names, data vs model, a model that fails to load)
+   * before accepting the job unchecked; 0: no check (undefined: 5).
+   */
+  submitCheckS?: number;
+}
+
+/** The submit-time check's outcome: the Prepare to hand to the job (batch scope), or nothing. */
+interface SubmitCheck {
+  worker: LiveWorker;
+  reply: Promise<PrepareReply__Output>;
 }
 
 const TERMINAL_EVENTS = new Set(['succeeded', 'failed', 'cancelled']);
@@ -92,6 +106,12 @@ export class CoordinatorService {
   private mTaskSeconds = this.metrics.counter('hessian_task_seconds_total', 'Seconds of task attempts as seen by the coordinator (sum; divide by hessian_tasks_total for the mean).');
   private mHvps = this.metrics.counter('hessian_hvps_total', 'HVPs of finished tasks.');
   private mEvents = this.metrics.counter('hessian_events_total', 'Job events published, by type.');
+  private mChecks = this.metrics.counter(
+    'hessian_submit_checks_total',
+    'Submit-time spec checks on a worker, by result (passed, refused, timeout: accepted unchecked, no-worker: accepted unchecked, error: accepted unchecked).',
+  );
+  /** Submit-time Prepares in flight, by (worker, spec, shards): concurrent identical submissions share one. */
+  private checking = new Map<string, Promise<PrepareReply__Output>>();
 
   constructor(
     readonly cfg: CoordinatorConfig,
@@ -294,9 +314,102 @@ export class CoordinatorService {
     return out as unknown as CoordinatorHandlers;
   }
 
+  /** The job a client request id already names (idempotent submission), or null. */
+  private duplicate(rid: string): Job | null {
+    if (!rid || !this.byRequestId.has(rid)) return null;
+    this.mSubmitted.inc({ outcome: 'duplicate' });
+    return this.toJob(this.records.get(this.byRequestId.get(rid)!)!);
+  }
+
+  /** RESOURCE_EXHAUSTED when HESSIAN_QUEUE_LIMIT jobs are queued or running. */
+  private checkQueueLimit(): void {
+    let open = 0;
+    for (const r of this.records.values()) if (!TERMINAL.has(r.state)) open++;
+    if (open >= this.cfg.queueLimit) {
+      this.mSubmitted.inc({ outcome: 'refused' });
+      throw new UserError(`queue: ${open} jobs are queued or running and the limit (HESSIAN_QUEUE_LIMIT) is ${this.cfg.queueLimit}; wait for some to finish or cancel them`, 'RESOURCE_EXHAUSTED');
+    }
+  }
+
+  /**
+   * The submit-time check of what only the loaded model can tell (layer names, data that does
+   * not fit the model, a model that fails to load): one live worker prepares the job's engine
+   * (the worker caches it, and the job adopts this Prepare, so the work is not wasted), then
+   * `plan` runs on its parameter groups, giving the embedded run's sentence. A user error from
+   * either is thrown (INVALID_ARGUMENT / NOT_FOUND / FAILED_PRECONDITION). The job is accepted
+   * unchecked, and checked again when it starts, when no worker is live (the queue lets jobs
+   * wait for workers), when the Prepare takes longer than `submitCheckS`, or when it fails for
+   * a reason that is not the user's (worker lost, internal error).
+   */
+  private async checkOnWorker(jobId: string, spec: AnalysisSpec, scope: 'batch' | 'dataset'): Promise<SubmitCheck | null> {
+    const limitMs = (this.cfg.submitCheckS ?? 5) * 1000;
+    if (!(limitMs > 0)) return null;
+    const ws = this.registry.available();
+    if (ws.length === 0) {
+      this.mChecks.inc({ result: 'no-worker' });
+      this.log.info({ jobId, model: spec.model }, 'no live worker: spec accepted unchecked, checked when the job starts');
+      return null;
+    }
+    // Dataset scope: shard 0 of as many shards as there are live workers, on the first in id order,
+    // which is what the job prepares there when it starts with the same workers.
+    const shardCount = scope === 'dataset' ? ws.length : 0;
+    const w = scope === 'dataset' ? ws[0] : preferredWorker(ws, spec.model);
+    const req = prepareRequest(jobId, spec, scope, 0, shardCount);
+    const key = JSON.stringify([w.id, req.spec, shardCount]);
+    let reply = this.checking.get(key);
+    if (!reply) {
+      const p = callPrepare(w, req);
+      reply = p;
+      this.checking.set(key, p);
+      const drop = () => {
+        if (this.checking.get(key) === p) this.checking.delete(key);
+      };
+      p.then(drop, drop);
+    }
+    const adopt = scope === 'batch' ? { worker: w, reply } : null;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      reply.then(
+        (r) => ({ r }),
+        (e: unknown) => ({ e }),
+      ),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), limitMs))),
+    ]);
+    clearTimeout(timer);
+    const log = this.log.child({ jobId, workerId: w.id, model: spec.model });
+    if (outcome === null) {
+      this.mChecks.inc({ result: 'timeout' });
+      log.info({ seconds: limitMs / 1000 }, 'spec check still preparing: accepted unchecked (HESSIAN_SUBMIT_CHECK_S), checked when the job starts');
+      return adopt;
+    }
+    if ('e' in outcome) {
+      if (classify(outcome.e) === 'user') {
+        this.mChecks.inc({ result: 'refused' });
+        const u = fromServiceError(outcome.e);
+        log.info({ err: u instanceof Error ? u.message : String(u) }, 'spec refused at submit by the worker check');
+        throw u;
+      }
+      this.mChecks.inc({ result: 'error' });
+      log.warn({ err: (outcome.e as Partial<grpc.ServiceError>)?.details ?? String(outcome.e) }, 'spec check failed on the worker: accepted unchecked, checked when the job starts');
+      return null;
+    }
+    try {
+      makePlan(spec, JSON.parse(outcome.r.groupsJson) as GroupInfo[]);
+    } catch (e) {
+      this.mChecks.inc({ result: 'refused' });
+      log.info({ err: e instanceof Error ? e.message : String(e) }, 'spec refused at submit by the worker check');
+      throw e;
+    }
+    this.mChecks.inc({ result: 'passed' });
+    return adopt;
+  }
+
   async submit(req: { spec?: Parameters<typeof specFromProto>[0] | null; clientRequestId?: string }): Promise<Job> {
     let spec;
     let scope: 'batch' | 'dataset';
+    const rid = req.clientRequestId ?? '';
+    const id = `job-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+    let check: SubmitCheck | null = null;
     try {
       const { scope: s, ...rest } = specFromProto(req.spec ?? { model: '' });
       spec = normalizeSpec(rest);
@@ -309,20 +422,21 @@ export class CoordinatorService {
       this.mSubmitted.inc({ outcome: 'invalid' });
       throw e;
     }
+    // A duplicate or a full queue is answered before the worker is asked to check the spec.
+    const dup = this.duplicate(rid);
+    if (dup) return dup;
+    this.checkQueueLimit();
+    try {
+      check = await this.checkOnWorker(id, spec, scope);
+    } catch (e) {
+      this.mSubmitted.inc({ outcome: 'invalid' });
+      throw e;
+    }
     // From here on synchronous until the record is reserved: concurrent submissions cannot overshoot the limit.
-    const rid = req.clientRequestId ?? '';
-    if (rid && this.byRequestId.has(rid)) {
-      this.mSubmitted.inc({ outcome: 'duplicate' });
-      return this.toJob(this.records.get(this.byRequestId.get(rid)!)!);
-    }
-    let open = 0;
-    for (const r of this.records.values()) if (!TERMINAL.has(r.state)) open++;
-    if (open >= this.cfg.queueLimit) {
-      this.mSubmitted.inc({ outcome: 'refused' });
-      throw new UserError(`queue: ${open} jobs are queued or running and the limit (HESSIAN_QUEUE_LIMIT) is ${this.cfg.queueLimit}; wait for some to finish or cancel them`, 'RESOURCE_EXHAUSTED');
-    }
+    const again = this.duplicate(rid);
+    if (again) return again;
+    this.checkQueueLimit();
     const now = new Date().toISOString();
-    const id = `job-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     const rec: JobRecord = {
       id,
       state: 'QUEUED',
@@ -346,6 +460,7 @@ export class CoordinatorService {
     }
     this.mSubmitted.inc({ outcome: 'accepted' });
     const run = new JobRun(rec, this.ctx());
+    if (check) run.adoptPrepare(check.worker, check.reply);
     this.runs.set(id, run);
     await run.emit({ type: 'queued', state: 'QUEUED', message: `${spec.model} on ${spec.data}, scope ${scope}` });
     this.log.info({ jobId: id, model: spec.model, data: spec.data, scope }, 'job queued');

@@ -17,6 +17,7 @@ import {
   type Plan,
   type Task,
   type TaskResult,
+  type AnalysisSpec,
 } from '@hessian/analysis';
 import type { Convention, HessianEngine, OperatorKind, Scope } from '@hessian/engine';
 import { isUserError, summarizeTrace, UserError, type LinearOperator } from '@hessian/linalg';
@@ -75,6 +76,25 @@ export function classify(e: unknown): Failure {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** gRPC deadline of one Prepare (a large model on a large data set can take minutes). */
+const PREPARE_DEADLINE_MS = 300_000;
+
+/** The PrepareRequest of a job's spec (shardCount 0 or 1: the whole batch). */
+export function prepareRequest(jobId: string, spec: AnalysisSpec, scope: 'batch' | 'dataset', shardIndex = 0, shardCount = 0) {
+  return { jobId, spec: specToProto(spec, scope), modelDigest: spec.model.startsWith('sha256:') ? spec.model : '', shardIndex, shardCount };
+}
+
+export function callPrepare(w: LiveWorker, req: ReturnType<typeof prepareRequest>): Promise<PrepareReply__Output> {
+  return new Promise((resolve, reject) =>
+    w.client.Prepare(req, { deadline: Date.now() + PREPARE_DEADLINE_MS }, (e, r) => (e || !r ? reject(e ?? new Error('empty reply')) : resolve(r))),
+  );
+}
+
+/** The worker a batch job prepares on first: one that holds the model, else the least loaded. */
+export function preferredWorker(ws: LiveWorker[], model: string): LiveWorker {
+  return ws.find((x) => x.hb.cached.includes(model)) ?? [...ws].sort((a, b) => a.inflight / a.hb.capacity - b.inflight / b.hb.capacity)[0];
+}
 
 export class JobRun {
   plan: Plan | null = null;
@@ -197,14 +217,8 @@ export class JobRun {
 
   // ---- preparing -------------------------------------------------------------------------
 
-  private prepareRequest(shardIndex = 0, shardCount = 0) {
-    return { jobId: this.id, spec: specToProto(this.rec.spec, this.rec.scope), modelDigest: this.rec.spec.model.startsWith('sha256:') ? this.rec.spec.model : '', shardIndex, shardCount };
-  }
-
   private callPrepare(w: LiveWorker, shardIndex = 0, shardCount = 0): Promise<PrepareReply__Output> {
-    return new Promise((resolve, reject) =>
-      w.client.Prepare(this.prepareRequest(shardIndex, shardCount), { deadline: Date.now() + 300_000 }, (e, r) => (e || !r ? reject(e ?? new Error('empty reply')) : resolve(r))),
-    );
+    return callPrepare(w, prepareRequest(this.id, this.rec.spec, this.rec.scope, shardIndex, shardCount));
   }
 
   private useMeta(r: PrepareReply__Output): void {
@@ -222,6 +236,18 @@ export class JobRun {
       p.catch(() => this.prepared.delete(w.id));
     }
     return p;
+  }
+
+  /**
+   * Takes over the Prepare that SubmitAnalysis's spec check sent to w for this job (batch
+   * scope), finished or not, so the job does not prepare the same engine there again.
+   */
+  adoptPrepare(w: LiveWorker, p: Promise<PrepareReply__Output>): void {
+    if (this.prepared.has(w.id)) return;
+    this.prepared.set(w.id, p);
+    p.catch(() => {
+      if (this.prepared.get(w.id) === p) this.prepared.delete(w.id);
+    });
   }
 
   isPreparedOn(w: LiveWorker): boolean {
@@ -242,8 +268,8 @@ export class JobRun {
     for (let attempt = 1; ; attempt++) {
       const ws = await this.waitForWorkers();
       if (this.terminal) return;
-      // Prefer a worker that already holds the job's model.
-      const w = ws.find((x) => x.hb.cached.includes(this.rec.spec.model)) ?? ws.sort((a, b) => a.inflight / a.hb.capacity - b.inflight / b.hb.capacity)[0];
+      // Prefer the worker the submit-time check prepared on, then one that holds the job's model.
+      const w = ws.find((x) => this.prepared.has(x.id)) ?? preferredWorker(ws, this.rec.spec.model);
       try {
         this.useMeta(await this.ensurePrepared(w));
         return;

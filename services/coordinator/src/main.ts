@@ -52,6 +52,7 @@ const svc = new CoordinatorService(
     taskDeadlineS: envNumber('HESSIAN_TASK_DEADLINE_S', 600, 0.001),
     maxUploadBytes: envInt('HESSIAN_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1),
     heartbeatTimeoutS: envNumber('HESSIAN_HEARTBEAT_TIMEOUT_S', 6, 0.1),
+    submitCheckS: envNumber('HESSIAN_SUBMIT_CHECK_S', 5, 0),
     ...security,
   },
   log,

@@ -95,6 +95,8 @@ export class WorkerService {
   private cancelledJobs = new Map<string, number>();
   private draining = false;
   private backendName = 'unknown';
+  /** what ListWorkers shows as the device: the CPU, or the GPU adapter and its limits on webgpu */
+  private deviceText = `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}`;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly started = Date.now();
   address = '';
@@ -125,6 +127,7 @@ export class WorkerService {
     }));
     const info = await initBackend(this.cfg.backend, { needsConv: true });
     this.backendName = info.name;
+    if (info.name === 'webgpu' || info.name === 'tensorflow') this.deviceText = info.detail;
     this.nc = await connect({ ...this.cfg.natsAuth, servers: this.cfg.natsUrl, name: `worker ${this.cfg.id}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true });
     void this.watchNats(this.nc);
     const sub = this.nc.subscribe(SUBJECTS.allCancels);
@@ -154,7 +157,7 @@ export class WorkerService {
       id: this.cfg.id,
       address: this.address,
       backend: this.backendName,
-      device: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}`,
+      device: this.deviceText,
       capacity: this.cfg.capacity,
       running: this.running.size,
       memory: process.memoryUsage().rss,

@@ -109,8 +109,8 @@ async function installNavigatorGpu(): Promise<Gpu> {
   return gpu;
 }
 
-/** AddN that never binds more storage buffers than the device allows. */
 let addNGuarded = false;
+/** AddN that never binds more storage buffers than the device allows (sums in chunks). */
 function registerChunkedAddN(maxInputs: number): void {
   if (addNGuarded) return;
   addNGuarded = true;

@@ -181,6 +181,22 @@ export async function initBackend(requested?: BackendName, opts: { needsConv?: b
 }
 
 /**
+ * Whether backend `name` starts here: null when it does, else the sentence saying why. Leaves
+ * `restore` active afterwards. Test suites use it to skip, or to fail where a
+ * HESSIAN_*_REQUIRED variable says the backend must be there (CI).
+ */
+export async function probeBackend(name: BackendName, opts: { restore: BackendName }): Promise<string | null> {
+  try {
+    await initBackend(name);
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    await initBackend(opts.restore);
+  }
+}
+
+/**
  * Whether a model (`zoo:NAME` or a model.json path) needs convolution or pooling kernels,
  * read before loading it, since the backend must be chosen first: wasm lacks their
  * second-order kernels. A missing file counts as needing them; loadModel then reports it.

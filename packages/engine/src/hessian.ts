@@ -31,7 +31,7 @@ export interface HessianEngineOptions {
   batchSize?: number;
 }
 
-/** sum_k <a_k, b_k> (pairwise adds: tfjs-webgpu's addN is wrong beyond 7 inputs). */
+/** sum_k <a_k, b_k>, added in order (one add per term). */
 function dotAll(a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar {
   let s = tf.sum(tf.mul(a[0], b[0]));
   for (let k = 1; k < a.length; k++) s = tf.add(s, tf.sum(tf.mul(a[k], b[k])));

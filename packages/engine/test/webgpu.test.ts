@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HessianEngine, initBackend, loadDataset, loadModel, tf, webgpuDeviceInfo, type Scope } from '../src/index.js';
+import { HessianEngine, initBackend, loadDataset, loadModel, probeBackend, tf, webgpuDeviceInfo, type Scope } from '../src/index.js';
 import { Rng } from '@hessian/linalg';
 
 function relErr(a: Float32Array, b: Float32Array): number {
@@ -20,18 +20,7 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(n / d);
 }
 
-async function webgpuAvailable(): Promise<string | null> {
-  try {
-    await initBackend('webgpu');
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  } finally {
-    await initBackend('cpu');
-  }
-}
-
-const why = await webgpuAvailable();
+const why = await probeBackend('webgpu', { restore: 'cpu' });
 if (why && process.env['HESSIAN_WEBGPU_REQUIRED'] === '1') throw new Error(`HESSIAN_WEBGPU_REQUIRED=1 but the webgpu backend cannot start: ${why}`);
 const skip = why ? `webgpu backend unavailable: ${why}` : false;
 

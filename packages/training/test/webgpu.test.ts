@@ -6,18 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { initBackend, loadModel, tf } from '@hessian/engine';
+import { initBackend, loadModel, probeBackend, tf } from '@hessian/engine';
 import { Rng } from '@hessian/linalg';
 import { drawProbes, flattenGrads, objective, selectBlocks } from '../src/index.js';
 import { disposeInput, randomInput } from './helpers.js';
 
-let why: string | null = null;
-try {
-  await initBackend('webgpu');
-} catch (e) {
-  why = (e as Error).message;
-}
-await initBackend('cpu');
+const why = await probeBackend('webgpu', { restore: 'cpu' });
 if (why && process.env['HESSIAN_WEBGPU_REQUIRED'] === '1') throw new Error(`HESSIAN_WEBGPU_REQUIRED=1 but the webgpu backend cannot start: ${why}`);
 const skip = why ? `webgpu backend unavailable: ${why}` : false;
 

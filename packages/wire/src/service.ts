@@ -173,6 +173,24 @@ export async function bindServers(
 }
 
 /**
+ * The counterpart of bindServers: lets calls in flight finish for up to `graceMs`, then cuts
+ * the rest, and closes the health-only server.
+ */
+export async function closeServers(server: grpc.Server, healthServer: grpc.Server | null, graceMs = 2000): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  healthServer?.forceShutdown();
+}
+
+/**
  * Runs a service until SIGTERM or SIGINT: `stop` once (exit 0 when it resolves, 1 when it
  * rejects); a failure to start is logged as fatal and exits 1.
  */

@@ -9,6 +9,7 @@ import { parseDataSpec, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import {
   bindServers,
+  closeServers,
   CHANNEL_OPTIONS,
   DIGEST_RE,
   encodeModelBundle,
@@ -620,17 +621,7 @@ export class CoordinatorService {
     this.ready = false;
     this.setServing(false);
     this.registry.stop();
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, 2000);
-      this.server.tryShutdown(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-    this.healthServer?.forceShutdown();
+    await closeServers(this.server, this.healthServer);
     await this.store.close();
   }
 }

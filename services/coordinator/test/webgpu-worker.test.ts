@@ -6,18 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { normalizeSpec, runAnalysis, type Report } from '@hessian/analysis';
-import { initBackend } from '@hessian/engine';
+import { probeBackend } from '@hessian/engine';
 import { specToProto } from '@hessian/wire';
 import { Cluster } from './harness.js';
 import { BASE, compareClose, numbers } from './common.js';
 
-let why: string | null = null;
-try {
-  await initBackend('webgpu');
-} catch (e) {
-  why = (e as Error).message;
-}
-await initBackend('cpu');
+const why = await probeBackend('webgpu', { restore: 'cpu' });
 if (why && process.env['HESSIAN_WEBGPU_REQUIRED'] === '1') throw new Error(`HESSIAN_WEBGPU_REQUIRED=1 but the webgpu backend cannot start: ${why}`);
 const skip = why ? `webgpu backend unavailable: ${why}` : false;
 

@@ -12,6 +12,7 @@ import { UserError } from '@hessian/linalg';
 import { HealthImplementation } from 'grpc-health-check';
 import {
   bindServers,
+  closeServers,
   BUCKETS,
   CHANNEL_OPTIONS,
   decodeModelBundle,
@@ -575,17 +576,7 @@ export class WorkerService {
 
   async close(): Promise<void> {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, 2000);
-      this.server.tryShutdown(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-    this.healthServer?.forceShutdown();
+    await closeServers(this.server, this.healthServer);
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
     await Promise.all([...this.engines.values()].map((e) => e.thread.close()));
     this.engines.clear();

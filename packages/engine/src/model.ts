@@ -60,9 +60,25 @@ export interface Model {
   paramTensors(): tf.Tensor[];
   /** logits [N, outputSize] */
   forward(params: tf.Tensor[], x: tf.Tensor): tf.Tensor;
+  /**
+   * The compiled graph in evaluation order, for engine modules that split or instrument
+   * the forward pass (program.ts); models without it get the plain `forward` everywhere.
+   */
+  program?(): ModelProgram;
   /** tfjs model.json + weights.bin, loadable by loadModel and by tf.loadLayersModel */
   save(dir: string): Promise<void>;
   dispose(): void;
+}
+
+/** The interpreted graph: what `forward` evaluates, node by node. */
+export interface ModelProgram {
+  /** name under which the model input appears in `inbound` lists */
+  readonly input: string;
+  readonly output: string;
+  /** topological (evaluation) order */
+  readonly layers: readonly CompiledLayer[];
+  /** weight `layer/role`: params[i] for trainable weights, else the model's constant */
+  weight(layer: string, role: string, params: tf.Tensor[]): tf.Tensor;
 }
 
 /** What tfjs's io handlers produce: topology, flat weight specs and one weight buffer. */
@@ -387,20 +403,27 @@ class InterpretedModel implements Model {
       const vals = new Map<string, tf.Tensor>([[INPUT, x]]);
       for (const c of this.compiled) {
         const layer = c.node.name;
-        const get = (role: string): tf.Tensor => {
-          const key = `${layer}/${role}`;
-          const i = this.paramIndex.get(key);
-          if (i !== undefined) return params[i];
-          const k = this.constants.get(key);
-          if (!k) throw new Error(`internal: no weight ${key}`);
-          return k;
-        };
+        const get = (role: string): tf.Tensor => this.weightOf(layer, role, params);
         const inputs = c.node.inbound.map((n) => vals.get(n) as tf.Tensor);
         vals.set(layer, c.apply(inputs, get));
       }
       const y = vals.get(this.outputName) as tf.Tensor;
       return y.rank === 2 ? y : tf.reshape(y, [x.shape[0], this.outputSize]);
     });
+  }
+
+  private weightOf(layer: string, role: string, params: tf.Tensor[]): tf.Tensor {
+    const key = `${layer}/${role}`;
+    const i = this.paramIndex.get(key);
+    if (i !== undefined) return params[i];
+    const k = this.constants.get(key);
+    if (!k) throw new Error(`internal: no weight ${key}`);
+    return k;
+  }
+
+  program(): ModelProgram {
+    this.live();
+    return { input: INPUT, output: this.outputName, layers: this.compiled, weight: (l, r, p) => this.weightOf(l, r, p) };
   }
 
   async save(dir: string): Promise<void> {

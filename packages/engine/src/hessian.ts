@@ -96,6 +96,12 @@ export class HessianEngine {
     }
   }
 
+  /** The batch as the engine holds it (micro-batches; loss denominator `n`), for other passes. */
+  batchChunks(): readonly { x: tf.Tensor; y: tf.Tensor2D; n: number }[] {
+    this.live();
+    return this.chunks;
+  }
+
   private live(): void {
     if (this.disposed) throw new Error('HessianEngine has been disposed');
   }

@@ -22,6 +22,8 @@ interface Plan {
 
 interface Front {
   values: Map<string, tf.Tensor>;
+  /** the values this cache made (an InputLayer's value is the chunk's own input tensor) */
+  owned: tf.Tensor[];
   /** the parameter tensors the values were computed from */
   from: tf.Tensor[];
 }
@@ -45,10 +47,10 @@ export class FrontCache {
       const live = dependentNodes(this.model, prog, idx);
       const front = frontier(prog, live);
       if (!live.has(prog.output)) front.length = 0;
+      const frontNodes = ancestors(prog, front, new Set());
       // Nothing to save when the block's layers read the model input only.
-      if (front.length > 0 && !(front.length === 1 && front[0] === prog.input)) {
-        p = { live, front, frontNodes: ancestors(prog, front, new Set()) };
-      }
+      const inputOnly = [...frontNodes].every((n) => prog.layers.find((c) => c.node.name === n)?.node.className === 'InputLayer');
+      if (front.length > 0 && !inputOnly) p = { live, front, frontNodes };
     }
     this.plans.set(key, p);
     return p;
@@ -59,17 +61,20 @@ export class FrontCache {
     const params = this.model.paramTensors();
     const have = this.fronts.get(key);
     if (have && have.from.length === params.length && have.from.every((t, i) => t === params[i])) return have.values;
-    if (have) tf.dispose([...have.values.values()]);
+    if (have) tf.dispose(have.owned);
     const kept = tf.tidy(() => {
       const vals = evaluate(prog, params, { known: new Map([[prog.input, x]]), only: plan.frontNodes });
       return plan.front.map((n) => (n === prog.input ? x : (vals.get(n) as tf.Tensor)));
     });
     const values = new Map<string, tf.Tensor>();
+    const owned: tf.Tensor[] = [];
     plan.front.forEach((n, k) => {
-      // the input belongs to the engine's chunk: never copied nor disposed here
-      if (n !== prog.input) values.set(n, tf.keep(kept[k]));
+      // the input belongs to the engine's chunk (an InputLayer passes it on): never disposed here
+      if (n === prog.input) return;
+      values.set(n, kept[k]);
+      if (kept[k] !== x) owned.push(tf.keep(kept[k]));
     });
-    this.fronts.set(key, { values, from: params.slice() });
+    this.fronts.set(key, { values, owned, from: params.slice() });
     return values;
   }
 
@@ -92,7 +97,7 @@ export class FrontCache {
   }
 
   dispose(): void {
-    for (const f of this.fronts.values()) tf.dispose([...f.values.values()]);
+    for (const f of this.fronts.values()) tf.dispose(f.owned);
     this.fronts.clear();
   }
 }

@@ -91,18 +91,23 @@ for (const c of cases) {
   });
 }
 
-test('the front follows new parameters (setFlatParams)', async () => {
-  const model = await loadModel('zoo:lenet', { seed: 2 });
-  const batch = randomBatch(model, 4, 1);
-  const fast = new HessianEngine(model, batch);
-  const ref = new HessianEngine(model, batch, { blockForward: false });
-  const scope = { kind: 'group' as const, group: 'fc3', convention: 'layer' as const };
-  const v = randomVector(fast.scopeDim(scope), 9);
-  await fast.operator('hessian', scope).matvec(v);
-  const theta = model.getFlatParams();
-  model.setFlatParams(theta.map((t) => t * 1.5));
-  assert.deepEqual(await fast.operator('hessian', scope).matvec(v), await ref.operator('hessian', scope).matvec(v));
-  fast.dispose();
-  ref.dispose();
-  model.dispose();
-});
+for (const [name, group] of [['lenet', 'fc3'], ['tiny-cnn', 'conv1'], ['tiny-cnn', 'dense_b']] as const) {
+  test(`the front follows new parameters (setFlatParams) and never frees the batch: ${name}`, async () => {
+    const model = await loadModel(`zoo:${name}`, { seed: 2 });
+    const batch = randomBatch(model, 4, 1);
+    const fast = new HessianEngine(model, batch);
+    const ref = new HessianEngine(model, batch, { blockForward: false });
+    const scope = { kind: 'group' as const, group, convention: 'layer' as const };
+    const v = randomVector(fast.scopeDim(scope), 9);
+    await fast.operator('hessian', scope).matvec(v);
+    const theta = model.getFlatParams();
+    model.setFlatParams(theta.map((t) => t * 1.5));
+    assert.deepEqual(await fast.operator('hessian', scope).matvec(v), await ref.operator('hessian', scope).matvec(v));
+    // the whole-network products still read the batch (an InputLayer's value is the batch tensor)
+    assert.ok(Number.isFinite(await fast.loss()));
+    assert.equal((await fast.gradient()).length, model.paramCount);
+    fast.dispose();
+    ref.dispose();
+    model.dispose();
+  });
+}

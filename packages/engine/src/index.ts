@@ -8,3 +8,5 @@ export * from './hessian.js';
 export { factorDiagonal, factorBlock, factorVerdicts, type BlockVerdict, type DiagonalResult } from './factor-pass.js';
 export * from './data/index.js';
 export { describeWebgpu, webgpuDeviceInfo, type WebgpuDeviceInfo } from './webgpu.js';
+export { zooInfo, type ZooInfo } from './zoo.js';
+export { paperParamCount, parsePaperOptions, PAPER_FAMILIES, type PaperFamily, type PaperOptions } from './zoo-paper.js';

@@ -18,7 +18,7 @@ import { activationName, type CompiledLayer } from './layers.js';
 const PIECEWISE_LINEAR = new Set([
   'InputLayer', 'Flatten', 'Dropout', 'SpatialDropout2D', 'GaussianDropout', 'GaussianNoise', 'AlphaDropout',
   'MaxPooling2D', 'MaxPool2D', 'AveragePooling2D', 'AvgPool2D', 'AveragePool2D',
-  'GlobalAveragePooling2D', 'GlobalAvgPool2D', 'GlobalAveragePool2D', 'BatchNormalization', 'ReLU', 'Add',
+  'GlobalAveragePooling2D', 'GlobalAvgPool2D', 'GlobalAveragePool2D', 'BatchNormalization', 'ReLU', 'Add', 'ZeroPadding2D',
 ]);
 const PIECEWISE_LINEAR_ACTIVATIONS = new Set(['linear', 'relu', 'relu6']);
 

@@ -7,3 +7,5 @@ export * from './model.js';
 export * from './hessian.js';
 export * from './data/index.js';
 export { describeWebgpu, webgpuDeviceInfo, type WebgpuDeviceInfo } from './webgpu.js';
+export { zooInfo, type ZooInfo } from './zoo.js';
+export { paperParamCount, parsePaperOptions, PAPER_FAMILIES, type PaperFamily, type PaperOptions } from './zoo-paper.js';

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Rng, UserError } from '@hessian/linalg';
 import type { ModelArtifacts } from './model.js';
+import { PAPER_FAMILIES, buildPaperModel, paperParamCount, parsePaperOptions, type PaperFamily } from './zoo-paper.js';
 
 interface ZooEntry {
   description: string;
@@ -169,8 +170,52 @@ const ZOO: Record<string, ZooEntry> = {
   },
 };
 
-export function zooCatalog(): { name: string; description: string; inputShape: number[]; params: number }[] {
-  return Object.entries(ZOO).map(([name, z]) => ({ name, description: z.description, inputShape: z.inputShape, params: z.params }));
+const PAPER_DESCRIPTIONS: Record<PaperFamily, string> = {
+  resnet18: 'ResNet-18, CIFAR-style (3x3 stem, 4 stages of 2 basic blocks at 64-128-256-512 channels, BN, global average pool, dense); options ?width=&input=HxWxC&pad=&classes=',
+  vgg11: 'VGG-11, CIFAR-style (8 convs 64-128-256-256-512-512-512-512, 5 max pools, dense), no batch norm; needs 32x32: use ?pad=32 on 28x28 data',
+  'vgg11-bn': 'VGG-11 with batch norm after every conv (the paper\'s VGG-11); needs 32x32: use ?pad=32 on 28x28 data',
+};
+
+function isPaperFamily(name: string): name is PaperFamily {
+  return (PAPER_FAMILIES as readonly string[]).includes(name);
+}
+
+export interface ZooInfo {
+  name: string;
+  description: string;
+  inputShape: number[];
+  params: number;
+}
+
+/** The zoo's models; the paper's families at their defaults (full width, 28x28x1; VGG padded to 32). */
+export function zooCatalog(): ZooInfo[] {
+  const fixed = Object.entries(ZOO).map(([name, z]) => ({ name, description: z.description, inputShape: z.inputShape, params: z.params }));
+  const paper = PAPER_FAMILIES.map((f) => {
+    const o = parsePaperOptions(f, f === 'resnet18' ? '' : 'pad=32');
+    return { name: f === 'resnet18' ? f : `${f}?pad=32`, description: PAPER_DESCRIPTIONS[f], inputShape: [...o.input], params: paperParamCount(f, o) };
+  });
+  return [...fixed, ...paper];
+}
+
+/**
+ * What a zoo id ('mlp', 'resnet18?width=0.125&input=28x28x1') names, without building it:
+ * a UserError (NOT_FOUND for an unknown name) says what to change.
+ */
+export function zooInfo(id: string): ZooInfo {
+  const q = id.indexOf('?');
+  const name = q < 0 ? id : id.slice(0, q);
+  const query = q < 0 ? '' : id.slice(q + 1);
+  if (isPaperFamily(name)) {
+    const o = parsePaperOptions(name, query);
+    return { name: id, description: PAPER_DESCRIPTIONS[name], inputShape: [...o.input], params: paperParamCount(name, o) };
+  }
+  const z = ZOO[name];
+  if (!z) {
+    const names = [...Object.keys(ZOO), ...PAPER_FAMILIES];
+    throw new UserError(`Unknown zoo model '${name}'; available: ${names.join(', ')}.`, 'NOT_FOUND');
+  }
+  if (q >= 0) throw new UserError(`zoo:${name} takes no options ('?${query}'); only ${PAPER_FAMILIES.join(', ')} do.`);
+  return { name, description: z.description, inputShape: z.inputShape, params: z.params };
 }
 
 function joinBuffers(d: ArrayBuffer | ArrayBuffer[] | undefined): ArrayBuffer {
@@ -223,15 +268,15 @@ function randomizeFixture(a: ModelArtifacts, seed: number): void {
 }
 
 export async function zooArtifacts(name: string, seed: number): Promise<ModelArtifacts> {
-  const z = ZOO[name];
-  if (!z) {
-    throw new UserError(`Unknown zoo model '${name}'; available: ${Object.keys(ZOO).join(', ')}.`, 'NOT_FOUND');
-  }
+  zooInfo(name);
   if (!Number.isInteger(seed) || seed < 0) throw new UserError(`Zoo seed must be a non-negative integer, got ${seed}.`);
-  const m = z.build(seed);
+  const q = name.indexOf('?');
+  const base = q < 0 ? name : name.slice(0, q);
+  const z = ZOO[base];
+  const m = isPaperFamily(base) ? buildPaperModel(base, parsePaperOptions(base, q < 0 ? '' : name.slice(q + 1)), seed) : z.build(seed);
   try {
     const a = await layersModelArtifacts(m, `zoo:${name}`);
-    if (z.fixture) randomizeFixture(a, seed);
+    if (z?.fixture) randomizeFixture(a, seed);
     return a;
   } finally {
     m.dispose();

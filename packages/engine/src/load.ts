@@ -1,0 +1,122 @@
+/**
+ * Loading models: `zoo:NAME` or a tfjs model.json (with its weight files) into an
+ * interpreted model.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '@hessian/linalg';
+import { compileLayer, type CompiledLayer, type Json } from './layers.js';
+import type { Model, ModelArtifacts } from './model.js';
+import { InterpretedModel } from './interpreted.js';
+import { INPUT, isObj, parseTopology, topoSort } from './topology.js';
+import { zooArtifacts, zooCatalog } from './zoo.js';
+
+/** Splits a weight buffer by the manifest's specs (float32 only). */
+function splitWeights(a: ModelArtifacts): Map<string, { shape: number[]; values: Float32Array }> {
+  const out = new Map<string, { shape: number[]; values: Float32Array }>();
+  let offset = 0;
+  const data = a.weightData;
+  for (const s of a.weightSpecs) {
+    if (s.quantization) throw new UserError(`Weight '${s.name}' in ${a.source} is quantized; the engine needs float32 weights (convert without --quantize).`);
+    if (s.dtype && s.dtype !== 'float32') throw new UserError(`Weight '${s.name}' in ${a.source} has dtype ${s.dtype}; the engine needs float32 weights.`);
+    const shape = s.shape.map(Number);
+    const n = shape.reduce((x, y) => x * y, 1);
+    if (offset + 4 * n > data.byteLength) {
+      throw new UserError(`The weight files of ${a.source} hold ${data.byteLength} bytes but the manifest needs at least ${offset + 4 * n} (at weight '${s.name}'); the weights file is truncated or belongs to another model.`);
+    }
+    out.set(s.name, { shape, values: new Float32Array(data.slice(offset, offset + 4 * n)) });
+    offset += 4 * n;
+  }
+  if (offset !== data.byteLength) {
+    throw new UserError(`The weight files of ${a.source} hold ${data.byteLength} bytes but the manifest describes ${offset}; the weights file belongs to another model.`);
+  }
+  return out;
+}
+
+/** Builds an interpreted model from tfjs model artifacts (topology + weights). */
+export function modelFromArtifacts(a: ModelArtifacts, name?: string): Model {
+  const graph = parseTopology(a.modelTopology, a.source);
+  const order = topoSort(graph, a.source);
+  const shapes = new Map<string, number[]>([[INPUT, graph.inputShape]]);
+  const compiled: CompiledLayer[] = [];
+  for (const n of order) {
+    const inShapes = n.inbound.map((i) => shapes.get(i) as number[]);
+    const c = compileLayer(n, inShapes, n.name === graph.output);
+    shapes.set(n.name, c.outShape);
+    compiled.push(c);
+  }
+  return new InterpretedModel(name ?? graph.name, graph.inputShape, a.modelTopology, compiled, graph.output, splitWeights(a), a.source);
+}
+
+async function readModelJson(spec: string): Promise<ModelArtifacts> {
+  let file = spec.startsWith('file://') ? spec.slice('file://'.length) : spec;
+  let text: string;
+  try {
+    const st = await fs.stat(file);
+    if (st.isDirectory()) file = path.join(file, 'model.json');
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new UserError(`Model file '${file}' does not exist; give the path of a tfjs model.json or zoo:NAME (${zooCatalog().map((z) => z.name).join(', ')}).`, 'NOT_FOUND');
+    }
+    throw new UserError(`Cannot read model file '${file}': ${(e as Error).message}.`, 'FAILED_PRECONDITION');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`Model file '${file}' is not valid JSON (${(e as Error).message}); give a tfjs LayersModel model.json.`);
+  }
+  if (!isObj(json) || !isObj(json['modelTopology'])) {
+    const fmt = isObj(json) && typeof json['format'] === 'string' ? ` (format '${json['format']}')` : '';
+    throw new UserError(`Model file '${file}'${fmt} is not a tfjs LayersModel: it has no modelTopology; export the model with tf.LayersModel.save or tensorflowjs_converter --output_format tfjs_layers_model.`);
+  }
+  if (json['format'] === 'graph-model') {
+    throw new UserError(`Model file '${file}' is a tfjs GraphModel; the engine needs a LayersModel (tensorflowjs_converter --output_format tfjs_layers_model).`);
+  }
+  const manifest = json['weightsManifest'];
+  if (!Array.isArray(manifest)) {
+    throw new UserError(`Model file '${file}' has no weightsManifest; save the model together with its weights.`);
+  }
+  const dir = path.dirname(file);
+  const specs: ModelArtifacts['weightSpecs'] = [];
+  const bufs: Buffer[] = [];
+  for (const group of manifest as unknown[]) {
+    if (!isObj(group) || !Array.isArray(group['paths']) || !Array.isArray(group['weights'])) {
+      throw new UserError(`Model file '${file}' has a malformed weightsManifest entry; expected {paths, weights}.`);
+    }
+    for (const p of group['paths'] as unknown[]) {
+      const wf = path.join(dir, String(p));
+      try {
+        bufs.push(await fs.readFile(wf));
+      } catch {
+        throw new UserError(`Weights file '${wf}' named by '${file}' does not exist; copy it next to model.json.`, 'NOT_FOUND');
+      }
+    }
+    for (const w of group['weights'] as unknown[]) {
+      if (!isObj(w) || typeof w['name'] !== 'string' || !Array.isArray(w['shape'])) {
+        throw new UserError(`Model file '${file}' has a malformed weight entry ${JSON.stringify(w)}; expected {name, shape, dtype}.`);
+      }
+      specs.push({ name: w['name'], shape: (w['shape'] as unknown[]).map(Number), dtype: w['dtype'] as string | undefined, quantization: w['quantization'] });
+    }
+  }
+  const all = Buffer.concat(bufs);
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  return { modelTopology: json['modelTopology'] as Json, weightSpecs: specs, weightData, source: `'${file}'` };
+}
+
+/** 'zoo:NAME' or the path of a tfjs model.json (or of its folder). */
+export async function loadModel(spec: string, opts: { seed?: number } = {}): Promise<Model> {
+  if (spec.startsWith('zoo:')) {
+    const name = spec.slice(4);
+    const a = await zooArtifacts(name, opts.seed ?? 0);
+    return modelFromArtifacts(a, name);
+  }
+  return modelFromArtifacts(await readModelJson(spec));
+}
+
+export function zooModels(): { name: string; description: string; inputShape: number[]; params: number }[] {
+  return zooCatalog();
+}
+

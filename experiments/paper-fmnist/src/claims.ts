@@ -171,7 +171,7 @@ export function falls(runs: RunResult[], configs: Config[], q: 'trace' | 'top'):
   }
   const what = q === 'trace' ? 'Hessian trace' : 'top Hessian eigenvalue';
   const verdict: Verdict = !any ? 'undecided' : anyUp ? 'contradicted' : allDown ? 'supported' : 'undecided';
-  const rule = verdict === 'supported' ? 'every interval lies below 0' : verdict === 'contradicted' ? 'an interval lies above 0' : 'not every interval lies below 0, none above';
+  const rule = !any ? 'no config has 2 runs with 2 swept trained checkpoints yet' : verdict === 'supported' ? 'every interval lies below 0' : verdict === 'contradicted' ? 'an interval lies above 0' : 'not every interval lies below 0, none above';
   return {
     id: `${q}-falls`,
     claim: `The full network’s ${what} falls during training (after the first checkpoints)`,

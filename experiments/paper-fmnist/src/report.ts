@@ -79,7 +79,8 @@ export function renderReport(R: Results, figures: string[]): string {
   L.push('');
   L.push('```sh');
   L.push('npx tsc -b');
-  L.push(R.command);
+  L.push(`HESSIAN_NATIVE_THREADS=1 nice -n 19 ${R.command}`);
+  L.push(`${R.command} --report-only`);
   L.push('```');
   L.push('');
   L.push(

@@ -73,7 +73,8 @@ export async function collect(S: Settings, argv: string[], wallSeconds: number):
   return {
     schema: RESULTS_SCHEMA,
     createdAt: new Date().toISOString(),
-    command: ['node', 'experiments/paper-fmnist/dist/src/main.js', ...argv].join(' '),
+    // the command that continues the protocol (a --report-only invocation names the run it reports on)
+    command: ['node', 'experiments/paper-fmnist/dist/src/main.js', ...argv.filter((a) => a !== '--report-only')].join(' '),
     wallSeconds,
     settings: S,
     machine: { ...machine(), nativeThreads: process.env.HESSIAN_NATIVE_THREADS ?? null },

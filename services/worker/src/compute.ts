@@ -3,11 +3,11 @@
  * engine. Requests are matched to replies by id; vectors move by transfer, not copy.
  */
 import type { Task, TaskResult } from '@hessian/analysis';
-import type { Convention } from '@hessian/engine';
-import type { HtrStepSpec } from '@hessian/training';
+import type { Convention, ParamGroup } from '@hessian/engine';
+import type { AugmentStep, HtrStepSpec } from '@hessian/training';
 import { UserError } from '@hessian/linalg';
 import { Worker } from 'node:worker_threads';
-import type { EngineInfo, FromThread, GroupInfo, ThreadInit, ToThread } from './protocol.js';
+import type { EngineInfo, FromThread, ThreadInit, ToThread } from './protocol.js';
 
 type Reply = Exclude<FromThread, { type: 'ready' } | { type: 'failed' } | { type: 'progress' }>;
 /** A request without its id: the handle assigns one. */
@@ -104,7 +104,7 @@ export class EngineThread {
     });
   }
 
-  async groups(convention: Convention): Promise<GroupInfo[]> {
+  async groups(convention: Convention): Promise<ParamGroup[]> {
     const r = await this.request({ type: 'groups', convention });
     return (r as Extract<Reply, { type: 'groups' }>).groups;
   }
@@ -134,8 +134,8 @@ export class EngineThread {
   }
 
   /** One training step on a shard (TrainGradient); `theta` and `indices` are transferred. */
-  async train(theta: Float32Array, indices: Int32Array, htr: HtrStepSpec | null): Promise<Extract<Reply, { type: 'trained' }>> {
-    const r = await this.request({ type: 'train', theta, indices, htr }, [theta.buffer as ArrayBuffer, indices.buffer as ArrayBuffer]);
+  async train(theta: Float32Array, indices: Int32Array, htr: HtrStepSpec | null, augment: AugmentStep | null): Promise<Extract<Reply, { type: 'trained' }>> {
+    const r = await this.request({ type: 'train', theta, indices, htr, augment }, [theta.buffer as ArrayBuffer, indices.buffer as ArrayBuffer]);
     return r as Extract<Reply, { type: 'trained' }>;
   }
 

@@ -7,9 +7,9 @@
  * A thread prepared for training (ThreadInit.training) holds the model and the whole training
  * set instead of a Hessian engine and serves TrainGradient steps only.
  */
-import { executeTask, prepare, scopeOf } from '@hessian/analysis';
-import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Dataset, type Model, type OperatorKind } from '@hessian/engine';
-import { BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
+import { executeTask, prepare, scopeOf, type ComputeContext } from '@hessian/analysis';
+import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Dataset, type Model, type OperatorKind, type ParamGroup } from '@hessian/engine';
+import { Augmenter, BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
 import { isUserError, UserError, type LinearOperator } from '@hessian/linalg';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromThread, ThreadInit, ToThread } from './protocol.js';
@@ -77,6 +77,7 @@ try {
 const { engine: maybeEngine, prepared, examples, total } = built!;
 const streams = new Map<number, LinearOperator>();
 const blocks = new BlockCache(prepared.model);
+const augmenter = new Augmenter(prepared.data);
 /** Training steps one at a time: each sets the weights it was sent before computing. */
 let trainChain: Promise<void> = Promise.resolve();
 
@@ -89,7 +90,8 @@ async function trainStep(m: Extract<ToThread, { type: 'train' }>): Promise<void>
   for (const i of m.indices) if (i >= total) throw new UserError(`TrainGradient: example index ${i} is out of range for a training set of ${total} examples; the trainer and the worker disagree on --data`);
   prepared.model.setFlatParams(m.theta);
   const t0 = performance.now();
-  const r = await shardGradient(prepared.model, prepared.data, m.indices, m.htr ? htrTerm(blocks.get(m.htr.layers, m.htr.convention), m.htr) : undefined);
+  const term = m.htr ? htrTerm(blocks.get(m.htr.layers, m.htr.convention), m.htr) : undefined;
+  const r = await shardGradient(prepared.model, prepared.data, m.indices, term, m.augment ? { augmenter, step: m.augment } : undefined);
   const { v, transfer } = movable(r.grad);
   send({ type: 'trained', id: m.id, loss: r.loss, reg: r.reg ?? null, correct: r.correct, examples: r.examples, seconds: (performance.now() - t0) / 1000, grad: v }, transfer);
 }
@@ -99,8 +101,8 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
   let done = 0;
   let last = 0;
   const stopped = () => Atomics.load(m.flag, 0) !== 0;
-  const wrapped = {
-    operator: (kind: OperatorKind, scope: Parameters<HessianEngine['operator']>[1]): LinearOperator => {
+  const wrapped: ComputeContext = {
+    operator: (kind, scope): LinearOperator => {
       const op = hessianEngine().operator(kind, scope);
       return {
         dim: op.dim,
@@ -120,8 +122,8 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
         },
       };
     },
-    scopeOffsets: (s: Parameters<HessianEngine['scopeOffsets']>[0]) => hessianEngine().scopeOffsets(s),
-  } as unknown as HessianEngine;
+    scopeOffsets: (s) => hessianEngine().scopeOffsets(s),
+  };
   try {
     const result = await executeTask(m.task, wrapped, m.convention);
     send({ type: 'result', id: m.id, result, done });
@@ -146,7 +148,7 @@ async function handle(m: ToThread): Promise<void> {
   try {
     switch (m.type) {
       case 'groups': {
-        const groups = prepared.model.groups(m.convention).map((g) => ({
+        const groups: ParamGroup[] = prepared.model.groups(m.convention).map((g) => ({
           name: g.name,
           className: g.className,
           size: g.size,

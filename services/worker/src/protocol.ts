@@ -1,7 +1,7 @@
 /** Messages between the worker's main thread (compute.ts) and a compute thread (engine-thread.ts). */
 import type { AnalysisSpec, Task, TaskResult } from '@hessian/analysis';
-import type { BackendName, Convention } from '@hessian/engine';
-import type { HtrStepSpec } from '@hessian/training';
+import type { BackendName, Convention, ParamGroup } from '@hessian/engine';
+import type { AugmentStep, HtrStepSpec } from '@hessian/training';
 
 /** workerData of a compute thread: what to prepare (the model path already resolved). */
 export interface ThreadInit {
@@ -26,13 +26,6 @@ export interface EngineInfo {
   dataDescription: string;
 }
 
-export interface GroupInfo {
-  name: string;
-  className: string;
-  size: number;
-  tensors: { name: string; offset: number; size: number }[];
-}
-
 export type ToThread =
   | { type: 'groups'; id: number; convention: Convention }
   /** `flag[0] != 0` stops the task before its next operator product. */
@@ -43,7 +36,7 @@ export type ToThread =
   | { type: 'release'; stream: number }
   | { type: 'gradient'; id: number }
   /** One training step on examples `indices` at weights `theta` (both transferred). */
-  | { type: 'train'; id: number; theta: Float32Array; indices: Int32Array; htr: HtrStepSpec | null };
+  | { type: 'train'; id: number; theta: Float32Array; indices: Int32Array; htr: HtrStepSpec | null; augment: AugmentStep | null };
 
 export type FromThread =
   | { type: 'ready'; info: EngineInfo }
@@ -51,7 +44,7 @@ export type FromThread =
   | { type: 'failed'; message: string; code: string | null }
   /** Products done so far by task `id` (at most every 250 ms). */
   | { type: 'progress'; id: number; done: number }
-  | { type: 'groups'; id: number; groups: GroupInfo[] }
+  | { type: 'groups'; id: number; groups: ParamGroup[] }
   | { type: 'result'; id: number; result: TaskResult; done: number }
   | { type: 'opened'; id: number; dim: number }
   /** A product (matvec or gradient); `v`'s buffer is transferred. */

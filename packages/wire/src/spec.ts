@@ -3,7 +3,7 @@
  * and then validates with normalizeSpec, so a bad field gets the same sentence over gRPC
  * as on the command line. Zero / empty proto fields mean "default".
  */
-import type { LayerSelection, PartialSpec } from '@hessian/analysis';
+import type { LayerSelection, PartialSpec, TraceMethod } from '@hessian/analysis';
 import type { AnalysisSpec as ProtoSpec, AnalysisSpec__Output as ProtoSpecOut } from './gen/hessian/v1/AnalysisSpec.js';
 
 const nz = (x: number | string | undefined | null) => (x ? Number(x) : undefined);
@@ -33,7 +33,7 @@ export function specFromProto(p: ProtoSpecOut | ProtoSpec): PartialSpec & { scop
     trace: p.skipTrace
       ? null
       : strip({
-          method: ne(p.trace?.method) as 'hutchinson' | 'hutch++' | undefined,
+          method: ne(p.trace?.method) as TraceMethod | undefined,
           probes: nz(p.trace?.probes),
           targetRelStderr: nz(p.trace?.targetRelStderr),
           chunk: nz(p.trace?.chunk),
@@ -45,6 +45,7 @@ export function specFromProto(p: ProtoSpecOut | ProtoSpec): PartialSpec & { scop
     batchSize: nz(p.batchSize),
     seed: nz(p.seed),
     scope: ne(p.scope) ?? 'batch',
+    exactMax: p.skipExact ? 0 : nz(p.exactMax),
   };
 }
 
@@ -81,5 +82,7 @@ export function specToProto(s: PartialSpec, scope: 'batch' | 'dataset' = 'batch'
     batchSize: s.batchSize ?? 0,
     seed: s.seed ?? 0,
     scope,
+    exactMax: s.exactMax ?? 0,
+    skipExact: s.exactMax === 0,
   };
 }

@@ -32,7 +32,8 @@ export const analyzeCommand: Command = {
     { name: 'eig-max-iter', type: 'string', arg: 'N', default: '100', help: 'lanczos steps, or power iterations per eigenvalue' },
     { name: 'trace-probes', type: 'string', arg: 'N', default: '100', help: 'Hutchinson probe budget (hutch++: matvec budget) per scope' },
     { name: 'no-trace', type: 'boolean', help: 'skip the trace' },
-    { name: 'trace-method', type: 'string', arg: 'M', default: 'hutchinson', help: 'hutchinson (Rademacher probes) | hutch++' },
+    { name: 'trace-method', type: 'string', arg: 'M', default: 'auto', help: 'auto (the exact Hessian diagonal by backpropagation where it is exact, else Hutchinson) | exact-diagonal | hutchinson (Rademacher probes) | hutch++' },
+    { name: 'exact-max', type: 'string', arg: 'N', default: '1000', help: 'compute scopes of at most N parameters exactly (dense block, every eigenvalue) when that costs no more than estimating them; 0: never' },
     { name: 'trace-target', type: 'string', arg: 'R', default: '0', help: "stop a scope's trace once its standard error is at most R times |trace| (0: use the whole budget)" },
     { name: 'trace-chunk', type: 'string', arg: 'N', default: '10', help: 'probes per task (the unit of parallel work and of early stopping)' },
     { name: 'trace-from-full', type: 'boolean', help: "also estimate every layer's trace from full-network probes (one HVP samples all layers) and report its error beside the per-block estimate" },
@@ -94,7 +95,7 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
         ...(p?.trace ?? {}),
         ...defined({
           probes: intFlag(v('trace-probes'), 'trace-probes', 1),
-          method: choice(v('trace-method'), 'trace-method', ['hutchinson', 'hutch++'] as const),
+          method: choice(v('trace-method'), 'trace-method', ['auto', 'exact-diagonal', 'hutchinson', 'hutch++'] as const),
           targetRelStderr: numFlag(v('trace-target'), 'trace-target', 0),
           chunk: intFlag(v('trace-chunk'), 'trace-chunk', 1),
           fromFullProbes: values['trace-from-full'] === true ? true : undefined,
@@ -131,6 +132,7 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
     similarity: values['no-similarity'] || values['no-full'] || values['no-density'] ? false : undefined,
     batchSize: intFlag(values, 'batch-size', 1) ?? 0,
     seed: intFlag(values, 'seed', 0, 0xffffffff),
+    exactMax: intFlag(values, 'exact-max', 0),
   };
 }
 

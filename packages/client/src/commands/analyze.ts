@@ -55,6 +55,7 @@ export const analyzeCommand: Command = {
     { name: 'scope', type: 'string', arg: 'S', default: 'batch', help: 'with --server: batch (every worker holds all examples) | dataset (examples sharded over the workers, each HVP summed over shards)' },
     { name: 'embedded', type: 'boolean', help: 'run in this process even when HESSIAN_SERVER is set' },
     { name: 'out', type: 'string', arg: 'DIR', help: 'write report.json, report.md and SVG figures here' },
+    { name: 'diagonal', type: 'string', arg: 'DIR', help: 'also write the Hessian diagonal of each analyzed layer (by backpropagation, where exact) as DIR/LAYER.npy, with DIR/diagonal.json (embedded runs)' },
     { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json (the report on stdout)' },
     { name: 'quiet', short: 'q', type: 'boolean', help: 'no progress on stderr' },
     { name: 'help', short: 'h', type: 'boolean', help: 'show this help' },

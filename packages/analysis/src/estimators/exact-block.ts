@@ -97,4 +97,10 @@ export const exactBlock: Estimator<ExactBlockTask, ExactBlockResult, null> = {
     }
     return out;
   },
+  partial(task, view) {
+    const r = view.result(task.id);
+    if (!r) return null;
+    const n = r.eigenvalues.length;
+    return { top: r.eigenvalues.slice(Math.max(0, n - (view.spec.topK?.k ?? 1))).reverse(), trace: { mean: r.eigenvalues.reduce((a, b) => a + b, 0), stderr: 0, method: 'exact' }, final: true };
+  },
 };

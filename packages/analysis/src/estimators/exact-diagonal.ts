@@ -106,6 +106,16 @@ function make<N extends Name>(name: N): Estimator<DiagonalTraceTask, DiagonalTra
       const trace: TraceReport = { method: 'hutchinson', mean: s.mean, stderr: s.stderr, probes: s.probes, hvps, why: `${d.why ?? 'not exact'}; Hutchinson` };
       return { trace };
     },
+    partial(_task, view) {
+      const d = diagonalResult(view);
+      if (d?.exact) return { trace: { mean: d.sum, stderr: 0, probes: 0, method: 'exact' }, final: true };
+      const chunks = chunksOf(view);
+      const { used, satisfied } = traceChunksUsed(chunks, view.spec.trace?.targetRelStderr ?? 0);
+      const samples = chunks.slice(0, used).flatMap((c) => c ?? []);
+      if (samples.length === 0) return null;
+      const s = summarizeTrace(samples);
+      return { trace: { mean: s.mean, stderr: s.stderr, probes: s.probes }, final: d !== undefined && (satisfied || used === chunks.length) };
+    },
   };
 }
 

@@ -7,3 +7,6 @@ export * from './report.js';
 export * from './run.js';
 export * from './spec.js';
 export * from './version.js';
+export * from './budget.js';
+export * from './cost.js';
+export * from './limits.js';

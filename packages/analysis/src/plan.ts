@@ -4,6 +4,7 @@
  * depend on which worker runs it or on how many workers there are.
  */
 import { deriveSeed, UserError } from '@hessian/linalg';
+import { maxTasksPerJob, tooManyTasks } from './limits.js';
 import type { OperatorName } from './report.js';
 import type { AnalysisSpec } from './spec.js';
 
@@ -91,7 +92,8 @@ export function selectLayers(spec: AnalysisSpec, groups: GroupInfo[]): GroupInfo
   }
 }
 
-export function plan(spec: AnalysisSpec, groups: GroupInfo[]): Plan {
+export function plan(spec: AnalysisSpec, groups: GroupInfo[], opts: { maxTasks?: number } = {}): Plan {
+  const maxTasks = opts.maxTasks ?? maxTasksPerJob();
   const layers = selectLayers(spec, groups);
   const total = groups.reduce((s, g) => s + g.size, 0);
   const scopes: PlannedScope[] = [];
@@ -112,7 +114,10 @@ export function plan(spec: AnalysisSpec, groups: GroupInfo[]): Plan {
   }
   const operators: OperatorName[] = spec.gaussNewton ? ['hessian', 'gauss-newton', 'residual'] : ['hessian'];
   const tasks: Task[] = [];
-  const mk = (t: Unseeded): Task => ({ ...t, seed: deriveSeed(spec.seed, t.id) }) as Task;
+  const mk = (t: Unseeded): Task => {
+    if (tasks.length >= maxTasks) throw tooManyTasks(maxTasks);
+    return { ...t, seed: deriveSeed(spec.seed, t.id) } as Task;
+  };
   for (const scope of scopes) {
     for (const operator of operators) {
       const base = `${scope.name}/${operator}`;

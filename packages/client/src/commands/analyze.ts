@@ -45,6 +45,7 @@ export const analyzeCommand: Command = {
     { name: 'workers', type: 'string', arg: 'N', default: '1', help: 'local worker threads; the numbers do not change with N' },
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: 'auto | tensorflow | native | wasm | cpu | webgpu (or set HESSIAN_BACKEND)' },
     { name: 'batch-size', type: 'string', arg: 'N', help: 'micro-batch for HVPs, to bound memory (default: the whole data at once)' },
+    { name: 'dry-run', type: 'boolean', help: 'print the plan and its predicted cost (tasks, products, memory, time on 1-16 workers) from one calibration product on this machine; compute nothing else' },
     { name: 'server', type: 'string', arg: 'HOST:PORT', help: 'run on a cluster: submit to the coordinator at HOST:PORT, follow its events, print the same report (default: $HESSIAN_SERVER when set, else run embedded in this process)' },
     ...AUTH_FLAGS,
     { name: 'scope', type: 'string', arg: 'S', default: 'batch', help: 'with --server: batch (every worker holds all examples) | dataset (examples sharded over the workers, each HVP summed over shards)' },
@@ -166,6 +167,10 @@ export function analyzeServer(values: Values, env: NodeJS.ProcessEnv = process.e
 
 export async function analyze(argv: string[]): Promise<number> {
   const { values } = parseFlags(analyzeCommand, argv);
+  if (values['dry-run'] === true) {
+    const { dryRun } = await import('./dry-run.js');
+    return dryRun(normalizeSpec(specFromFlags(values, givenFlags(argv))), backendFrom(values, argv), choice(values, 'format', ['table', 'json'] as const) ?? 'table');
+  }
   const server = analyzeServer(values);
   if (server !== undefined) {
     // Loaded only here: the embedded path never loads gRPC.

@@ -81,6 +81,19 @@ function wrap(text: string, width: number): string[] {
   return out;
 }
 
+/** A flag whose value must be one of `options` (undefined when absent). */
+export function choice<T extends string>(values: Values, name: string, options: readonly T[]): T | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  if (!options.includes(v as T)) throw new UserError(`--${name}: must be one of ${options.join(', ')}, got "${v}"`);
+  return v as T;
+}
+
+/** The flags written on the command line (as opposed to defaults filled in by the parser). */
+export function givenFlags(argv: string[]): Set<string> {
+  return new Set(argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]));
+}
+
 /** Parses a flag as a whole number within bounds, with a sentence naming the flag. */
 export function intFlag(values: Values, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const v = values[name];

@@ -17,18 +17,14 @@ import { isUserError } from '@hessian/linalg';
 import { specFromProto, specToProto } from '@hessian/wire';
 import { analyzeCommand, analyzeServer, givenFlags, specFromFlags } from '../src/commands/analyze.js';
 import { clusterDownCommand, clusterStatusCommand, clusterUpCommand } from '../src/commands/cluster.js';
-import {
-  cancelCommand,
-  eventLine,
-  getCommand,
-  jobsCommand,
-  resolveServer,
-  submitCommand,
-  uploadModelCommand,
-  watchCommand,
-  workersCommand,
-  workersTable,
-} from '../src/commands/remote.js';
+import { cancelCommand } from '../src/commands/cancel.js';
+import { getCommand } from '../src/commands/get.js';
+import { jobsCommand } from '../src/commands/jobs.js';
+import { resolveServer } from '../src/commands/remote-common.js';
+import { submitCommand } from '../src/commands/submit.js';
+import { uploadModelCommand } from '../src/commands/upload-model.js';
+import { eventLine, watchCommand } from '../src/commands/watch.js';
+import { workersCommand, workersTable } from '../src/commands/workers.js';
 import { helpText, parseFlags, type Command } from '../src/flags.js';
 import { CoordinatorConnection, normalizeAddress, type JobEvent } from '../src/grpc-client.js';
 import { FakeCoordinator } from './fake-coordinator.js';

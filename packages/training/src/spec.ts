@@ -121,4 +121,14 @@ export function htrActive(spec: TrainSpec, epoch: number, step: number): boolean
   return spec.htr.gamma > 0 && epoch >= spec.htr.start && step % spec.htr.freq === 0;
 }
 
+/**
+ * A sentence when the regularizer is asked for (gamma > 0) but will never run in this run:
+ * it starts at epoch index `start` and the run's epochs are 0 .. epochs-1 (`--htr-start`
+ * defaults to the paper's 15, longer than a short run). null when it runs, or is off.
+ */
+export function htrWillNotRun(spec: TrainSpec): string | null {
+  if (spec.htr.gamma <= 0 || spec.htr.start < spec.epochs) return null;
+  return `HTR starts at epoch ${spec.htr.start} (--htr-start) but the run has ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'}: the regularizer (--htr-gamma ${spec.htr.gamma}) will not run; set --htr-start below ${spec.epochs} (0: from the first epoch)`;
+}
+
 export type { LayerSet };

@@ -4,13 +4,15 @@
  * the same loop runs here with the minibatch gradients computed by workers
  * (@hessian/trainer), and the output is the same.
  */
-import { normalizeTrainSpec, resume, train, TRAIN_DEFAULTS, type StartInfo, type TrainOptions, type TrainProgress, type TrainResult, type TrainSpec } from '@hessian/training';
-import { resumeOnCluster, trainOnCluster, type ClusterConfig } from '@hessian/trainer';
+import { htrWillNotRun, normalizeTrainSpec, readRunSpec, resume, train, TRAIN_DEFAULTS, type StartInfo, type TrainOptions, type TrainProgress, type TrainResult, type TrainSpec } from '@hessian/training';
+// The cluster trainer (services/trainer) is loaded only for --cluster/--workers: hessctl is an app
+// above the services, and the embedded run should not load NATS and gRPC.
+import type { ClusterConfig } from '@hessian/trainer';
 import { UserError } from '@hessian/linalg';
 import { channelCredentials, createLogger, natsAuthFromEnv, tlsChannelOptions, tlsFilesFromEnv } from '@hessian/wire';
-import { intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
+import { choice, givenFlags, intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
 import { formatDuration } from '../progress.js';
-import { BACKENDS, backendFrom, choice, givenFlags } from './analyze.js';
+import { BACKENDS, backendFrom } from './analyze.js';
 
 const D = TRAIN_DEFAULTS;
 
@@ -147,15 +149,23 @@ export async function trainCmd(argv: string[]): Promise<number> {
   };
   const cluster = clusterConfig(values, given);
   const log = cluster ? createLogger('trainer', 'warn') : null;
-  const run = (spec: TrainSpec, opts: TrainOptions) => (cluster && log ? trainOnCluster(spec, out, cluster, log, opts) : train(spec, out, opts));
-  const cont = (opts: TrainOptions & { epochs?: number }) => (cluster && log ? resumeOnCluster(out, cluster, log, opts) : resume(out, opts));
+  const onCluster = cluster ? await import('@hessian/trainer') : null;
+  const run = (spec: TrainSpec, opts: TrainOptions) => (cluster && log && onCluster ? onCluster.trainOnCluster(spec, out, cluster, log, opts) : train(spec, out, opts));
+  const cont = (opts: TrainOptions & { epochs?: number }) => (cluster && log && onCluster ? onCluster.resumeOnCluster(out, cluster, log, opts) : resume(out, opts));
+  const warnHtr = (spec: TrainSpec) => {
+    const w = htrWillNotRun(spec);
+    if (w) process.stderr.write(`hessctl: warning: ${w}\n`);
+  };
   let result: TrainResult;
   try {
     if (values.resume === true) {
       const extra = [...given].filter((f) => !RESUME_FLAGS.has(f));
       if (extra.length)
         throw new UserError(`--resume continues the run with the settings in ${out}/run.json; drop ${extra.map((f) => `--${f}`).join(', ')} (only --epochs, --cluster, --workers and --shards may be given), or start a new run in another --out folder`);
-      result = await cont({ ...common, epochs: given.has('epochs') ? intFlag(values, 'epochs', 1) : undefined });
+      const epochs = given.has('epochs') ? intFlag(values, 'epochs', 1) : undefined;
+      const saved = await readRunSpec(out).catch(() => null); // resume() itself says what is wrong with the folder
+      if (saved) warnHtr({ ...saved, epochs: epochs ?? saved.epochs });
+      result = await cont({ ...common, epochs });
     } else {
       if (typeof values.model !== 'string') throw new UserError('--model is required: give zoo:NAME (see `hessctl models`) or the path of a model.json');
       const spec = normalizeTrainSpec({
@@ -180,6 +190,7 @@ export async function trainCmd(argv: string[]): Promise<number> {
         convention: choice(values, 'convention', ['layer', 'weights-only'] as const),
         seed: intFlag(values, 'seed', 0, 0xffffffff),
       });
+      warnHtr(spec);
       result = await run(spec, common);
     }
   } finally {

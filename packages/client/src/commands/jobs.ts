@@ -1,0 +1,44 @@
+/** `hessctl jobs`: the cluster's jobs, newest first. */
+import { choice, intFlag, parseFlags, type Command } from '../flags.js';
+import type { Job } from '../grpc-client.js';
+import { formatDuration } from '../progress.js';
+import { AUTH_FLAGS } from './auth.js';
+import { HELP_FLAG, jobJson, SERVER_FLAG, table, toProgress, withConnection } from './remote-common.js';
+
+export const jobsCommand: Command = {
+  name: 'jobs',
+  summary: 'list the jobs of the cluster, newest first',
+  usage: 'hessctl jobs [--limit N] [--format table|json] [--server HOST:PORT]',
+  flags: [
+    SERVER_FLAG,
+    ...AUTH_FLAGS,
+    { name: 'limit', type: 'string', arg: 'N', default: '20', help: 'at most N jobs (0: all the coordinator keeps)' },
+    { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json' },
+    HELP_FLAG,
+  ],
+};
+
+export function jobsTable(jobs: Job[]): string {
+  if (jobs.length === 0) return 'no jobs\n';
+  return table(
+    [
+      ['id', 'state', 'model', 'data', 'scope', 'tasks', 'HVPs', 'elapsed', 'created'],
+      ...jobs.map((j) => {
+        const p = toProgress(j.progress);
+        return [j.id, j.state, j.spec?.model ?? '', j.spec?.data || '(default)', j.spec?.scope || 'batch', `${p.tasksDone + p.tasksSkipped}/${p.tasksTotal}`, String(p.hvps), formatDuration(p.elapsedSeconds), j.createdAt];
+      }),
+    ],
+    new Set([5, 6, 7]),
+  );
+}
+
+export async function jobs(argv: string[]): Promise<number> {
+  const { values } = parseFlags(jobsCommand, argv);
+  const limit = intFlag(values, 'limit', 0, 100000) ?? 20;
+  const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
+  return withConnection(values, async (conn) => {
+    const list = await conn.listJobs(limit);
+    process.stdout.write(format === 'json' ? JSON.stringify(list.map(jobJson), null, 2) + '\n' : jobsTable(list));
+    return 0;
+  });
+}

@@ -6,6 +6,7 @@
  * reorthogonalization for SLQ, thick restart for top-k). What fits in no mode is refused before
  * it starts, with a sentence naming the limit and what to change, never an out-of-memory kill.
  */
+import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { lanczosMemoryBytes, UserError, type BasisStorage, type LanczosMemoryPlan } from '@hessian/linalg';
 
@@ -31,8 +32,25 @@ export function formatBytes(n: number): string {
   return `${Math.ceil(n / 1e3)} kB`;
 }
 
-/** HESSIAN_WORKER_MEMORY (e.g. 8G), else 75% of the machine's memory. */
-export function workerMemoryBudget(env: NodeJS.ProcessEnv = process.env, total = totalmem()): MemoryBudget {
+/**
+ * The memory this process may use: the machine's, or the container's cgroup limit when lower
+ * (inside a Kubernetes pod os.totalmem() reports the node).
+ */
+export function machineMemory(): number {
+  let total = totalmem();
+  for (const f of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      const v = Number(readFileSync(f, 'utf8').trim());
+      if (Number.isFinite(v) && v > 0) total = Math.min(total, v);
+    } catch {
+      // no such cgroup file ('max' parses as NaN: unlimited)
+    }
+  }
+  return total;
+}
+
+/** HESSIAN_WORKER_MEMORY (e.g. 8G), else 75% of the machine's (or container's) memory. */
+export function workerMemoryBudget(env: NodeJS.ProcessEnv = process.env, total = machineMemory()): MemoryBudget {
   const raw = env['HESSIAN_WORKER_MEMORY'];
   if (raw !== undefined && raw.trim() !== '') {
     const bytes = parseByteSize(raw);

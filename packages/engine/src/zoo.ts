@@ -25,6 +25,26 @@ function inits(seed: number, i: number): { kernelInitializer: ReturnType<typeof 
   return { kernelInitializer: tfl.initializers.glorotUniform({ seed: seed * 1000 + i }) };
 }
 
+/**
+ * LeNet-5. On 28x28 with conv1 'same' it equals the paper's valid conv on 32x32 zero-padded
+ * inputs, but not once the padding is normalized to a non-zero value: hence lenet-32.
+ */
+function lenet(name: string, size: number, conv1: 'same' | 'valid', seed: number): tfl.LayersModel {
+  return tfl.sequential({
+    name,
+    layers: [
+      tfl.layers.conv2d({ name: 'conv1', inputShape: [size, size, 1], filters: 6, kernelSize: 5, padding: conv1, activation: 'relu', ...inits(seed, 1) }),
+      tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
+      tfl.layers.conv2d({ name: 'conv2', filters: 16, kernelSize: 5, padding: 'valid', activation: 'relu', ...inits(seed, 2) }),
+      tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
+      tfl.layers.flatten({ name: 'flatten' }),
+      tfl.layers.dense({ name: 'fc1', units: 120, activation: 'relu', ...inits(seed, 3) }),
+      tfl.layers.dense({ name: 'fc2', units: 84, activation: 'relu', ...inits(seed, 4) }),
+      tfl.layers.dense({ name: 'fc3', units: 10, ...inits(seed, 5) }),
+    ],
+  });
+}
+
 const ZOO: Record<string, ZooEntry> = {
   mlp: {
     description: 'MLP 784-256-128-10 (ReLU) on 28x28x1',
@@ -45,20 +65,13 @@ const ZOO: Record<string, ZooEntry> = {
     description: 'LeNet-5: conv 6@5x5 same + pool, conv 16@5x5 + pool, dense 120-84-10 (ReLU) on 28x28x1',
     inputShape: [28, 28, 1],
     params: 61706,
-    build: (seed) =>
-      tfl.sequential({
-        name: 'lenet',
-        layers: [
-          tfl.layers.conv2d({ name: 'conv1', inputShape: [28, 28, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu', ...inits(seed, 1) }),
-          tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
-          tfl.layers.conv2d({ name: 'conv2', filters: 16, kernelSize: 5, padding: 'valid', activation: 'relu', ...inits(seed, 2) }),
-          tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
-          tfl.layers.flatten({ name: 'flatten' }),
-          tfl.layers.dense({ name: 'fc1', units: 120, activation: 'relu', ...inits(seed, 3) }),
-          tfl.layers.dense({ name: 'fc2', units: 84, activation: 'relu', ...inits(seed, 4) }),
-          tfl.layers.dense({ name: 'fc3', units: 10, ...inits(seed, 5) }),
-        ],
-      }),
+    build: (seed) => lenet('lenet', 28, 'same', seed),
+  },
+  'lenet-32': {
+    description: "LeNet-5 as in the paper's code: conv 6@5x5 valid + pool, conv 16@5x5 + pool, dense 120-84-10 (ReLU) on 32x32x1 (Fashion-MNIST with --pad 2)",
+    inputShape: [32, 32, 1],
+    params: 61706,
+    build: (seed) => lenet('lenet_32', 32, 'valid', seed),
   },
   'vgg-mini': {
     description: 'small VGG: [conv 8, conv 8, maxpool] [conv 16, conv 16, maxpool] dense 64, dropout, dense 10 on 28x28x1',

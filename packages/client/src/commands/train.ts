@@ -30,7 +30,7 @@ export const trainCommand: Command = {
     { name: 'lr', type: 'string', arg: 'X', default: String(D.lr), help: 'learning rate' },
     { name: 'momentum', type: 'string', arg: 'X', default: String(D.momentum), help: 'SGD momentum (PyTorch semantics, no dampening)' },
     { name: 'weight-decay', type: 'string', arg: 'X', default: String(D.weightDecay), help: "L2 weight decay added to the gradient (PyTorch SGD's weight_decay)" },
-    { name: 'schedule', type: 'string', arg: 'S', default: D.schedule, help: 'learning rate per epoch: constant | step:EVERY[:FACTOR] (default factor 0.1) | cosine[:MIN_LR]' },
+    { name: 'schedule', type: 'string', arg: 'S', default: D.schedule, help: 'learning rate per epoch: constant | step:EVERY[:FACTOR] (default factor 0.1) | milestones:E1,E2,...[:FACTOR] (the paper: milestones:10,20:0.25) | cosine[:MIN_LR]' },
     { name: 'htr-gamma', type: 'string', arg: 'X', default: String(D.htr.gamma), help: 'weight of the Hessian-trace regularizer (0: off; the paper uses 1e-3)' },
     { name: 'htr-probes', type: 'string', arg: 'K', default: String(D.htr.probes), help: 'Hutchinson probes per layer block and regularized step' },
     { name: 'htr-layers', type: 'string', arg: 'SEL', default: D.htr.layers, help: "regularized layers: all | middle (the paper's code: parameter tensors floor(n/4)..floor(3n/4) of the tensor list) | name,name,..." },
@@ -39,6 +39,9 @@ export const trainCommand: Command = {
     { name: 'htr-probe-dist', type: 'string', arg: 'D', default: D.htr.dist, help: 'rademacher | gaussian' },
     { name: 'convention', type: 'string', arg: 'C', default: D.convention, help: "layer block: layer (kernel and bias) | weights-only (kernel only, as the paper's code)" },
     { name: 'seed', type: 'string', arg: 'N', default: String(D.seed), help: 'seed of the shuffling (per epoch) and the probes (per step)' },
+    { name: 'pad', type: 'string', arg: 'P', default: String(D.pad), help: 'zero pixels added on each side of every training and test image (the paper: 2, 28x28 -> 32x32 for zoo:lenet-32)' },
+    { name: 'normalize', type: 'string', arg: 'N', default: D.normalize, help: "mean-std: (x - mean) / std with the training set's pixel mean and std (stored in run.json; test set and sweeps use them) | none" },
+    { name: 'augment', type: 'string', arg: 'OPS', default: 'none', help: 'random augmentation of training images, drawn per epoch from --seed: none | flip,rotate:DEGREES,crop:PIXELS (any of them, applied in that order)' },
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: `${BACKENDS.join(' | ')} (or set HESSIAN_BACKEND)` },
     { name: 'cluster', type: 'string', arg: 'NATS_URL', help: 'compute the gradients on the workers registered on this NATS server (their heartbeats); the loop, checkpoints and test evaluation stay here' },
     { name: 'workers', type: 'string', arg: 'HOST:PORT,...', help: 'compute the gradients on these workers (gRPC addresses) instead of asking NATS' },
@@ -52,6 +55,7 @@ export const trainCommand: Command = {
   examples: [
     'hessctl train --model zoo:lenet --epochs 30 --out runs/lenet-sgd',
     'hessctl train --model zoo:lenet --epochs 30 --htr-gamma 1e-3 --htr-layers middle --out runs/lenet-htr-middle',
+    "hessctl train --model zoo:lenet-32 --pad 2 --normalize mean-std --augment flip,rotate:15 --batch-size 256 --schedule step:10:0.25 --epochs 30 --out runs/lenet-paper",
     'hessctl train --out runs/lenet-sgd --resume --epochs 40',
     'hessctl train --model zoo:lenet --epochs 30 --htr-gamma 1e-3 --cluster nats://127.0.0.1:4222 --out runs/lenet-htr-cluster',
     'hessctl sweep --run runs/lenet-sgd --data fashion-mnist:train[0:256] --out sweeps/lenet-sgd',
@@ -189,6 +193,9 @@ export async function trainCmd(argv: string[]): Promise<number> {
         },
         convention: choice(values, 'convention', ['layer', 'weights-only'] as const),
         seed: intFlag(values, 'seed', 0, 0xffffffff),
+        pad: intFlag(values, 'pad', 0, 1000),
+        normalize: choice(values, 'normalize', ['none', 'mean-std'] as const),
+        augment: values.augment as string,
       });
       warnHtr(spec);
       result = await run(spec, common);

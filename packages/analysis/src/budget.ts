@@ -149,14 +149,14 @@ export function chooseLanczos(kind: 'top-k' | 'density', dim: number, steps: num
 }
 
 /** Bytes of a task's own vectors in its smallest mode (Lanczos) or as run (trace, power). */
-export function taskMinimumBytes(task: { kind: string; k?: number; method?: string; steps?: number; maxIter?: number }, dim: number): number {
-  if (task.kind === 'density-run') return lanczosMemoryBytes({ dim, steps: task.steps ?? 1, mode: 'local', storage: 'float32', window: 2 });
-  if (task.kind === 'top-k' && task.method === 'lanczos') {
+export function taskMinimumBytes(task: { kind: string; k?: number; steps?: number; maxIter?: number }, dim: number): number {
+  if (task.kind === 'slq-density') return lanczosMemoryBytes({ dim, steps: task.steps ?? 1, mode: 'local', storage: 'float32', window: 2 });
+  if (task.kind === 'lanczos-top-k') {
     const k = task.k ?? 1;
     return lanczosMemoryBytes({ dim, steps: task.maxIter ?? 1, mode: 'thick-restart', storage: 'float32', k, maxBasis: Math.min(k + 2, dim) });
   }
   // Power iteration keeps k float64 vectors; trace estimators a probe and its product.
-  if (task.kind === 'top-k') return dim * 8 * ((task.k ?? 1) + 3);
+  if (task.kind === 'power-iteration') return dim * 8 * ((task.k ?? 1) + 3);
   return dim * 8 * 3;
 }
 
@@ -165,7 +165,7 @@ export function taskMinimumBytes(task: { kind: string; k?: number; method?: stri
  * (the coordinator runs this at submit with the numbers a worker's Prepare reported).
  */
 export function checkPlanFits(
-  p: { scopes: { name: string; params: number }[]; tasks: { id: string; scope: string; kind: string; k?: number; method?: string; steps?: number; maxIter?: number }[] },
+  p: { scopes: { name: string; params: number }[]; tasks: { id: string; scope: string; kind: string; k?: number; steps?: number; maxIter?: number }[] },
   memory: { budgetBytes: number; budgetSource: string; engineBytes: number },
 ): void {
   const dims = new Map(p.scopes.map((s) => [s.name, s.params]));
@@ -178,4 +178,19 @@ export function checkPlanFits(
       'INVALID_ARGUMENT',
     );
   }
+}
+
+/** chooseLanczos for a running task, or the refusal naming the budget (RESOURCE_EXHAUSTED). */
+export function lanczosModeFor(kind: 'top-k' | 'density', dim: number, steps: number, k: number, available: number, taskId: string): LanczosChoice {
+  const c = chooseLanczos(kind, dim, steps, k, available);
+  if (c) return c;
+  throw new UserError(
+    `memory: task ${taskId} needs more than the ${formatBytes(Math.max(0, available))} left on this worker after the model and data, even with a bounded Lanczos basis; lower --batch-size or raise HESSIAN_WORKER_MEMORY`,
+    'RESOURCE_EXHAUSTED',
+  );
+}
+
+/** The mode a result records: only one other than the default, so default reports are unchanged. */
+export function modeNote(c: LanczosChoice): { lanczos?: string } {
+  return c.mode === 'full' && c.storage === 'float64' ? {} : { lanczos: `${c.mode}/${c.storage}${c.maxBasis ? `/basis ${c.maxBasis}` : ''}` };
 }

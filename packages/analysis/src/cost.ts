@@ -98,8 +98,8 @@ export function predictPlan(
     hvps += t.cost;
     durations.push(taskSeconds(t, hvpSeconds));
     let bytes = dim * 8 * 3;
-    if ((t.kind === 'top-k' && t.method === 'lanczos') || t.kind === 'density-run') {
-      const c = t.kind === 'top-k' ? chooseLanczos('top-k', dim, t.maxIter, t.k, available) : chooseLanczos('density', dim, t.steps, 0, available);
+    if (t.kind === 'lanczos-top-k' || t.kind === 'slq-density') {
+      const c = t.kind === 'lanczos-top-k' ? chooseLanczos('top-k', dim, t.maxIter, t.k, available) : chooseLanczos('density', dim, t.steps, 0, available);
       const key = c ? `${c.mode}/${c.storage}` : 'does not fit';
       modes[key] = (modes[key] ?? 0) + 1;
       bytes = c?.bytes ?? Infinity;

@@ -47,7 +47,7 @@ test('per-job limits: top-k above --eig-max-iter, --density-steps, and the task 
   assert.throws(() => normalizeSpec({ ...base, density: { steps: 100000 } }), /density-steps: must be at most 1000/);
   // 1e7 probes in chunks of 10 would be a million tasks: refused after the cap, not built.
   const spec = normalizeSpec({ ...base, topK: null, density: null, similarity: false, trace: { probes: 1e7, chunk: 10 } });
-  const groups = [{ name: 'dense1', className: 'Dense', size: 54, tensors: [{ name: 'dense1/kernel' }] }];
+  const groups = [{ name: 'dense1', className: 'Dense', size: 54, tensors: [{ name: 'dense1/kernel', shape: [8, 6], offset: 0, size: 48 }, { name: 'dense1/bias', shape: [6], offset: 48, size: 6 }] }];
   assert.throws(() => plan(spec, groups), (e: unknown) => isUserError(e) && /more than 100000 tasks \(the per-job limit HESSIAN_MAX_TASKS\); raise --trace-chunk/.test(e.message));
   assert.equal(plan(spec, groups, { maxTasks: 2e6 }).tasks.length, 2e6);
   assert.equal(maxTasksPerJob({ HESSIAN_MAX_TASKS: '50' }), 50);
@@ -68,7 +68,7 @@ test('a deliberately huge request is refused before any data are loaded, naming 
   const spec = normalizeSpec({ model: 'zoo:tiny-mlp', data: 'synthetic:10000000' });
   await assert.rejects(prepare(spec, 'cpu', { budget: { bytes: 1 * GB, source: 'HESSIAN_WORKER_MEMORY=1G' } }), (e: unknown) => isUserError(e) && /10000000 examples .*HESSIAN_WORKER_MEMORY=1G\); use fewer examples in --data/.test(e.message));
   // A plan whose task cannot fit beside the engine in any mode.
-  const p = { scopes: [{ name: 'full', params: 11_172_810 }], tasks: [{ id: 'full/hessian/density/0', scope: 'full', kind: 'density-run', steps: 80 }] };
+  const p = { scopes: [{ name: 'full', params: 11_172_810 }], tasks: [{ id: 'full/hessian/density/0', scope: 'full', kind: 'slq-density', steps: 80 }] };
   assert.throws(() => checkPlanFits(p, { budgetBytes: 1 * GB, budgetSource: 'HESSIAN_WORKER_MEMORY=1G', engineBytes: 0.9 * GB }), /memory: task full\/hessian\/density\/0 needs at least .* raise HESSIAN_WORKER_MEMORY/);
   assert.doesNotThrow(() => checkPlanFits(p, { budgetBytes: 4 * GB, budgetSource: 'x', engineBytes: 0.9 * GB }));
   assert.ok(engineBytes({ ...shape, batchSize: 16 }) < 4 * GB);
@@ -91,18 +91,18 @@ test('bounded modes on a real network agree with its exact Hessian (tiny-mlp, 75
     const exact = Array.from(symmetricEigen(m, n).values).reverse();
     // Room for 10 float64 vectors: no full basis of 30-60 steps, so thick restart / local.
     const tight = { available: n * 8 * 10 };
-    const top = { id: 'full/hessian/top-k', kind: 'top-k' as const, scope: 'full', operator: 'hessian' as const, k: 3, method: 'lanczos' as const, tol: 1e-5, maxIter: 60, seed: 5, cost: 63 };
+    const top = { id: 'full/hessian/top-k', kind: 'lanczos-top-k' as const, scope: 'full', operator: 'hessian' as const, k: 3, method: 'lanczos' as const, tol: 1e-5, maxIter: 60, seed: 5, cost: 63 };
     const r = await executeTask(top, p.engine, 'layer', tight);
-    assert.ok(r.kind === 'top-k' && r.lanczos?.startsWith('thick-restart/float32'), JSON.stringify(r.lanczos));
-    if (r.kind === 'top-k') r.eigenvalues.forEach((v, i) => assert.ok(Math.abs(v - exact[i]) <= 1e-4 * Math.abs(exact[0]), `${v} vs ${exact[i]}`));
+    assert.ok(r.kind === 'lanczos-top-k' && r.lanczos?.startsWith('thick-restart/float32'), JSON.stringify(r));
+    if (r.kind === 'lanczos-top-k') r.eigenvalues.forEach((v, i) => assert.ok(Math.abs(v - exact[i]) <= 1e-4 * Math.abs(exact[0]), `${v} vs ${exact[i]}`));
     const unbounded = await executeTask(top, p.engine, 'layer');
-    assert.equal(unbounded.lanczos, undefined);
+    assert.ok(unbounded.kind === 'lanczos-top-k' && unbounded.lanczos === undefined);
     // SLQ in local mode: its moments match tr(H^p)/n of the exact spectrum as well as full mode's.
-    const dens = { id: 'full/hessian/density/0', kind: 'density-run' as const, scope: 'full', operator: 'hessian' as const, index: 0, steps: 30, seed: 6, cost: 30 };
+    const dens = { id: 'full/hessian/density/0', kind: 'slq-density' as const, scope: 'full', operator: 'hessian' as const, index: 0, steps: 30, seed: 6, cost: 30 };
     const loc = await executeTask(dens, p.engine, 'layer', tight);
     const ful = await executeTask(dens, p.engine, 'layer');
-    assert.ok(loc.kind === 'density-run' && ful.kind === 'density-run' && loc.lanczos === 'local/float64');
-    if (loc.kind === 'density-run' && ful.kind === 'density-run') {
+    assert.ok(loc.kind === 'slq-density' && ful.kind === 'slq-density' && loc.lanczos === 'local/float64');
+    if (loc.kind === 'slq-density' && ful.kind === 'slq-density') {
       // One run estimates q's measure, not the average: compare local with full on the same start.
       for (let q = 1; q <= 4; q++) {
         const a = loc.nodes.reduce((s, x, i) => s + loc.weights[i] * x ** q, 0);

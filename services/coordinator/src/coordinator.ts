@@ -4,7 +4,8 @@
  * from JetStream on start.
  */
 import * as grpc from '@grpc/grpc-js';
-import { checkPlanFits, normalizeSpec, plan as makePlan, type AnalysisSpec, type GroupInfo } from '@hessian/analysis';
+import { checkPlanFits, normalizeSpec, plan as makePlan, type AnalysisSpec } from '@hessian/analysis';
+import type { ParamGroup } from '@hessian/engine';
 import { parseDataSpec, zooInfo, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import {
@@ -400,7 +401,7 @@ export class CoordinatorService {
       return null;
     }
     try {
-      const planned = makePlan(spec, JSON.parse(outcome.r.groupsJson) as GroupInfo[]);
+      const planned = makePlan(spec, JSON.parse(outcome.r.groupsJson) as ParamGroup[]);
       // Workers that predate the memory fields report a budget of 0: nothing to check against.
       if (outcome.r.memoryBudgetBytes > 0)
         checkPlanFits(planned, { budgetBytes: outcome.r.memoryBudgetBytes, budgetSource: outcome.r.memoryBudgetSource, engineBytes: outcome.r.engineBytes });

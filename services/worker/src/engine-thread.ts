@@ -7,8 +7,8 @@
  * A thread prepared for training (ThreadInit.training) holds the model and the whole training
  * set instead of a Hessian engine and serves TrainGradient steps only.
  */
-import { calibrateHvp, executeTask, prepare, scopeOf, workerMemoryBudget, type EngineMemory } from '@hessian/analysis';
-import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Batch, type Dataset, type Model, type OperatorKind } from '@hessian/engine';
+import { calibrateHvp, executeTask, prepare, scopeOf, workerMemoryBudget, type ComputeContext, type EngineMemory } from '@hessian/analysis';
+import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Batch, type Dataset, type Model, type OperatorKind, type ParamGroup } from '@hessian/engine';
 import { Augmenter, BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
 import { isUserError, UserError, type LinearOperator } from '@hessian/linalg';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -109,8 +109,8 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
   let done = 0;
   let last = 0;
   const stopped = () => Atomics.load(m.flag, 0) !== 0;
-  const wrapped = {
-    operator: (kind: OperatorKind, scope: Parameters<HessianEngine['operator']>[1]): LinearOperator => {
+  const wrapped: ComputeContext = {
+    operator: (kind, scope): LinearOperator => {
       const op = hessianEngine().operator(kind, scope);
       return {
         dim: op.dim,
@@ -130,8 +130,8 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
         },
       };
     },
-    scopeOffsets: (s: Parameters<HessianEngine['scopeOffsets']>[0]) => hessianEngine().scopeOffsets(s),
-  } as unknown as HessianEngine;
+    scopeOffsets: (s) => hessianEngine().scopeOffsets(s),
+  };
   try {
     const result = await executeTask(m.task, wrapped, m.convention, taskMemory);
     send({ type: 'result', id: m.id, result, done });
@@ -156,7 +156,7 @@ async function handle(m: ToThread): Promise<void> {
   try {
     switch (m.type) {
       case 'groups': {
-        const groups = prepared.model.groups(m.convention).map((g) => ({
+        const groups: ParamGroup[] = prepared.model.groups(m.convention).map((g) => ({
           name: g.name,
           className: g.className,
           size: g.size,

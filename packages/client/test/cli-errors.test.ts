@@ -131,6 +131,9 @@ describe('hessctl help and listings', () => {
     const m = hessctl('models');
     assert.equal(m.code, 0);
     for (const n of ['mlp', 'lenet', 'resnet-mini', 'vgg-mini']) assert.match(m.stdout, new RegExp(`zoo:${n}\\b`));
+    assert.doesNotMatch(m.stdout, /tiny-/, 'test fixtures are not listed beside real models');
+    assert.match(m.stdout, /\(2 test fixtures not shown: hessctl models --all\)/);
+    assert.match(hessctl('models', '--all').stdout, /zoo:tiny-mlp .*\n[^]*zoo:tiny-cnn: test fixture/);
     const i = hessctl('inspect', '--model', 'zoo:lenet', '--format', 'json');
     assert.equal(i.code, 0, i.stderr);
     const info = JSON.parse(i.stdout);

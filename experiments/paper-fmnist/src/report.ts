@@ -84,7 +84,7 @@ export function renderReport(R: Results, figures: string[]): string {
   L.push('```');
   L.push('');
   L.push(
-    `**Progress: ${st.complete} of ${st.total} runs complete, ${st.started} started; ${st.sweepsDone} of ${st.sweepsWanted} sweep checkpoints analyzed.** ` +
+    `**Progress: ${st.complete} of ${st.total} runs complete, ${st.started} started (${st.epochsDone} of ${st.epochsWanted} epochs trained); ${st.sweepsDone} of ${st.sweepsWanted} sweep checkpoints analyzed.** ` +
       `Generated ${R.createdAt.slice(0, 16).replace('T', ' ')} UTC on ${R.machine.cpus}x ${R.machine.cpuModel}, Node ${R.machine.node}, backend ${S.backend}.`,
   );
   L.push('');

@@ -79,9 +79,8 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
   const v = (name: string) => (given.has(name) || !preset ? values : {});
   if (typeof values.model !== 'string') throw new UserError('--model is required: give zoo:NAME (see `hessctl models`) or the path of a model.json');
   const p = preset ? PYHESSIAN_PRESET : undefined;
-  const topK = values['no-top-k']
-    ? null
-    : {
+  // Checked even when --no-top-k turns it off: a bad value is refused, not silently ignored.
+  const topKFlags = {
         ...(p?.topK ?? {}),
         ...defined({
           k: intFlag(v('top-k'), 'top-k', 1),
@@ -90,9 +89,8 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
           maxIter: intFlag(v('eig-max-iter'), 'eig-max-iter', 1),
         }),
       };
-  const trace = values['no-trace']
-    ? null
-    : {
+  // Checked even when --no-trace turns it off: a bad value is refused, not silently ignored.
+  const traceFlags = {
         ...(p?.trace ?? {}),
         ...defined({
           probes: intFlag(v('trace-probes'), 'trace-probes', 1),
@@ -102,9 +100,8 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
           fromFullProbes: values['trace-from-full'] === true ? true : undefined,
         }),
       };
-  const density = values['no-density']
-    ? null
-    : {
+  // Checked even when --no-density turns it off: a bad value is refused, not silently ignored.
+  const densityFlags = {
         ...(p?.density ?? {}),
         ...defined({
           runs: intFlag(v('density-runs'), 'density-runs', 1),
@@ -113,6 +110,9 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
           gridPoints: intFlag(values, 'density-grid', 2),
         }),
       };
+  const topK = values['no-top-k'] ? null : topKFlags;
+  const trace = values['no-trace'] ? null : traceFlags;
+  const density = values['no-density'] ? null : densityFlags;
   // The grid default follows the density preset unless --density-grid says otherwise.
   if (density && !given.has('density-grid')) density.gridPoints = density.preset === 'pyhessian' ? 10000 : 1000;
   return {

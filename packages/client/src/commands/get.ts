@@ -5,7 +5,7 @@ import { choice, parseFlags, type Command } from '../flags.js';
 import type { Job } from '../grpc-client.js';
 import { AUTH_FLAGS } from './auth.js';
 import { emitReport } from './output.js';
-import { HELP_FLAG, jobJson, oneId, parseReport, progressText, SERVER_FLAG, withConnection } from './remote-common.js';
+import { HELP_FLAG, jobJson, liveProgress, oneId, parseReport, progressText, SERVER_FLAG, withConnection } from './remote-common.js';
 
 export const getCommand: Command = {
   name: 'get',
@@ -23,7 +23,7 @@ export const getCommand: Command = {
   examples: ['hessctl get 3f2c9e1a', 'hessctl get 3f2c9e1a --report --out reports/lenet'],
 };
 
-export function jobSummary(job: Job): string {
+export function jobSummary(job: Job, now = Date.now()): string {
   const spec = job.spec;
   const rows: [string, string][] = [
     ['job', job.id],
@@ -31,7 +31,7 @@ export function jobSummary(job: Job): string {
     ['model', spec?.model ?? ''],
     ['data', spec?.data || '(default)'],
     ['scope', spec?.scope || 'batch'],
-    ['progress', progressText(job.progress)],
+    ['progress', progressText(liveProgress(job, now))],
     ['created', job.createdAt],
     ['updated', job.updatedAt],
   ];

@@ -3,7 +3,10 @@ import { choice, intFlag, parseFlags, type Command } from '../flags.js';
 import type { Job } from '../grpc-client.js';
 import { formatDuration } from '../progress.js';
 import { AUTH_FLAGS } from './auth.js';
-import { HELP_FLAG, jobJson, SERVER_FLAG, table, toProgress, withConnection } from './remote-common.js';
+import { HELP_FLAG, jobJson, liveProgress, SERVER_FLAG, table, withConnection } from './remote-common.js';
+
+/** ListJobs' limit meaning "every job the coordinator keeps" (the field is a uint32). */
+export const ALL_JOBS = 0xffffffff;
 
 export const jobsCommand: Command = {
   name: 'jobs',
@@ -18,13 +21,13 @@ export const jobsCommand: Command = {
   ],
 };
 
-export function jobsTable(jobs: Job[]): string {
+export function jobsTable(jobs: Job[], now = Date.now()): string {
   if (jobs.length === 0) return 'no jobs\n';
   return table(
     [
       ['id', 'state', 'model', 'data', 'scope', 'tasks', 'HVPs', 'elapsed', 'created'],
       ...jobs.map((j) => {
-        const p = toProgress(j.progress);
+        const p = liveProgress(j, now);
         return [j.id, j.state, j.spec?.model ?? '', j.spec?.data || '(default)', j.spec?.scope || 'batch', `${p.tasksDone + p.tasksSkipped}/${p.tasksTotal}`, String(p.hvps), formatDuration(p.elapsedSeconds), j.createdAt];
       }),
     ],
@@ -37,7 +40,8 @@ export async function jobs(argv: string[]): Promise<number> {
   const limit = intFlag(values, 'limit', 0, 100000) ?? 20;
   const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
   return withConnection(values, async (conn) => {
-    const list = await conn.listJobs(limit);
+    // The coordinator reads limit 0 as its default page (100); the largest uint32 asks for all.
+    const list = await conn.listJobs(limit === 0 ? ALL_JOBS : limit);
     process.stdout.write(format === 'json' ? JSON.stringify(list.map(jobJson), null, 2) + '\n' : jobsTable(list));
     return 0;
   });

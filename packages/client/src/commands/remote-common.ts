@@ -69,8 +69,21 @@ export function toProgress(p: ProtoProgressOutput | null | undefined): Progress 
   };
 }
 
-export function progressText(p: ProtoProgressOutput | null | undefined): string {
-  const q = toProgress(p);
+/**
+ * A stored job's progress as of now. The coordinator writes progress (and updatedAt) when a task
+ * ends, so during a long first task the record says "elapsed 0": for a RUNNING job, the time
+ * since updatedAt is added to elapsed and taken off the ETA.
+ */
+export function liveProgress(job: Pick<Job, 'state' | 'progress' | 'updatedAt'>, now = Date.now()): Progress {
+  const p = toProgress(job.progress);
+  const at = Date.parse(job.updatedAt);
+  if (job.state !== 'RUNNING' || !Number.isFinite(at)) return p;
+  const since = Math.max(0, (now - at) / 1000);
+  return { ...p, elapsedSeconds: p.elapsedSeconds + since, etaSeconds: p.etaSeconds === null ? null : Math.max(0, p.etaSeconds - since) };
+}
+
+export function progressText(p: ProtoProgressOutput | Progress | null | undefined): string {
+  const q = p && 'costDone' in p ? p : toProgress(p);
   return `tasks ${q.tasksDone + q.tasksSkipped}/${q.tasksTotal}  HVPs ${q.hvps}  elapsed ${formatDuration(q.elapsedSeconds)}  ETA ${formatDuration(q.etaSeconds)}`;
 }
 

@@ -40,7 +40,7 @@ export const sweepCommand: Command = {
   summary: 'analyze every checkpoint of a training run: top eigenvalue, trace and ESD per layer against the epoch (embedded, or on a cluster with --server)',
   usage: 'hessctl sweep --run DIR --out DIR2 [analysis flags as for analyze] [--server HOST:PORT]',
   flags: [
-    { name: 'run', type: 'string', arg: 'DIR', help: 'the --out folder of a hessctl train run (required)' },
+    { name: 'run', type: 'string', arg: 'DIR', help: "the --out folder of a hessctl train run (required); its --pad/--normalize are applied to --data (the run's statistics)" },
     { name: 'out', type: 'string', arg: 'DIR2', help: 'where sweep.json, top-eigenvalue.svg, trace.svg, esd-LAYER.svg and reports/epoch-NNN.json go (required)' },
     { name: 'epochs', type: 'string', arg: 'LIST', help: 'only these checkpoints, e.g. 0,5,10 (default: all)' },
     ...analysisFlags,

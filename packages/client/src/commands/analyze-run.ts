@@ -8,6 +8,10 @@ import { checkOutDir, emitReport } from './output.js';
 
 export async function analyze(argv: string[]): Promise<number> {
   const { values } = parseFlags(analyzeCommand, argv);
+  if (values['dry-run'] === true) {
+    const { dryRun } = await import('./dry-run.js');
+    return dryRun(normalizeSpec(specFromFlags(values, givenFlags(argv))), backendFrom(values, argv), choice(values, 'format', ['table', 'json'] as const) ?? 'table');
+  }
   const server = analyzeServer(values);
   if (server !== undefined) {
     // Loaded only here: the embedded path never loads gRPC.

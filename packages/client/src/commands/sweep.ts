@@ -15,7 +15,7 @@ import { analyzeCommand, analyzeServer, backendFrom, specFromFlags } from './ana
 import { checkOutDir } from './output.js';
 
 /** analyze's analysis flags (TLS and token flags included); the model is each checkpoint, the output a folder of series. */
-const NOT_FOR_SWEEP = new Set(['model', 'model-seed', 'out', 'format', 'quiet', 'help']);
+const NOT_FOR_SWEEP = new Set(['model', 'model-seed', 'out', 'format', 'quiet', 'help', 'dry-run']);
 
 const SERVER: Flag = {
   name: 'server',

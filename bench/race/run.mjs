@@ -71,7 +71,17 @@ async function hvpMs(engine, scope) {
   return median(ts);
 }
 
+const git = (a) => spawnSync('git', a, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
 const rows = [];
+/** Written after every model, so a long race keeps what it finished. */
+function save() {
+  const result = {
+    bench: 'race', date: new Date().toISOString(), commit: git(['rev-parse', 'HEAD']),
+    command: `node ${relative(ROOT, fileURLToPath(import.meta.url))}${argv.length ? ' ' + argv.join(' ') : ''}`,
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length }, backend, threads: 1, rows,
+  };
+  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+}
 for (const name of models) {
   const dir = mkdtempSync(join(tmpdir(), `race-${name}-`));
   const model = await loadModel(`zoo:${name}`, { seed: 0 });
@@ -136,6 +146,7 @@ for (const name of models) {
     ratio: torch?.seconds ? oursSeconds / torch.seconds : null,
   };
   rows.push(row);
+  save();
   model.dispose();
   console.log(`\n${name} (${model.paramCount} params, ${examples} images, target rel. stderr ${target}): ours ${oursSeconds.toFixed(1)} s, torch ${torch?.seconds?.toFixed(1) ?? '-'} s, ratio ${row.ratio?.toFixed(3) ?? '-'}`);
   console.log(`  HVP ms, ours: last block ${lastBlockHvpMs.toFixed(2)}, full ${fullHvpMs.toFixed(1)}; torch: last block ${torch?.lastBlockHvpMs?.toFixed(2) ?? '-'}, full ${torch?.fullHvpMs?.toFixed(1) ?? '-'}`);
@@ -147,11 +158,4 @@ for (const name of models) {
   }
 }
 
-const git = (a) => spawnSync('git', a, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
-const result = {
-  bench: 'race', date: new Date().toISOString(), commit: git(['rev-parse', 'HEAD']),
-  command: `node ${relative(ROOT, fileURLToPath(import.meta.url))}${argv.length ? ' ' + argv.join(' ') : ''}`,
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length }, backend, threads: 1, rows,
-};
-writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 console.log(`\nwrote ${relative(ROOT, out)}`);

@@ -25,6 +25,7 @@ export interface HutchPlusPlusResult extends ResultBase {
 export const hutchPlusPlus: Estimator<HutchPlusPlusTask, HutchPlusPlusResult, { quantity: 'trace'; name: 'hutch++' }> = {
   name: 'hutch++',
   method: { quantity: 'trace', name: 'hutch++' },
+  fields: { matvecs: { int: [3, 1e7] } },
   planScope(spec, scope, ctx) {
     const t = spec.trace;
     if (!t || t.method !== 'hutch++') return [];

@@ -15,4 +15,5 @@ export * from './run.js';
 export * from './scheduler.js';
 export * from './scope.js';
 export * from './spec.js';
+export * from './thread-bridge.js';
 export * from './version.js';

@@ -22,7 +22,7 @@ export const analyzeCommand: Command = {
     { name: 'model-seed', type: 'string', arg: 'N', default: '0', help: "seed of a zoo model's initial weights (ignored for model.json)" },
     { name: 'data', type: 'string', arg: 'SPEC', default: 'fashion-mnist:train[0:256]', help: 'examples the loss is averaged over: fashion-mnist:train[a:b] | fashion-mnist:test[a:b] | idx:IMAGES,LABELS[a:b] | npy:X.npy,Y.npy[a:b] | synthetic:N' },
     { name: 'per-class', type: 'string', arg: 'K', help: 'balanced subset: the first K examples of each class within --data (the paper uses 10)' },
-    { name: 'layers', type: 'string', arg: 'SEL', default: 'all', help: 'layers to analyze: all | middle (paper: floor(n/4)..floor(3n/4)) | name,name,... | /regex/' },
+    { name: 'layers', type: 'string', arg: 'SEL', default: 'all', help: 'layers to analyze: all | middle (the middle LAYERS, floor(n/4)..floor(3n/4) of the n layers with parameters, each whole; on lenet conv2, fc1) | name,name,... | /regex/' },
     { name: 'convention', type: 'string', arg: 'C', default: 'layer', help: "layer block: layer (kernel and bias) | weights-only (kernel only, as the paper's code)" },
     { name: 'no-full', type: 'boolean', help: 'skip the full-network Hessian (also turns off ESD similarity)' },
     { name: 'top-k', type: 'string', arg: 'K', default: '3', help: 'number of top eigenvalues per scope' },

@@ -17,3 +17,6 @@ export * from './scope.js';
 export * from './spec.js';
 export * from './thread-bridge.js';
 export * from './version.js';
+export * from './budget.js';
+export * from './cost.js';
+export * from './limits.js';

@@ -16,7 +16,7 @@ export {
   hasSimilarity,
   type TimeSeries,
 } from './figures.js';
-export { writeReportDir, writeFileAtomic, reportFigures } from './write.js';
+export { writeReportDir, writeFileAtomic, reportFigures, makeDirs, checkWritableDir } from './write.js';
 export { fmtSig, fmtInt, fmtMeanErr, fmtSeconds } from './format.js';
 export {
   lineChart,

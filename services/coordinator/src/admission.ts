@@ -4,7 +4,7 @@
  * (SubmitChecker). Both throw the embedded run's sentences as UserErrors.
  */
 import * as grpc from '@grpc/grpc-js';
-import { plan as makePlan, type AnalysisSpec } from '@hessian/analysis';
+import { checkPlanFits, plan as makePlan, type AnalysisSpec } from '@hessian/analysis';
 import { zooInfo, zooModels, type ParamGroup } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { DIGEST_RE, fromServiceError, type LiveWorker, type PrepareReply__Output, type Registry } from '@hessian/wire';
@@ -114,7 +114,10 @@ export class SubmitChecker {
       return null;
     }
     try {
-      makePlan(spec, JSON.parse(outcome.r.groupsJson) as ParamGroup[]);
+      const planned = makePlan(spec, JSON.parse(outcome.r.groupsJson) as ParamGroup[]);
+      // Workers that predate the memory fields report a budget of 0: nothing to check against.
+      if (outcome.r.memoryBudgetBytes > 0)
+        checkPlanFits(planned, { budgetBytes: outcome.r.memoryBudgetBytes, budgetSource: outcome.r.memoryBudgetSource, engineBytes: outcome.r.engineBytes });
     } catch (e) {
       this.counter.inc({ result: 'refused' });
       log.info({ err: e instanceof Error ? e.message : String(e) }, 'spec refused at submit by the worker check');

@@ -24,6 +24,10 @@ export function prepareHandler(rt: WorkerRuntime): WorkerHandlers['Prepare'] {
           lossValue: info.lossValue,
           totalExamples: info.totalExamples,
           modelParams: info.params,
+          memoryBudgetBytes: info.memoryBudgetBytes,
+          memoryBudgetSource: info.memoryBudgetSource,
+          engineBytes: info.engineBytes,
+          hvpSeconds: info.hvpSeconds,
         };
       });
     })().then(

@@ -118,6 +118,8 @@ export interface Estimator<T extends TaskBase, R extends ResultBase, M extends M
   readonly method: M;
   /** Rules of its tasks' own fields (beyond TaskBase), checked by parseTask where tasks arrive over the network. */
   readonly fields: FieldRules;
+  /** Refuses a normalized spec it cannot run, with a UserError naming the field (normalizeSpec calls it). */
+  checkSpec?(spec: AnalysisSpec): void;
   /** Tasks for one scope and operator, in order (called for every scope x operator). */
   planScope?(spec: AnalysisSpec, scope: PlannedScope, ctx: ScopePlanContext): Draft<T>[];
   /** Tasks that span scopes, planned once after every per-scope task. */

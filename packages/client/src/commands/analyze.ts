@@ -3,7 +3,7 @@
  * PartialSpec they make. The command itself runs in analyze-run.ts (embedded) or
  * analyze-remote.ts (--server); both import this file and neither is imported by it.
  */
-import { parseLayerSelection, PYHESSIAN_PRESET, type PartialSpec } from '@hessian/analysis';
+import { methodNames, parseLayerSelection, PYHESSIAN_PRESET, type PartialSpec } from '@hessian/analysis';
 import type { BackendName } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { choice, givenFlags, intFlag, numFlag, type Command, type Values } from '../flags.js';
@@ -85,7 +85,7 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
         ...(p?.topK ?? {}),
         ...defined({
           k: intFlag(v('top-k'), 'top-k', 1),
-          method: choice(v('eig-method'), 'eig-method', ['lanczos', 'power'] as const),
+          method: choice(v('eig-method'), 'eig-method', methodNames('topK')),
           tol: numFlag(v('eig-tol'), 'eig-tol', Number.MIN_VALUE),
           maxIter: intFlag(v('eig-max-iter'), 'eig-max-iter', 1),
         }),
@@ -95,7 +95,7 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
         ...(p?.trace ?? {}),
         ...defined({
           probes: intFlag(v('trace-probes'), 'trace-probes', 1),
-          method: choice(v('trace-method'), 'trace-method', ['hutchinson', 'hutch++'] as const),
+          method: choice(v('trace-method'), 'trace-method', methodNames('trace')),
           targetRelStderr: numFlag(v('trace-target'), 'trace-target', 0),
           chunk: intFlag(v('trace-chunk'), 'trace-chunk', 1),
           fromFullProbes: values['trace-from-full'] === true ? true : undefined,

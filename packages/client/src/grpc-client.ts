@@ -6,7 +6,6 @@
  * coordinator's sentence (fromServiceError); an unreachable coordinator (UNAVAILABLE, or no
  * connection within the deadline) says so and how to start one. Anything else is rethrown.
  */
-import { diagnoseConnection } from './diagnose.js';
 import * as grpc from '@grpc/grpc-js';
 import type { PartialSpec } from '@hessian/analysis';
 import { UserError } from '@hessian/linalg';
@@ -24,6 +23,8 @@ import {
 import { randomUUID } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { diagnoseConnection } from './diagnose.js';
+import { checkWeightBytes, type ManifestGroup } from './weights-check.js';
 
 export type Job = Job__Output;
 export type JobEvent = JobEvent__Output;
@@ -338,7 +339,7 @@ export async function modelFiles(modelJsonPath: string): Promise<string[]> {
   } catch {
     throw new UserError(`--model: cannot read ${modelJsonPath}; give zoo:NAME or the path of a tfjs model.json with its weight files`, 'NOT_FOUND');
   }
-  let json: { weightsManifest?: { paths?: string[] }[] };
+  let json: { weightsManifest?: ManifestGroup[] };
   try {
     json = JSON.parse(text);
   } catch {
@@ -354,6 +355,7 @@ export async function modelFiles(modelJsonPath: string): Promise<string[]> {
       throw new UserError(`--model: the weight file ${join(dirname(modelJsonPath), f)} named in ${modelJsonPath} is missing; copy it next to model.json`, 'NOT_FOUND');
     }
   }
+  await checkWeightBytes(modelJsonPath, json.weightsManifest ?? []);
   return files;
 }
 

@@ -116,7 +116,7 @@ export async function loadModel(spec: string, opts: { seed?: number } = {}): Pro
   return modelFromArtifacts(await readModelJson(spec));
 }
 
-export function zooModels(): { name: string; description: string; inputShape: number[]; params: number }[] {
+export function zooModels(): { name: string; description: string; inputShape: number[]; params: number; fixture?: boolean }[] {
   return zooCatalog();
 }
 

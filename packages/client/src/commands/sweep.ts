@@ -12,9 +12,10 @@ import { ProgressBar } from '../progress.js';
 import type { CoordinatorConnection, Scope } from '../grpc-client.js';
 import type { SweepProgress } from './sweep-remote.js';
 import { analyzeCommand, analyzeServer, backendFrom, specFromFlags } from './analyze.js';
+import { checkOutDir } from './output.js';
 
 /** analyze's analysis flags (TLS and token flags included); the model is each checkpoint, the output a folder of series. */
-const NOT_FOR_SWEEP = new Set(['model', 'model-seed', 'out', 'format', 'quiet', 'help']);
+const NOT_FOR_SWEEP = new Set(['model', 'model-seed', 'out', 'format', 'quiet', 'help', 'dry-run']);
 
 const SERVER: Flag = {
   name: 'server',
@@ -134,6 +135,7 @@ function embeddedSweep(values: Values, argv: string[], run: string, analysis: An
     backend: backendFrom(values, argv),
     epochs,
     signal,
+    onStart: () => checkOutDir('out', out),
     onCheckpoint: (c) => {
       bar?.done();
       if (!quiet) process.stderr.write(`checkpoint epoch ${c.epoch} (${c.index + 1}/${c.total})\n`);
@@ -182,6 +184,7 @@ async function remoteSweep(server: string, values: Values, run: string, analysis
     concurrency: o.maxJobs,
     signal: o.signal,
     onStart: async (cps) => {
+      await checkOutDir('out', out);
       const conn = await connectTo(server, values);
       o.setConn(conn);
       analyze = analyzer(conn);

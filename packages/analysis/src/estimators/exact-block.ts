@@ -31,6 +31,7 @@ export interface ExactBlockResult extends ResultBase {
 export const exactBlock: Estimator<ExactBlockTask, ExactBlockResult, null> = {
   name: 'exact-block',
   method: null,
+  fields: { build: { oneOf: ['factor-pass', 'unit-vectors'] }, dim: { int: [1, 1e7] } },
   planScope(spec, scope, ctx) {
     const d = exactDecision(spec, scope, ctx.operator);
     if (!d.exact) return [];

@@ -50,6 +50,7 @@ function make<N extends Name>(name: N): Estimator<DiagonalTraceTask, DiagonalTra
   return {
     name,
     method: { quantity: 'trace', name },
+    fields: { index: { int: [-1, 1e7] }, probes: { int: [0, 1e6] } },
     planScope(spec, scope, ctx) {
       const t = spec.trace;
       if (!t || t.method !== name || exactDecision(spec, scope, ctx.operator).exact) return [];

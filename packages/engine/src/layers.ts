@@ -182,6 +182,11 @@ function dilateKernel(k: tf.Tensor4D, d: [number, number]): tf.Tensor4D {
   return tf.slice(full, [0, 0, 0, 0], [(kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1, ci, co]) as tf.Tensor4D;
 }
 
+/** A plain (HWIO kernel, NHWC) convolution by the implementation `setConvImplementation` chose. */
+export function conv2d(x: tf.Tensor4D, k: tf.Tensor4D, s: [number, number], pad: 'same' | 'valid', d: [number, number]): tf.Tensor4D {
+  return useIm2col() ? conv2dIm2col(x, k, s, pad, d) : tf.conv2d(x, dilateKernel(k, d), s, pad);
+}
+
 function convOut(size: number, k: number, s: number, d: number, pad: 'same' | 'valid'): number {
   return pad === 'same' ? Math.ceil(size / s) : Math.ceil((size - (k - 1) * d) / s);
 }
@@ -269,9 +274,7 @@ export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: bo
         weights,
         note: act.note,
         apply: (x, w) => {
-          let y: tf.Tensor = useIm2col()
-            ? conv2dIm2col(x[0] as tf.Tensor4D, w('kernel') as tf.Tensor4D, s, pad, d)
-            : tf.conv2d(x[0] as tf.Tensor4D, dilateKernel(w('kernel') as tf.Tensor4D, d), s, pad);
+          let y: tf.Tensor = conv2d(x[0] as tf.Tensor4D, w('kernel') as tf.Tensor4D, s, pad, d);
           if (useBias) y = tf.add(y, w('bias'));
           return act.fn(y);
         },

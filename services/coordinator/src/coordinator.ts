@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { normalizeSpec, plan as makePlan, type AnalysisSpec, type GroupInfo } from '@hessian/analysis';
-import { parseDataSpec, zooModels } from '@hessian/engine';
+import { checkModelFile, parseDataSpec, singleFileFormat, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import {
   bindServers,
@@ -588,17 +588,7 @@ export class CoordinatorService {
           if (done) return;
           void (async () => {
             const list = [...files].map(([path, parts]) => ({ path, data: Buffer.concat(parts) }));
-            const mj = list.find((f) => f.path === 'model.json');
-            if (!mj) throw new UserError('upload: no model.json among the files; send the tfjs model.json and the weight files it names');
-            let json: { modelTopology?: unknown; weightsManifest?: { paths?: string[] }[] };
-            try {
-              json = JSON.parse(mj.data.toString('utf8'));
-            } catch (e) {
-              throw new UserError(`upload: model.json is not valid JSON (${(e as Error).message}); send a tfjs LayersModel model.json`);
-            }
-            if (!json || typeof json !== 'object' || !json.modelTopology) throw new UserError('upload: model.json has no modelTopology; send a tfjs LayersModel (tf.LayersModel.save)');
-            const missing = (json.weightsManifest ?? []).flatMap((g) => g.paths ?? []).filter((p) => !files.has(p));
-            if (missing.length > 0) throw new UserError(`upload: weight files ${missing.join(', ')} named by model.json were not sent; send them too`);
+            checkUpload(list, name);
             const bundle = encodeModelBundle(list);
             const digest = modelDigest(bundle);
             const have = await this.store.models.info(digest);
@@ -624,4 +614,28 @@ export class CoordinatorService {
     await closeServers(this.server, this.healthServer);
     await this.store.close();
   }
+}
+
+/**
+ * What an upload must hold: one single-file model (.onnx), decoded and checked here so a
+ * truncated or corrupt file is refused at upload, or a tfjs model.json with the weight files
+ * it names.
+ */
+function checkUpload(list: { path: string; data: Buffer }[], name: string): void {
+  if (list.length === 1 && singleFileFormat(list[0].path) !== null && !list[0].path.includes('/')) {
+    checkModelFile(list[0].data, list[0].path, `upload '${name || list[0].path}'`);
+    return;
+  }
+  const mj = list.find((f) => f.path === 'model.json');
+  if (!mj) throw new UserError('upload: no model.json among the files; send the tfjs model.json and the weight files it names, or one .onnx file');
+  let json: { modelTopology?: unknown; weightsManifest?: { paths?: string[] }[] };
+  try {
+    json = JSON.parse(mj.data.toString('utf8'));
+  } catch (e) {
+    throw new UserError(`upload: model.json is not valid JSON (${(e as Error).message}); send a tfjs LayersModel model.json`);
+  }
+  if (!json || typeof json !== 'object' || !json.modelTopology) throw new UserError('upload: model.json has no modelTopology; send a tfjs LayersModel (tf.LayersModel.save)');
+  const sent = new Set(list.map((f) => f.path));
+  const missing = (json.weightsManifest ?? []).flatMap((g) => g.paths ?? []).filter((p) => !sent.has(p));
+  if (missing.length > 0) throw new UserError(`upload: weight files ${missing.join(', ')} named by model.json were not sent; send them too`);
 }

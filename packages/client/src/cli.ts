@@ -7,9 +7,16 @@
 import { isUserError } from '@hessian/linalg';
 import { TOOL } from '@hessian/analysis';
 import { helpText, type Command } from './flags.js';
-import { analyze, analyzeCommand } from './commands/analyze.js';
+import { analyzeCommand } from './commands/analyze.js';
+import { analyze } from './commands/analyze-run.js';
 import { inspect, inspectCommand, models, modelsCommand } from './commands/models.js';
-import { cancel, cancelCommand, get, getCommand, jobs, jobsCommand, submit, submitCommand, uploadModel, uploadModelCommand, watch, watchCommand, workers, workersCommand } from './commands/remote.js';
+import { submit, submitCommand } from './commands/submit.js';
+import { watch, watchCommand } from './commands/watch.js';
+import { get, getCommand } from './commands/get.js';
+import { cancel, cancelCommand } from './commands/cancel.js';
+import { jobs, jobsCommand } from './commands/jobs.js';
+import { workers, workersCommand } from './commands/workers.js';
+import { uploadModel, uploadModelCommand } from './commands/upload-model.js';
 import { cluster, clusterCommand, clusterHelp } from './commands/cluster.js';
 import { trainCmd, trainCommand } from './commands/train.js';
 import { sweepCmd, sweepCommand } from './commands/sweep.js';
@@ -78,7 +85,8 @@ export async function main(argv: string[]): Promise<number> {
     return await entry.run(rest);
   } catch (e) {
     if (isUserError(e)) {
-      process.stderr.write(`\nhessctl: ${e.message}\n`);
+      // On a terminal, clear a progress bar the error interrupted; never a blank line before the sentence.
+      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}hessctl: ${e.message}\n`);
       return 2;
     }
     throw e;

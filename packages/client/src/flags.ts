@@ -14,7 +14,7 @@ export interface Flag {
   arg?: string;
   help: string;
   short?: string;
-  /** A string flag whose value may be negative (`--metrics-port -1`); elsewhere `-2` stays a parse error naming the flag. */
+  /** Documents that a negative value means something (`--metrics-port -1`). Any string flag takes `-N` as its value, so `--seed -1` gets the flag's own range sentence. */
   negative?: boolean;
 }
 
@@ -32,13 +32,14 @@ export type Values = Record<string, string | boolean | undefined>;
 export function parseFlags(cmd: Command, argv: string[]): { values: Values; positionals: string[] } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const f of cmd.flags) options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}) };
-  // `--metrics-port -1`: a negative number after a flag marked `negative` is its value, not a flag.
-  const negative = new Set(cmd.flags.filter((f) => f.negative).map((f) => f.name));
+  // `--metrics-port -1`, `--seed -1`: a negative number after a string flag is its value, not a
+  // short flag (parseArgs would say "ambiguous"); the flag's own check then names its range.
+  const negative = new Set(cmd.flags.filter((f) => f.type === 'string').map((f) => f.name));
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
     const next = argv[i + 1];
-    if (name !== null && !name.includes('=') && negative.has(name) && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) {
+    if (name !== null && !name.includes('=') && negative.has(name) && next !== undefined && /^-(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(next)) {
       args.push(`--${name}=${next}`);
       i++;
     } else args.push(argv[i]);
@@ -49,6 +50,9 @@ export function parseFlags(cmd: Command, argv: string[]): { values: Values; posi
     for (const f of cmd.flags) if (out[f.name] === undefined && f.default !== undefined && f.type === 'string') out[f.name] = f.default;
     return { values: out, positionals };
   } catch (e) {
+    // parseArgs' own text for an unknown flag quotes a "--" hint that reads as garbled: say it plainly, with the usage.
+    const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(e instanceof Error ? e.message : '');
+    if (unknown) throw new UserError(`unknown flag ${unknown[1]}; usage: ${cmd.usage} (see \`hessctl ${cmd.name} --help\`)`);
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new UserError(`${msg.replace(/\.$/, '')}; see \`hessctl ${cmd.name} --help\``);
   }
@@ -79,6 +83,19 @@ function wrap(text: string, width: number): string[] {
   }
   if (line) out.push(line);
   return out;
+}
+
+/** A flag whose value must be one of `options` (undefined when absent). */
+export function choice<T extends string>(values: Values, name: string, options: readonly T[]): T | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  if (!options.includes(v as T)) throw new UserError(`--${name}: must be one of ${options.join(', ')}, got "${v}"`);
+  return v as T;
+}
+
+/** The flags written on the command line (as opposed to defaults filled in by the parser). */
+export function givenFlags(argv: string[]): Set<string> {
+  return new Set(argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]));
 }
 
 /** Parses a flag as a whole number within bounds, with a sentence naming the flag. */

@@ -6,6 +6,7 @@
  * coordinator's sentence (fromServiceError); an unreachable coordinator (UNAVAILABLE, or no
  * connection within the deadline) says so and how to start one. Anything else is rethrown.
  */
+import { diagnoseConnection } from './diagnose.js';
 import * as grpc from '@grpc/grpc-js';
 import type { PartialSpec } from '@hessian/analysis';
 import { UserError } from '@hessian/linalg';
@@ -137,7 +138,10 @@ export class CoordinatorConnection {
       await waitReady(client, Date.now() + deadlineMs, opts.failFast ?? true);
     } catch (e) {
       client.close();
-      throw new UserError(unreachableMessage(addr, e instanceof Error ? e.message : String(e)), 'FAILED_PRECONDITION');
+      // gRPC says only TRANSIENT_FAILURE: probe whether the port is closed or the two ends disagree about TLS.
+      const d = await diagnoseConnection(addr, opts).catch(() => null);
+      if (d && d.kind !== 'refused') throw new UserError(d.sentence, 'FAILED_PRECONDITION');
+      throw new UserError(unreachableMessage(addr, d?.sentence ?? (e instanceof Error ? e.message : String(e))), 'FAILED_PRECONDITION');
     }
     return new CoordinatorConnection(addr, client, deadlineMs);
   }

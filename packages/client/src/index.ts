@@ -4,5 +4,9 @@ export { analyzeCommand, specFromFlags, givenFlags } from './commands/analyze.js
 export * from './grpc-client.js';
 export { analyzeServer } from './commands/analyze.js';
 export { emitReport } from './commands/output.js';
-export { eventLine, jobSummary, jobsTable, workersTable, toProgress, progressText, resolveServer, DEFAULT_SERVER } from './commands/remote.js';
+export { toProgress, progressText, resolveServer, DEFAULT_SERVER } from './commands/remote-common.js';
+export { eventLine } from './commands/watch.js';
+export { jobSummary } from './commands/get.js';
+export { jobsTable } from './commands/jobs.js';
+export { workersTable } from './commands/workers.js';
 export { readRecord as readClusterRecord, type ClusterRecord, type ProcessRecord } from './commands/cluster.js';

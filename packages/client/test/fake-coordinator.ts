@@ -28,6 +28,8 @@ export class FakeCoordinator {
   models = new Map<string, string>();
   /** Break the next watch stream(s) with UNAVAILABLE after this many events (0: never). */
   breakWatchAfter = 0;
+  /** the limit of every ListJobs request */
+  listLimits: number[] = [];
   breaks = 0;
   watchRequests: { id: string; afterSequence: number }[] = [];
   /** New jobs stay RUNNING without running until cancelled (for cancel tests). */
@@ -59,7 +61,12 @@ export class FakeCoordinator {
         }
         cb(null, { ...j.job, reportJson: '' });
       },
-      ListJobs: (_call: unknown, cb: grpc.sendUnaryData<{ jobs: Job[] }>) => cb(null, { jobs: [...this.jobs.values()].reverse().map((j) => ({ ...j.job, reportJson: '' })) }),
+      // The real coordinator's rule: limit 0 is its default page of 100.
+      ListJobs: (call: grpc.ServerUnaryCall<{ limit: number }, { jobs: Job[] }>, cb: grpc.sendUnaryData<{ jobs: Job[] }>) => {
+        this.listLimits.push(call.request.limit);
+        const limit = call.request.limit > 0 ? call.request.limit : 100;
+        cb(null, { jobs: [...this.jobs.values()].reverse().slice(0, limit).map((j) => ({ ...j.job, reportJson: '' })) });
+      },
       ListWorkers: (_call: unknown, cb: grpc.sendUnaryData<object>) =>
         cb(null, {
           workers: [

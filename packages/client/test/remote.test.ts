@@ -17,20 +17,16 @@ import { isUserError } from '@hessian/linalg';
 import { specFromProto, specToProto } from '@hessian/wire';
 import { analyzeCommand, analyzeServer, givenFlags, specFromFlags } from '../src/commands/analyze.js';
 import { clusterDownCommand, clusterStatusCommand, clusterUpCommand } from '../src/commands/cluster.js';
-import {
-  cancelCommand,
-  eventLine,
-  getCommand,
-  jobsCommand,
-  resolveServer,
-  submitCommand,
-  uploadModelCommand,
-  watchCommand,
-  workersCommand,
-  workersTable,
-} from '../src/commands/remote.js';
+import { cancelCommand } from '../src/commands/cancel.js';
+import { getCommand, jobSummary } from '../src/commands/get.js';
+import { jobsCommand, jobsTable } from '../src/commands/jobs.js';
+import { resolveServer } from '../src/commands/remote-common.js';
+import { submitCommand } from '../src/commands/submit.js';
+import { uploadModelCommand } from '../src/commands/upload-model.js';
+import { eventLine, watchCommand } from '../src/commands/watch.js';
+import { workersCommand, workersTable } from '../src/commands/workers.js';
 import { helpText, parseFlags, type Command } from '../src/flags.js';
-import { CoordinatorConnection, normalizeAddress, type JobEvent } from '../src/grpc-client.js';
+import { CoordinatorConnection, normalizeAddress, type Job, type JobEvent } from '../src/grpc-client.js';
 import { FakeCoordinator } from './fake-coordinator.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -206,6 +202,41 @@ describe('spec -> proto -> spec', () => {
     });
 });
 
+test('a negative number after a flag is its value: --seed -1 and --top-k -1 get their range sentence', () => {
+  const spec = (...args: string[]) => {
+    const { values } = parseFlags(analyzeCommand, ['--model', 'zoo:mlp', ...args]);
+    return specFromFlags(values, givenFlags(args));
+  };
+  assert.throws(() => spec('--seed', '-1'), (e) => isUserError(e) && e.message === '--seed: must be between 0 and 4294967295, got -1');
+  assert.throws(() => spec('--top-k', '-1'), (e) => isUserError(e) && e.message === '--top-k: must be at least 1, got -1');
+  assert.throws(() => spec('--eig-tol', '-1e-3'), (e) => isUserError(e) && /^--eig-tol: must be at least/.test(e.message));
+  // An unknown flag: plain words and the usage, not parseArgs' quoting hint.
+  assert.throws(
+    () => parseFlags(uploadModelCommand, ['--model', 'x']),
+    (e) => isUserError(e) && e.message === `unknown flag --model; usage: ${uploadModelCommand.usage} (see \`hessctl upload-model --help\`)`,
+  );
+});
+
+test("get and jobs show a running job's elapsed time as of now, not as of its last finished task", () => {
+  const now = Date.parse('2026-12-06T07:00:00Z');
+  const job: Job = {
+    id: 'j1',
+    state: 'RUNNING',
+    spec: null,
+    progress: { tasksDone: 0, tasksSkipped: 0, tasksTotal: 40, hvps: 0, elapsedSeconds: 0, etaSeconds: -1 },
+    reportJson: '',
+    error: '',
+    createdAt: '2026-12-06T06:57:00Z',
+    updatedAt: '2026-12-06T06:57:55Z',
+  };
+  assert.match(jobSummary(job, now), /progress {2}tasks 0\/40 {2}HVPs 0 {2}elapsed 02:05 {2}ETA --:--/);
+  assert.match(jobsTable([job], now), /RUNNING .* 0\/40 +0 +02:05 /);
+  const withEta: Job = { ...job, progress: { tasksDone: 10, tasksSkipped: 0, tasksTotal: 40, hvps: 0, elapsedSeconds: 60, etaSeconds: 180 } };
+  assert.match(jobSummary(withEta, now), /elapsed 03:05 {2}ETA 00:55/);
+  const done: Job = { ...withEta, state: 'SUCCEEDED' };
+  assert.match(jobSummary(done, now), /elapsed 01:00 {2}ETA 03:00/);
+});
+
 describe('against an in-process coordinator (real gRPC, embedded analysis)', () => {
   const fake = new FakeCoordinator();
   let server: string;
@@ -354,6 +385,15 @@ describe('against an in-process coordinator (real gRPC, embedded analysis)', () 
     const up = await hessctlAsync(['upload-model', join(modelDir, 'm', 'model.json'), '--server', server]);
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+  });
+
+  test('jobs --limit 0 asks for every job (the coordinator reads 0 as its page of 100); --limit 1 for one', async () => {
+    const all = await hessctlAsync(['jobs', '--limit', '0', '--format', 'json', '--server', server]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(fake.listLimits[fake.listLimits.length - 1], 0xffffffff);
+    const one = await hessctlAsync(['jobs', '--limit', '1', '--format', 'json', '--server', server]);
+    assert.equal((JSON.parse(one.stdout) as unknown[]).length, 1);
+    assert.ok((JSON.parse(all.stdout) as unknown[]).length > 1);
   });
 
   test('event lines and the workers table', () => {

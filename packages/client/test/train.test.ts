@@ -88,6 +88,7 @@ describe('hessctl train and sweep (embedded)', () => {
     const epochs = lines.filter((l) => l.kind === 'epoch');
     for (const k of ['trainLoss', 'trainAcc', 'testLoss', 'testAcc', 'reg', 'seconds']) assert.ok(k in epochs[0], k);
     // the progress line: epoch, step, loss, reg, acc, ETA
+    assert.doesNotMatch(r.stderr, /will not run/);
     assert.match(r.stderr, /epoch 2\/2 {2}step 6\/6 {2}loss \d\.\d{4} {2}reg [\d.e+-]+ {2}acc [\d.]+% {2}test [\d.]+% {2}lr 0\.100 {2}elapsed \d\d:\d\d {2}ETA \d\d:\d\d/);
 
     // resume to a third epoch; other settings cannot change on resume
@@ -123,6 +124,12 @@ describe('hessctl train and sweep (embedded)', () => {
     assert.match(s.stdout, /full/);
   });
 
+  test('train says at start when the regularizer will not run (--htr-start past the last epoch)', () => {
+    const r = hessctl('train', '--model', 'zoo:tiny-mlp', '--data', 'synthetic:20', '--test-data', 'synthetic:10', '--epochs', '1', '--batch-size', '10', '--htr-gamma', '1e-3', '--out', join(dir, 'htr-late'), '-q');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^hessctl: warning: HTR starts at epoch 15 \(--htr-start\) but the run has 1 epoch: the regularizer \(--htr-gamma 0\.001\) will not run; set --htr-start below 1/);
+  });
+
   const bad: { name: string; args: () => string[]; want: RegExp }[] = [
     { name: 'train without --out', args: () => ['train', '--model', 'zoo:tiny-mlp'], want: /--out is required/ },
     { name: 'train without --model', args: () => ['train', '--out', join(dir, 'x1')], want: /--model is required/ },
@@ -141,6 +148,7 @@ describe('hessctl train and sweep (embedded)', () => {
       const r = hessctl(...c.args());
       assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stderr, c.want);
+      assert.match(r.stderr, /^hessctl: /, 'the sentence first, no blank line before it');
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
       assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('hessctl:')).length, 1);
     });

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, type LinearOperator } from '@hessian/linalg';
 import { registerHigherOrderGradients } from './gradients.js';
+import { FrontCache } from './block-forward.js';
 import { lossSum, outputHessianProduct, type LossName } from './losses.js';
 import type { Convention, Model, ParamTensor } from './model.js';
 
@@ -29,6 +30,12 @@ export interface HessianEngineOptions {
   loss?: LossName;
   /** micro-batch size: products are summed over chunks of the batch (weighted by size) */
   batchSize?: number;
+  /**
+   * Layer-block products run only the layers that depend on the block, from cached
+   * outputs of the others (block-forward.ts; same numbers). Default true; false runs the
+   * whole network for every product (the reference in tests).
+   */
+  blockForward?: boolean;
 }
 
 /** sum_k <a_k, b_k>, added in order (one add per term). */
@@ -45,6 +52,7 @@ export class HessianEngine {
   readonly n: number;
   private chunks: Chunk[] = [];
   private disposed = false;
+  private readonly front: FrontCache | null;
 
   constructor(
     readonly model: Model,
@@ -77,6 +85,7 @@ export class HessianEngine {
       if (!Number.isFinite(batch.x[i])) throw new UserError(`Batch input contains a non-finite value at index ${i}.`);
     }
     this.n = n;
+    this.front = opts.blockForward === false ? null : new FrontCache(model);
     const bs = opts.batchSize && opts.batchSize > 0 ? Math.min(Math.floor(opts.batchSize), n) : n;
     const per = model.inputShape.reduce((a, b) => a * b, 1);
     for (let s = 0; s < n; s += bs) {
@@ -85,6 +94,12 @@ export class HessianEngine {
       const y = tf.keep(tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(batch.labels.slice(s, s + m), 'int32'), batch.numClasses), 'float32') as tf.Tensor2D));
       this.chunks.push({ x, y, n: m });
     }
+  }
+
+  /** The batch as the engine holds it (micro-batches; loss denominator `n`), for other passes. */
+  batchChunks(): readonly { x: tf.Tensor; y: tf.Tensor2D; n: number }[] {
+    this.live();
+    return this.chunks;
   }
 
   private live(): void {
@@ -110,22 +125,30 @@ export class HessianEngine {
     return this.scopeTensors(scope).map((i) => ({ offset: this.model.params[i].offset, size: this.model.params[i].size }));
   }
 
+  /** Logits of a chunk as a function of all parameters, running only what the scope `idx` needs. */
+  private forwardFn(idx: number[], chunk: Chunk): (p: tf.Tensor[]) => tf.Tensor2D {
+    const f = this.front?.forwardFn(idx, this.chunks.indexOf(chunk), chunk.x);
+    return f ?? ((p: tf.Tensor[]) => this.model.forward(p, chunk.x) as tf.Tensor2D);
+  }
+
   /** Loss of one chunk (its share of the batch mean) as a function of the scope's tensors. */
   private lossFn(idx: number[], chunk: Chunk): (...xs: tf.Tensor[]) => tf.Scalar {
     const base = this.model.paramTensors();
+    const forward = this.forwardFn(idx, chunk);
     return (...xs: tf.Tensor[]) => {
       const p = base.slice();
       idx.forEach((pi, k) => (p[pi] = xs[k]));
-      return lossSum(this.lossName, this.model.forward(p, chunk.x) as tf.Tensor2D, chunk.y, this.n);
+      return lossSum(this.lossName, forward(p), chunk.y, this.n);
     };
   }
 
   private logitsFn(idx: number[], chunk: Chunk): (xs: tf.Tensor[]) => tf.Tensor2D {
     const base = this.model.paramTensors();
+    const forward = this.forwardFn(idx, chunk);
     return (xs: tf.Tensor[]) => {
       const p = base.slice();
       idx.forEach((pi, k) => (p[pi] = xs[k]));
-      return this.model.forward(p, chunk.x) as tf.Tensor2D;
+      return forward(p);
     };
   }
 
@@ -260,6 +283,7 @@ export class HessianEngine {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.front?.dispose();
     for (const c of this.chunks) {
       c.x.dispose();
       c.y.dispose();

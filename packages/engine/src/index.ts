@@ -5,5 +5,8 @@ export * from './pool.js';
 export * from './layers.js';
 export * from './model.js';
 export * from './hessian.js';
+export { factorDiagonal, factorBlock, factorVerdicts, type BlockVerdict, type DiagonalResult } from './factor-pass.js';
 export * from './data/index.js';
 export { describeWebgpu, webgpuDeviceInfo, type WebgpuDeviceInfo } from './webgpu.js';
+export { zooInfo, type ZooInfo } from './zoo.js';
+export { paperParamCount, parsePaperOptions, PAPER_FAMILIES, type PaperFamily, type PaperOptions } from './zoo-paper.js';

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@hessian/linalg';
 import './gradients.js';
 import type { CompiledLayer, Json } from './layers.js';
-import type { Convention, LayerSummary, Model, ParamGroup, ParamTensor } from './model.js';
+import type { Convention, LayerSummary, Model, ModelProgram, ParamGroup, ParamTensor } from './model.js';
 import { INPUT } from './topology.js';
 
 interface WeightRecord {
@@ -174,20 +174,27 @@ export class InterpretedModel implements Model {
       const vals = new Map<string, tf.Tensor>([[INPUT, x]]);
       for (const c of this.compiled) {
         const layer = c.node.name;
-        const get = (role: string): tf.Tensor => {
-          const key = `${layer}/${role}`;
-          const i = this.paramIndex.get(key);
-          if (i !== undefined) return params[i];
-          const k = this.constants.get(key);
-          if (!k) throw new Error(`internal: no weight ${key}`);
-          return k;
-        };
+        const get = (role: string): tf.Tensor => this.weightOf(layer, role, params);
         const inputs = c.node.inbound.map((n) => vals.get(n) as tf.Tensor);
         vals.set(layer, c.apply(inputs, get));
       }
       const y = vals.get(this.outputName) as tf.Tensor;
       return y.rank === 2 ? y : tf.reshape(y, [x.shape[0], this.outputSize]);
     });
+  }
+
+  private weightOf(layer: string, role: string, params: tf.Tensor[]): tf.Tensor {
+    const key = `${layer}/${role}`;
+    const i = this.paramIndex.get(key);
+    if (i !== undefined) return params[i];
+    const k = this.constants.get(key);
+    if (!k) throw new Error(`internal: no weight ${key}`);
+    return k;
+  }
+
+  program(): ModelProgram {
+    this.live();
+    return { input: INPUT, output: this.outputName, layers: this.compiled, weight: (l, r, p) => this.weightOf(l, r, p) };
   }
 
   async save(dir: string): Promise<void> {

@@ -66,6 +66,7 @@ export const SUPPORTED_LAYERS = [
   'ReLU',
   'Softmax',
   'Add',
+  'ZeroPadding2D',
 ] as const;
 
 const ALIASES: Record<string, string> = {
@@ -108,6 +109,16 @@ function channelsLast(node: GraphNode): void {
   if (df !== undefined && df !== null && df !== 'channels_last') {
     fail(node, `data_format '${String(df)}' is not supported; save the model with data_format 'channels_last' (NHWC)`);
   }
+}
+
+/** Keras' ZeroPadding2D padding: n, [h, w] or [[top, bottom], [left, right]] (tf.pad: differentiable to any order). */
+function zeroPadding(node: GraphNode): number[][] {
+  const v = node.config['padding'] ?? 1;
+  const ok = (e: unknown): e is number => typeof e === 'number' && Number.isInteger(e) && e >= 0;
+  const side = (e: unknown): number[] | null => (ok(e) ? [e, e] : Array.isArray(e) && e.length === 2 && e.every(ok) ? e : null);
+  const hw = ok(v) ? [[v, v], [v, v]] : Array.isArray(v) && v.length === 2 ? v.map(side) : [null];
+  if (hw.some((p) => p === null)) fail(node, `padding must be a non-negative integer, a pair or a pair of pairs, got ${JSON.stringify(v)}`);
+  return hw as number[][];
 }
 
 function padding(node: GraphNode): 'same' | 'valid' {
@@ -376,6 +387,13 @@ export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: bo
         if (!sameShape(s, inShapes[0])) fail(node, `inputs have different shapes [${inShapes.map((x) => x.join(',')).join('] vs [')}]`);
       }
       return { ...base, outShape: inShapes[0], weights: [], apply: (x) => x.slice(1).reduce((a, b) => tf.add(a, b), x[0]) };
+    }
+    case 'ZeroPadding2D': {
+      need(node, inShapes, 1, 3);
+      channelsLast(node);
+      const [[t, b], [l, r]] = zeroPadding(node);
+      const [h, w0, c] = inShapes[0];
+      return { ...base, outShape: [h + t + b, w0 + l + r, c], weights: [], apply: (x) => tf.pad(x[0], [[0, 0], [t, b], [l, r], [0, 0]]) };
     }
     default:
       throw new UserError(

@@ -4,7 +4,7 @@
  * forward that tf.grads can differentiate to any order. Loaders live in load.ts.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Json } from './layers.js';
+import type { CompiledLayer, Json } from './layers.js';
 
 export type Convention = 'layer' | 'weights-only';
 
@@ -56,9 +56,25 @@ export interface Model {
   paramTensors(): tf.Tensor[];
   /** logits [N, outputSize] */
   forward(params: tf.Tensor[], x: tf.Tensor): tf.Tensor;
+  /**
+   * The compiled graph in evaluation order, for engine modules that split or instrument
+   * the forward pass (program.ts); models without it get the plain `forward` everywhere.
+   */
+  program?(): ModelProgram;
   /** tfjs model.json + weights.bin, loadable by loadModel and by tf.loadLayersModel */
   save(dir: string): Promise<void>;
   dispose(): void;
+}
+
+/** The interpreted graph: what `forward` evaluates, node by node. */
+export interface ModelProgram {
+  /** name under which the model input appears in `inbound` lists */
+  readonly input: string;
+  readonly output: string;
+  /** topological (evaluation) order */
+  readonly layers: readonly CompiledLayer[];
+  /** weight `layer/role`: params[i] for trainable weights, else the model's constant */
+  weight(layer: string, role: string, params: tf.Tensor[]): tf.Tensor;
 }
 
 /** What tfjs's io handlers produce: topology, flat weight specs and one weight buffer. */

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Rng, UserError } from '@hessian/linalg';
 import type { ModelArtifacts } from './model.js';
+import { PAPER_FAMILIES, buildPaperModel, paperParamCount, parsePaperOptions, type PaperFamily } from './zoo-paper.js';
 
 interface ZooEntry {
   description: string;
@@ -22,6 +23,26 @@ interface ZooEntry {
 
 function inits(seed: number, i: number): { kernelInitializer: ReturnType<typeof tfl.initializers.glorotUniform> } {
   return { kernelInitializer: tfl.initializers.glorotUniform({ seed: seed * 1000 + i }) };
+}
+
+/**
+ * LeNet-5. On 28x28 with conv1 'same' it equals the paper's valid conv on 32x32 zero-padded
+ * inputs, but not once the padding is normalized to a non-zero value: hence lenet-32.
+ */
+function lenet(name: string, size: number, conv1: 'same' | 'valid', seed: number): tfl.LayersModel {
+  return tfl.sequential({
+    name,
+    layers: [
+      tfl.layers.conv2d({ name: 'conv1', inputShape: [size, size, 1], filters: 6, kernelSize: 5, padding: conv1, activation: 'relu', ...inits(seed, 1) }),
+      tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
+      tfl.layers.conv2d({ name: 'conv2', filters: 16, kernelSize: 5, padding: 'valid', activation: 'relu', ...inits(seed, 2) }),
+      tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
+      tfl.layers.flatten({ name: 'flatten' }),
+      tfl.layers.dense({ name: 'fc1', units: 120, activation: 'relu', ...inits(seed, 3) }),
+      tfl.layers.dense({ name: 'fc2', units: 84, activation: 'relu', ...inits(seed, 4) }),
+      tfl.layers.dense({ name: 'fc3', units: 10, ...inits(seed, 5) }),
+    ],
+  });
 }
 
 const ZOO: Record<string, ZooEntry> = {
@@ -44,20 +65,13 @@ const ZOO: Record<string, ZooEntry> = {
     description: 'LeNet-5: conv 6@5x5 same + pool, conv 16@5x5 + pool, dense 120-84-10 (ReLU) on 28x28x1',
     inputShape: [28, 28, 1],
     params: 61706,
-    build: (seed) =>
-      tfl.sequential({
-        name: 'lenet',
-        layers: [
-          tfl.layers.conv2d({ name: 'conv1', inputShape: [28, 28, 1], filters: 6, kernelSize: 5, padding: 'same', activation: 'relu', ...inits(seed, 1) }),
-          tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
-          tfl.layers.conv2d({ name: 'conv2', filters: 16, kernelSize: 5, padding: 'valid', activation: 'relu', ...inits(seed, 2) }),
-          tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
-          tfl.layers.flatten({ name: 'flatten' }),
-          tfl.layers.dense({ name: 'fc1', units: 120, activation: 'relu', ...inits(seed, 3) }),
-          tfl.layers.dense({ name: 'fc2', units: 84, activation: 'relu', ...inits(seed, 4) }),
-          tfl.layers.dense({ name: 'fc3', units: 10, ...inits(seed, 5) }),
-        ],
-      }),
+    build: (seed) => lenet('lenet', 28, 'same', seed),
+  },
+  'lenet-32': {
+    description: "LeNet-5 as in the paper's code: conv 6@5x5 valid + pool, conv 16@5x5 + pool, dense 120-84-10 (ReLU) on 32x32x1 (Fashion-MNIST with --pad 2)",
+    inputShape: [32, 32, 1],
+    params: 61706,
+    build: (seed) => lenet('lenet_32', 32, 'valid', seed),
   },
   'vgg-mini': {
     description: 'small VGG: [conv 8, conv 8, maxpool] [conv 16, conv 16, maxpool] dense 64, dropout, dense 10 on 28x28x1',
@@ -156,8 +170,52 @@ const ZOO: Record<string, ZooEntry> = {
   },
 };
 
-export function zooCatalog(): { name: string; description: string; inputShape: number[]; params: number }[] {
-  return Object.entries(ZOO).map(([name, z]) => ({ name, description: z.description, inputShape: z.inputShape, params: z.params }));
+const PAPER_DESCRIPTIONS: Record<PaperFamily, string> = {
+  resnet18: 'ResNet-18, CIFAR-style (3x3 stem, 4 stages of 2 basic blocks at 64-128-256-512 channels, BN, global average pool, dense); options ?width=&input=HxWxC&pad=&classes=',
+  vgg11: 'VGG-11, CIFAR-style (8 convs 64-128-256-256-512-512-512-512, 5 max pools, dense), no batch norm; needs 32x32: use ?pad=32 on 28x28 data',
+  'vgg11-bn': 'VGG-11 with batch norm after every conv (the paper\'s VGG-11); needs 32x32: use ?pad=32 on 28x28 data',
+};
+
+function isPaperFamily(name: string): name is PaperFamily {
+  return (PAPER_FAMILIES as readonly string[]).includes(name);
+}
+
+export interface ZooInfo {
+  name: string;
+  description: string;
+  inputShape: number[];
+  params: number;
+}
+
+/** The zoo's models; the paper's families at their defaults (full width, 28x28x1; VGG padded to 32). */
+export function zooCatalog(): ZooInfo[] {
+  const fixed = Object.entries(ZOO).map(([name, z]) => ({ name, description: z.description, inputShape: z.inputShape, params: z.params }));
+  const paper = PAPER_FAMILIES.map((f) => {
+    const o = parsePaperOptions(f, f === 'resnet18' ? '' : 'pad=32');
+    return { name: f === 'resnet18' ? f : `${f}?pad=32`, description: PAPER_DESCRIPTIONS[f], inputShape: [...o.input], params: paperParamCount(f, o) };
+  });
+  return [...fixed, ...paper];
+}
+
+/**
+ * What a zoo id ('mlp', 'resnet18?width=0.125&input=28x28x1') names, without building it:
+ * a UserError (NOT_FOUND for an unknown name) says what to change.
+ */
+export function zooInfo(id: string): ZooInfo {
+  const q = id.indexOf('?');
+  const name = q < 0 ? id : id.slice(0, q);
+  const query = q < 0 ? '' : id.slice(q + 1);
+  if (isPaperFamily(name)) {
+    const o = parsePaperOptions(name, query);
+    return { name: id, description: PAPER_DESCRIPTIONS[name], inputShape: [...o.input], params: paperParamCount(name, o) };
+  }
+  const z = ZOO[name];
+  if (!z) {
+    const names = [...Object.keys(ZOO), ...PAPER_FAMILIES];
+    throw new UserError(`Unknown zoo model '${name}'; available: ${names.join(', ')}.`, 'NOT_FOUND');
+  }
+  if (q >= 0) throw new UserError(`zoo:${name} takes no options ('?${query}'); only ${PAPER_FAMILIES.join(', ')} do.`);
+  return { name, description: z.description, inputShape: z.inputShape, params: z.params };
 }
 
 function joinBuffers(d: ArrayBuffer | ArrayBuffer[] | undefined): ArrayBuffer {
@@ -210,15 +268,15 @@ function randomizeFixture(a: ModelArtifacts, seed: number): void {
 }
 
 export async function zooArtifacts(name: string, seed: number): Promise<ModelArtifacts> {
-  const z = ZOO[name];
-  if (!z) {
-    throw new UserError(`Unknown zoo model '${name}'; available: ${Object.keys(ZOO).join(', ')}.`, 'NOT_FOUND');
-  }
+  zooInfo(name);
   if (!Number.isInteger(seed) || seed < 0) throw new UserError(`Zoo seed must be a non-negative integer, got ${seed}.`);
-  const m = z.build(seed);
+  const q = name.indexOf('?');
+  const base = q < 0 ? name : name.slice(0, q);
+  const z = ZOO[base];
+  const m = isPaperFamily(base) ? buildPaperModel(base, parsePaperOptions(base, q < 0 ? '' : name.slice(q + 1)), seed) : z.build(seed);
   try {
     const a = await layersModelArtifacts(m, `zoo:${name}`);
-    if (z.fixture) randomizeFixture(a, seed);
+    if (z?.fixture) randomizeFixture(a, seed);
     return a;
   } finally {
     m.dispose();

@@ -7,6 +7,7 @@
  * these residuals cannot fall below roughly 1e-7 * ||A||, whatever the algorithm did.
  */
 import { UserError } from './errors.js';
+import { thickRestartTop } from './bounded.js';
 import { LanczosProcess, type BasisStorage } from './lanczos.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
@@ -31,6 +32,8 @@ export interface TopEigenResult {
   eigenvectors?: Float32Array[];
   /** Lanczos only: the cheap residual estimates |beta_m s_last,i| the stopping rule used. */
   residualEstimates?: number[];
+  /** Thick-restart Lanczos (maxBasis) only: restarts taken. */
+  restarts?: number;
 }
 
 export type EigenWhich = 'largest-algebraic' | 'largest-magnitude';
@@ -51,6 +54,11 @@ export interface TopEigenOptions {
   start?: Float32Array;
   /** Lanczos basis storage, default 'float64' ('float32' halves the basis memory; see `BasisStorage`). */
   basis?: BasisStorage;
+  /**
+   * Hold at most this many basis vectors: thick-restart Lanczos (bounded.ts) instead of one
+   * unrestarted run. Default: none (the basis grows to maxSteps vectors).
+   */
+  maxBasis?: number;
 }
 
 /** Indices of the k wanted Ritz values in ascending `values`, in output order. */
@@ -83,6 +91,7 @@ export async function topEigenvalues(op: LinearOperator, opts: TopEigenOptions):
     throw new UserError(`maxSteps must be an integer of at least k = ${k}, got ${opts.maxSteps}.`);
   }
 
+  if (opts.maxBasis !== undefined && opts.maxBasis < maxSteps) return thickRestartEigen(op, { ...opts, tol, which, maxSteps, maxBasis: opts.maxBasis });
   const proc = new LanczosProcess(op, opts.start ?? rng.gaussian(n), undefined, opts.basis ?? 'float64');
   let converged = false;
   let estimates: number[] = [];
@@ -140,6 +149,37 @@ export async function topEigenvalues(op: LinearOperator, opts: TopEigenOptions):
     residualEstimates: estimates,
   };
   if (returnVectors) result.eigenvectors = eigenvectors;
+  return result;
+}
+
+/** topEigenvalues with a bounded basis: thick restart, then the same true-residual checks. */
+async function thickRestartEigen(
+  op: LinearOperator,
+  opts: TopEigenOptions & { tol: number; which: EigenWhich; maxSteps: number; maxBasis: number },
+): Promise<TopEigenResult> {
+  const tr = await thickRestartTop(op, { ...opts, basis: opts.basis ?? 'float64' });
+  const residuals: number[] = [];
+  const eigenvectors: Float32Array[] = [];
+  let matvecs = tr.matvecs;
+  for (let c = 0; c < tr.values.length; c++) {
+    const x32 = toFloat32(tr.vectors[c]);
+    const ax = toFloat64(await op.matvec(x32));
+    matvecs++;
+    axpy(-tr.values[c], tr.vectors[c], ax);
+    residuals.push(norm(ax));
+    if (opts.returnVectors) eigenvectors.push(x32);
+  }
+  const result: TopEigenResult = {
+    method: 'lanczos',
+    eigenvalues: tr.values,
+    residuals,
+    converged: tr.converged,
+    matvecs,
+    iterations: tr.matvecs,
+    residualEstimates: tr.estimates,
+    restarts: tr.restarts,
+  };
+  if (opts.returnVectors) result.eigenvectors = eigenvectors;
   return result;
 }
 

@@ -9,3 +9,6 @@ export * from './eigen.js';
 export * from './trace.js';
 export * from './slq.js';
 export * from './distance.js';
+export * from './symeig.js';
+export * from './bounded.js';
+export * from './memory.js';

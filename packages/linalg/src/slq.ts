@@ -9,6 +9,7 @@
  * (1/n) tr(A^p). Smoothing with a Gaussian kernel turns the nodes into a plottable density.
  */
 import { UserError } from './errors.js';
+import { lanczosLocal } from './bounded.js';
 import { lanczos, type BasisStorage } from './lanczos.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
@@ -33,17 +34,22 @@ export function quadratureFromTridiagonal(alpha: ArrayLike<number>, beta: ArrayL
   return { nodes: Array.from(t.values), weights: Array.from(t.firstComponents, (c) => c * c) };
 }
 
-/** One SLQ run: Lanczos (full reorthogonalization) from a normalized random start. */
+/**
+ * One SLQ run: Lanczos from a normalized random start, with full reorthogonalization (default)
+ * or, with `reorth: 'local'`, against a window of the last vectors only (bounded memory; see
+ * bounded.ts for what that costs in accuracy).
+ */
 export async function slqRun(
   op: LinearOperator,
-  opts: { steps: number; rng: Rng; distribution?: 'rademacher' | 'gaussian'; basis?: BasisStorage },
+  opts: { steps: number; rng: Rng; distribution?: 'rademacher' | 'gaussian'; basis?: BasisStorage; reorth?: 'full' | 'local'; window?: number },
 ): Promise<SlqRun> {
-  const { steps, rng, distribution = 'rademacher', basis = 'float64' } = opts;
+  const { steps, rng, distribution = 'rademacher', basis = 'float64', reorth = 'full' } = opts;
   if (distribution !== 'rademacher' && distribution !== 'gaussian') {
     throw new UserError(`The probe distribution must be 'rademacher' or 'gaussian', got '${String(distribution)}'.`);
   }
+  if (reorth !== 'full' && reorth !== 'local') throw new UserError(`SLQ reorthogonalization must be 'full' or 'local', got '${String(reorth)}'.`);
   const start = distribution === 'gaussian' ? rng.gaussian(op.dim) : rng.rademacher(op.dim);
-  const lz = await lanczos(op, { steps, rng, start, basis });
+  const lz = reorth === 'local' ? await lanczosLocal(op, { steps, rng, start, basis, window: opts.window }) : await lanczos(op, { steps, rng, start, basis });
   const { nodes, weights } = quadratureFromTridiagonal(lz.alpha, lz.beta);
   return { nodes, weights, steps: lz.steps, matvecs: lz.matvecs, alpha: lz.alpha, beta: lz.beta, breakdown: lz.breakdown };
 }

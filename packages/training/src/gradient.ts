@@ -9,8 +9,9 @@
  * what the embedded step computes (same ops, same probes, same order).
  */
 import { tf } from '@hessian/engine';
-import { loadDataset, type Dataset, type Model } from '@hessian/engine';
+import { loadDataset, parseDataSpec, type Dataset, type Model } from '@hessian/engine';
 import { deriveSeed, Rng, UserError } from '@hessian/linalg';
+import { Augmenter, type AugmentStep } from './augment.js';
 import { drawProbes, flattenGrads, makeInput, objective, parseLayerSet, selectBlocks, type HtrBlock, type HtrTerm, type ProbeDist } from './htr.js';
 import type { TrainSpec } from './spec.js';
 
@@ -65,9 +66,15 @@ export interface ShardResult {
   grad: Float32Array;
 }
 
-/** Loss, regularizer and gradient of CE + gamma * HTR on examples `idx` of `data`, at the model's current weights. */
-export async function shardGradient(model: Model, data: Dataset, idx: ArrayLike<number>, term?: HtrTerm): Promise<ShardResult> {
-  const input = makeInput(data, model.inputShape, model.outputSize, idx);
+/** An augmentation to apply to a shard's examples: the data set's augmenter and the step's draws. */
+export interface ShardAugment {
+  augmenter: Augmenter;
+  step: AugmentStep;
+}
+
+/** Loss, regularizer and gradient of CE + gamma * HTR on examples `idx` of `data` (augmented when asked), at the model's current weights. */
+export async function shardGradient(model: Model, data: Dataset, idx: ArrayLike<number>, term?: HtrTerm, augment?: ShardAugment): Promise<ShardResult> {
+  const input = makeInput(data, model.inputShape, model.outputSize, idx, augment ? (xs) => augment.augmenter.apply(augment.step, idx, xs) : undefined);
   let r;
   try {
     r = await objective(model, input, term);
@@ -90,6 +97,8 @@ export interface StepRequest {
   indices: Int32Array;
   /** the step's HTR settings; null: plain CE */
   htr: HtrStepSpec | null;
+  /** the step's augmentation (the epoch's draws); null or absent: none */
+  augment?: AugmentStep | null;
 }
 
 /** A provider of minibatch gradients at the model's current weights (the loop sets them before each step). */
@@ -111,11 +120,14 @@ export interface GradientContext {
 export type GradientSource = (ctx: GradientContext) => Promise<GradientProvider>;
 
 /** The embedded provider: the whole minibatch in this process. */
-export const embeddedGradients: GradientSource = (ctx) =>
-  Promise.resolve({
-    gradient: (req: StepRequest) => shardGradient(ctx.model, ctx.trainData, req.indices, req.htr ? htrTerm(ctx.blocks, req.htr) : undefined),
+export const embeddedGradients: GradientSource = (ctx) => {
+  const augmenter = new Augmenter(ctx.trainData);
+  return Promise.resolve({
+    gradient: (req: StepRequest) =>
+      shardGradient(ctx.model, ctx.trainData, req.indices, req.htr ? htrTerm(ctx.blocks, req.htr) : undefined, req.augment ? { augmenter, step: req.augment } : undefined),
     close: () => Promise.resolve(),
   });
+};
 
 /**
  * A training or test set, checked against the model (one UserError naming the flag when it
@@ -123,7 +135,11 @@ export const embeddedGradients: GradientSource = (ctx) =>
  * other examples); workers load the training set with this same function.
  */
 export async function loadTrainingData(spec: string, model: Model, seed: number, root: string | undefined, flag: string): Promise<Dataset> {
-  const data = await loadDataset(spec, { seed, inputShape: model.inputShape, numClasses: model.outputSize, ...(root ? { root } : {}) });
+  // Synthetic images are generated at the size before the spec's padding.
+  const pad = parseDataSpec(spec).transform?.pad ?? 0;
+  const s = model.inputShape;
+  const inputShape = pad > 0 && s.length === 3 && s[0] > 2 * pad && s[1] > 2 * pad ? [s[0] - 2 * pad, s[1] - 2 * pad, s[2]] : s;
+  const data = await loadDataset(spec, { seed, inputShape, numClasses: model.outputSize, ...(root ? { root } : {}) });
   const want = model.inputShape.reduce((a, b) => a * b, 1);
   const got = data.shape.slice(1).reduce((a, b) => a * b, 1);
   if (want !== got) throw new UserError(`--${flag}: examples of shape [${data.shape.slice(1).join(', ')}] do not fit model input [${model.inputShape.join(', ')}]; choose data made for this model`);

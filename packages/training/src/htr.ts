@@ -229,8 +229,14 @@ export async function flattenGrads(model: Model, grads: tf.Tensor[]): Promise<Fl
   return out;
 }
 
-/** x and one-hot y tensors of examples `idx` of a data set (caller disposes). */
-export function makeInput(data: { x: Float32Array; labels: Int32Array }, inputShape: number[], numClasses: number, idx: ArrayLike<number>): ObjectiveInput {
+/** x and one-hot y tensors of examples `idx` of a data set (caller disposes); `edit` may change the copied inputs (augmentation) first. */
+export function makeInput(
+  data: { x: Float32Array; labels: Int32Array },
+  inputShape: number[],
+  numClasses: number,
+  idx: ArrayLike<number>,
+  edit?: (xs: Float32Array) => void,
+): ObjectiveInput {
   const per = inputShape.reduce((a, b) => a * b, 1);
   const m = idx.length;
   const xs = new Float32Array(m * per);
@@ -240,5 +246,6 @@ export function makeInput(data: { x: Float32Array; labels: Int32Array }, inputSh
     xs.set(data.x.subarray(i * per, (i + 1) * per), j * per);
     ys[j * numClasses + data.labels[i]] = 1;
   }
+  edit?.(xs);
   return { x: tf.tensor(xs, [m, ...inputShape]), y: tf.tensor2d(ys, [m, numClasses]) };
 }

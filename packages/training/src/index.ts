@@ -1,5 +1,7 @@
 export * from './htr.js';
 export * from './gradient.js';
+export * from './augment.js';
+export * from './pipeline.js';
 export * from './gradients.js';
 export * from './optimizer.js';
 export * from './schedule.js';

@@ -3,7 +3,9 @@
  * every field, throwing a UserError whose one sentence names the flag and what to change.
  * Stored as DIR/run.json, so a resumed run continues with exactly the same settings.
  */
+import { withTransform, type DataTransform } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
+import { formatAugment, parseAugment } from './augment.js';
 import { formatLayerSet, parseLayerSet, type LayerSet, type ProbeDist } from './htr.js';
 import { formatSchedule, parseSchedule } from './schedule.js';
 
@@ -41,6 +43,14 @@ export interface TrainSpec {
   convention: 'layer' | 'weights-only';
   /** shuffling (per epoch) and probes (per step) derive from it */
   seed: number;
+  /** zero pixels added on each side of every image, training and test (0: none) */
+  pad: number;
+  /** mean-std: (x - mean) / std with the training set's statistics (`stats`), training and test */
+  normalize: 'none' | 'mean-std';
+  /** the training set's pixel mean and standard deviation (before padding), computed when a run starts */
+  stats?: { mean: number; std: number };
+  /** random augmentation of training examples, drawn per epoch: '' | flip,rotate:DEG,crop:PIX (augment.ts) */
+  augment: string;
 }
 
 export type PartialTrainSpec = Partial<Omit<TrainSpec, 'htr' | 'schema'>> & { model: string; htr?: Partial<HtrSpec> };
@@ -58,6 +68,9 @@ export const TRAIN_DEFAULTS = {
   htr: { gamma: 0, probes: 10, layers: 'all', freq: 50, start: 15, dist: 'rademacher' as ProbeDist },
   convention: 'layer' as const,
   seed: 0,
+  pad: 0,
+  normalize: 'none' as const,
+  augment: '',
 };
 
 function bad(flag: string, msg: string): never {
@@ -84,6 +97,8 @@ export function normalizeTrainSpec(p: PartialTrainSpec): TrainSpec {
   if (conv !== 'layer' && conv !== 'weights-only') bad('convention', `must be layer or weights-only, got ${JSON.stringify(conv)}`);
   const schedule = formatSchedule(parseSchedule(p.schedule ?? TRAIN_DEFAULTS.schedule));
   const layers = formatLayerSet(parseLayerSet(String(h.layers)));
+  const normalize = p.normalize ?? TRAIN_DEFAULTS.normalize;
+  if (normalize !== 'none' && normalize !== 'mean-std') bad('normalize', `must be mean-std or none, got ${JSON.stringify(normalize)}`);
   const momentum = num('momentum', p.momentum ?? TRAIN_DEFAULTS.momentum, 0);
   if (momentum >= 1) bad('momentum', `must be below 1, got ${momentum}`);
   const str = (flag: string, v: unknown, d: string): string => {
@@ -113,12 +128,57 @@ export function normalizeTrainSpec(p: PartialTrainSpec): TrainSpec {
     },
     convention: conv,
     seed: int('seed', p.seed ?? TRAIN_DEFAULTS.seed, 0, 0xffffffff),
+    pad: int('pad', p.pad ?? TRAIN_DEFAULTS.pad, 0, 1000),
+    normalize,
+    ...(normalize === 'mean-std' && p.stats ? { stats: checkStats(p.stats) } : {}),
+    augment: formatAugment(parseAugment(typeof p.augment === 'string' ? p.augment : TRAIN_DEFAULTS.augment)),
   };
+}
+
+function checkStats(s: { mean: number; std: number }): { mean: number; std: number } {
+  if (!Number.isFinite(s.mean) || !Number.isFinite(s.std) || s.std <= 0) bad('normalize', `the stored statistics mean ${s.mean}, std ${s.std} are not a finite mean and a positive standard deviation`);
+  return { mean: s.mean, std: s.std };
+}
+
+/** The preprocessing of a run's training and test data (pad; normalization once the statistics are known). */
+export function dataTransform(spec: TrainSpec): DataTransform {
+  return { pad: spec.pad ?? 0, ...(spec.normalize === 'mean-std' && spec.stats ? { normalize: spec.stats } : {}) };
+}
+
+function transformed(data: string, spec: TrainSpec): string {
+  if (spec.normalize === 'mean-std' && !spec.stats) throw new Error('internal: the training statistics are computed before the data is loaded');
+  const t = dataTransform(spec);
+  return t.pad === 0 && !t.normalize ? data : withTransform(data, t);
+}
+
+/** The data spec the run trains on: --data with the run's padding and normalization (what workers load too). */
+export function trainDataSpec(spec: TrainSpec): string {
+  return transformed(spec.data, spec);
+}
+
+/** The data spec of the run's test set: --test-data with the same preprocessing as the training set. */
+export function testDataSpec(spec: TrainSpec): string {
+  return transformed(spec.testData, spec);
+}
+
+/** A run.json written before the data pipeline existed has no pad/normalize/augment: they were off. */
+export function withPipelineDefaults(spec: TrainSpec): TrainSpec {
+  return { ...spec, pad: spec.pad ?? 0, normalize: spec.normalize ?? 'none', augment: spec.augment ?? '' };
 }
 
 /** Whether the regularizer runs at global step `step` (0-based) of epoch index `epoch` (0-based). */
 export function htrActive(spec: TrainSpec, epoch: number, step: number): boolean {
   return spec.htr.gamma > 0 && epoch >= spec.htr.start && step % spec.htr.freq === 0;
+}
+
+/**
+ * A sentence when the regularizer is asked for (gamma > 0) but will never run in this run:
+ * it starts at epoch index `start` and the run's epochs are 0 .. epochs-1 (`--htr-start`
+ * defaults to the paper's 15, longer than a short run). null when it runs, or is off.
+ */
+export function htrWillNotRun(spec: TrainSpec): string | null {
+  if (spec.htr.gamma <= 0 || spec.htr.start < spec.epochs) return null;
+  return `HTR starts at epoch ${spec.htr.start} (--htr-start) but the run has ${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'}: the regularizer (--htr-gamma ${spec.htr.gamma}) will not run; set --htr-start below ${spec.epochs} (0: from the first epoch)`;
 }
 
 export type { LayerSet };

@@ -21,9 +21,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { normalizeSpec, runAnalysis, type AnalysisSpec, type PartialSpec, type Progress, type Report, type RunOptions } from '@hessian/analysis';
+import { splitTransform, withTransform } from '@hessian/engine';
 import { isUserError, UserError } from '@hessian/linalg';
 import { timeSeriesFigure, writeFileAtomic, type TimeSeries } from '@hessian/report';
 import { checkpointName, listCheckpoints } from './checkpoint.js';
+import { dataTransform, type TrainSpec } from './spec.js';
 import { readRunSpec } from './trainer.js';
 
 export const SWEEP_SCHEMA = 'hessian-cluster/sweep/v1';
@@ -106,6 +108,17 @@ export interface SweepOptions extends Pick<RunOptions, 'workers' | 'backend'> {
   signal?: AbortSignal;
 }
 
+/**
+ * The run's padding and normalization applied to the analysis data (the network was trained on
+ * preprocessed inputs; its Hessian on raw ones would be another function). A data spec that
+ * names its own options (`?pad=...`) is taken as the user wrote it.
+ */
+export function withRunPreprocessing(spec: AnalysisSpec, run: TrainSpec): AnalysisSpec {
+  const t = dataTransform(run);
+  if ((t.pad === 0 && !t.normalize) || splitTransform(spec.data).options !== null) return spec;
+  return { ...spec, data: withTransform(spec.data, t) };
+}
+
 function fileSafe(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
@@ -141,7 +154,7 @@ export function sweepSeries(epochs: number[], reports: Report[]): ScopeSeries[] 
  * work; a checkpoint whose analysis fails is listed in `failed` and the others go on.
  */
 export async function runSweep(runDir: string, analysis: Omit<PartialSpec, 'model'>, outDir: string, opts: SweepOptions = {}): Promise<Sweep> {
-  await readRunSpec(runDir);
+  const runSpec = await readRunSpec(runDir);
   let cps = await listCheckpoints(runDir);
   if (opts.epochs) {
     const want = new Set(opts.epochs);
@@ -151,7 +164,7 @@ export async function runSweep(runDir: string, analysis: Omit<PartialSpec, 'mode
   }
   if (cps.length === 0) throw new UserError(`Run ${runDir} has no checkpoints yet; train at least one epoch first.`, 'FAILED_PRECONDITION');
   // Validate the analysis once, before any work.
-  const base = normalizeSpec({ ...analysis, model: path.join(cps[0].dir, 'model.json') });
+  const base = withRunPreprocessing(normalizeSpec({ ...analysis, model: path.join(cps[0].dir, 'model.json') }), runSpec);
   const analyze = opts.analyze ?? embeddedAnalyzer({ workers: opts.workers, backend: opts.backend });
   const total = cps.length;
   await opts.onStart?.(cps.map((c, index) => ({ epoch: c.epoch, index, total })));

@@ -33,7 +33,9 @@ import { embeddedGradients, htrStepSpec, loadTrainingData, TEST_DATA_SEED, TRAIN
 import { makeInput, parseLayerSet, selectBlocks, type HtrBlock } from './htr.js';
 import { Sgd } from './optimizer.js';
 import { learningRate, parseSchedule } from './schedule.js';
-import { htrActive, TRAIN_SPEC_SCHEMA, type TrainSpec } from './spec.js';
+import { checkAugment, parseAugment } from './augment.js';
+import { withDataStats } from './pipeline.js';
+import { htrActive, testDataSpec, trainDataSpec, TRAIN_SPEC_SCHEMA, withPipelineDefaults, type TrainSpec } from './spec.js';
 
 export interface TrainProgress {
   /** 1-based epoch being trained */
@@ -150,7 +152,7 @@ export async function train(spec: TrainSpec, runDir: string, opts: TrainOptions 
   const info = await initBackend(opts.backend, { needsConv: modelNeedsConv(spec.model) });
   const model = await loadModel(spec.model, { seed: spec.modelSeed });
   try {
-    return await loop(spec, runDir, model, null, null, info, opts);
+    return await loop(await withDataStats(withPipelineDefaults(spec), model, opts.dataRoot), runDir, model, null, null, info, opts);
   } finally {
     model.dispose();
   }
@@ -165,7 +167,7 @@ export async function readRunSpec(runDir: string): Promise<TrainSpec> {
     throw new UserError(`--run/--out ${runDir} holds no training run (no readable ${RUN_FILE}); give the --out folder of a hessctl train run.`, 'NOT_FOUND');
   }
   if (spec.schema !== TRAIN_SPEC_SCHEMA) throw new UserError(`${path.join(runDir, RUN_FILE)} has schema ${JSON.stringify(spec.schema)}, expected ${TRAIN_SPEC_SCHEMA}.`, 'FAILED_PRECONDITION');
-  return spec;
+  return withPipelineDefaults(spec);
 }
 
 /**
@@ -220,8 +222,9 @@ async function loop(
 ): Promise<TrainResult> {
   const schedule = parseSchedule(spec.schedule);
   const blocks: HtrBlock[] = selectBlocks(model, parseLayerSet(spec.htr.layers), spec.convention);
-  const trainData = await loadTrainingData(spec.data, model, TRAIN_DATA_SEED, opts.dataRoot, 'data');
-  const testData = await loadTrainingData(spec.testData, model, TEST_DATA_SEED, opts.dataRoot, 'test-data');
+  const trainData = await loadTrainingData(trainDataSpec(spec), model, TRAIN_DATA_SEED, opts.dataRoot, 'data');
+  const testData = await loadTrainingData(testDataSpec(spec), model, TEST_DATA_SEED, opts.dataRoot, 'test-data');
+  checkAugment(parseAugment(spec.augment), trainData);
   const n = trainData.shape[0];
   const stepsPerEpoch = Math.ceil(n / spec.batchSize);
   const sgd = new Sgd(model.paramCount, { momentum: spec.momentum, weightDecay: spec.weightDecay });
@@ -282,7 +285,13 @@ async function loop(
       for (let b = 0; b < stepsPerEpoch; b++) {
         const idx = perm.subarray(b * spec.batchSize, Math.min(n, (b + 1) * spec.batchSize));
         // The provider computes at the model's current weights (embedded: this model; cluster: sent to the workers).
-        const r: ShardResult = await provider.gradient({ epoch, step, indices: idx, htr: htrActive(spec, epoch, step) ? htrStepSpec(spec, step) : null });
+        const r: ShardResult = await provider.gradient({
+          epoch,
+          step,
+          indices: idx,
+          htr: htrActive(spec, epoch, step) ? htrStepSpec(spec, step) : null,
+          augment: spec.augment ? { ops: spec.augment, seed: spec.seed, epoch } : null,
+        });
         const g = r.grad;
         const where = `epoch ${epoch + 1}, step ${step + 1} (lr ${+lr.toPrecision(6)})`;
         const bad = !Number.isFinite(r.loss)

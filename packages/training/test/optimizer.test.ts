@@ -40,7 +40,10 @@ describe('schedules and spec', () => {
     assert.equal(learningRate(c, 1, 0, 4), 1);
     assert.ok(Math.abs(learningRate(c, 1, 2, 4) - 0.5) < 1e-12);
     assert.ok(Math.abs(learningRate(parseSchedule('cosine:0.1'), 1, 4, 4) - 0.1) < 1e-12);
-    for (const bad of ['linear', 'step', 'step:0', 'step:2:-1', 'cosine:x', 'step:2:']) assert.throws(() => parseSchedule(bad), /--schedule/);
+    for (const bad of ['linear', 'step', 'step:0', 'step:2:-1', 'cosine:x', 'step:2:', 'milestones:20,10', 'milestones:', 'milestones:10,x:0.25']) assert.throws(() => parseSchedule(bad), /--schedule/);
+    // the paper's milestones 10, 20 with x0.25 (MultiStepLR): 40 epochs do not decay again at 30
+    const m = parseSchedule('milestones:10,20:0.25');
+    assert.deepEqual([0, 9, 10, 19, 20, 30, 39].map((e) => learningRate(m, 0.01, e, 40)), [0.01, 0.01, 0.0025, 0.0025, 0.000625, 0.000625, 0.000625]);
   });
 
   test('defaults and one-line errors naming the flag', () => {

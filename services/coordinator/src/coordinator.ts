@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { normalizeSpec, plan as makePlan, type AnalysisSpec, type GroupInfo } from '@hessian/analysis';
-import { checkModelFile, parseDataSpec, singleFileFormat, zooModels } from '@hessian/engine';
+import { checkModelFile, parseDataSpec, singleFileFormat, zooInfo, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import {
   bindServers,
@@ -278,8 +278,13 @@ export class CoordinatorService {
 
   private async validateModel(model: string): Promise<void> {
     if (model.startsWith('zoo:')) {
-      const names = zooModels().map((m) => m.name);
-      if (!names.includes(model.slice(4))) throw new UserError(`model: unknown zoo model "${model}"; available: ${names.map((n) => `zoo:${n}`).join(', ')}`, 'NOT_FOUND');
+      try {
+        zooInfo(model.slice(4));
+      } catch (e) {
+        if (!(e instanceof UserError) || e.code !== 'NOT_FOUND') throw e;
+        const names = zooModels().map((m) => m.name);
+        throw new UserError(`model: unknown zoo model "${model}"; available: ${names.map((n) => `zoo:${n}`).join(', ')}`, 'NOT_FOUND');
+      }
       return;
     }
     if (model.startsWith('sha256:')) {

@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { isUserError, UserError } from '@hessian/linalg';
-import { TRAIN_DATA_SEED, type GradientProvider, type GradientSource, type HtrStepSpec, type ShardResult, type StepRequest } from '@hessian/training';
+import { TRAIN_DATA_SEED, trainDataSpec, type GradientProvider, type GradientSource, type HtrStepSpec, type ShardResult, type StepRequest } from '@hessian/training';
 import { fromServiceError, toChunks, VectorAssembler, type PrepareReply__Output, type PrepareRequest, type TrainGradientHeader } from '@hessian/wire';
 import type { Logger } from 'pino';
 import type { PoolWorker, WorkerPool } from './pool.js';
@@ -92,7 +92,7 @@ export function clusterGradients(o: ClusterGradientOptions): GradientSource {
       jobId: `train:${o.runDir}`,
       // The worker loads the training set exactly as packages/training does (seed 1), and the
       // model's architecture (its weights come with every step).
-      spec: { model: spec.model, modelSeed: spec.modelSeed, data: spec.data, seed: TRAIN_DATA_SEED, convention: spec.convention },
+      spec: { model: spec.model, modelSeed: spec.modelSeed, data: trainDataSpec(spec), seed: TRAIN_DATA_SEED, convention: spec.convention },
       training: true,
     };
     await prepareAll(o, prepare, model.paramCount, trainData.shape[0]);
@@ -147,7 +147,7 @@ function noWorkers(o: ClusterGradientOptions, what: string, last?: string): User
 
 /** Shard j of a step: on worker (j + attempt) mod W, redone on another worker after a failure that is not the request's. */
 async function runShard(o: ClusterGradientOptions, j: number, req: StepRequest, idx: Int32Array, theta: Float32Array, prepare: PrepareRequest): Promise<ShardResult> {
-  const header: TrainGradientHeader = { prepare, indices: Array.from(idx), htr: req.htr ? toProtoHtr(req.htr) : null, run: o.runDir, step: req.step };
+  const header: TrainGradientHeader = { prepare, indices: Array.from(idx), htr: req.htr ? toProtoHtr(req.htr) : null, run: o.runDir, step: req.step, augment: req.augment ?? null };
   const failedOn = new Set<string>();
   let last = '';
   // Bounded so that an error every worker repeats (a bug, not a lost worker) ends the run.

@@ -145,6 +145,19 @@ describe('cluster trainer', () => {
     assert.equal(b.filter((l) => l.reg !== undefined).length, 6, 'HTR ran on 6 of 24 steps');
   });
 
+  test("--normalize mean-std --augment: the workers normalize with the run's statistics and draw the same images (one shard bitwise, two to 1e-5)", async () => {
+    const aug = normalizeTrainSpec({ ...SPEC, normalize: 'mean-std', augment: 'flip,rotate:90,crop:1' });
+    const emb = path.join(root, 'aug-embedded');
+    await train(aug, emb, { backend: 'cpu' });
+    const one = path.join(root, 'aug-one');
+    await trainOnCluster(aug, one, { ...FAST, workers: [addr(workers[0])] }, log, { backend: 'cpu' });
+    assert.ok(sameBytes(weights(one), weights(emb)), 'one shard: bitwise the embedded run');
+    const two = path.join(root, 'aug-two');
+    await trainOnCluster(aug, two, { ...FAST, workers: [addr(workers[0]), addr(workers[1])], shards: 2 }, log, { backend: 'cpu' });
+    assert.ok(relDiff(weights(two), weights(emb)) < 1e-5, 'two shards: the embedded run to 1e-5');
+    assert.ok(!sameBytes(weights(emb), weights(embeddedRun)), 'the pipeline changed the run');
+  });
+
   test('three workers found on NATS, three shards: the embedded run to 1e-5', async () => {
     threeShardRun = path.join(root, 'three');
     await trainOnCluster(spec, threeShardRun, { ...FAST, natsUrl: nats.url }, log, { backend: 'cpu' });

@@ -4,7 +4,7 @@
  */
 import type { Task, TaskResult } from '@hessian/analysis';
 import type { Convention } from '@hessian/engine';
-import type { HtrStepSpec } from '@hessian/training';
+import type { AugmentStep, HtrStepSpec } from '@hessian/training';
 import { UserError } from '@hessian/linalg';
 import { Worker } from 'node:worker_threads';
 import type { EngineInfo, FromThread, GroupInfo, ThreadInit, ToThread } from './protocol.js';
@@ -134,8 +134,8 @@ export class EngineThread {
   }
 
   /** One training step on a shard (TrainGradient); `theta` and `indices` are transferred. */
-  async train(theta: Float32Array, indices: Int32Array, htr: HtrStepSpec | null): Promise<Extract<Reply, { type: 'trained' }>> {
-    const r = await this.request({ type: 'train', theta, indices, htr }, [theta.buffer as ArrayBuffer, indices.buffer as ArrayBuffer]);
+  async train(theta: Float32Array, indices: Int32Array, htr: HtrStepSpec | null, augment: AugmentStep | null): Promise<Extract<Reply, { type: 'trained' }>> {
+    const r = await this.request({ type: 'train', theta, indices, htr, augment }, [theta.buffer as ArrayBuffer, indices.buffer as ArrayBuffer]);
     return r as Extract<Reply, { type: 'trained' }>;
   }
 

@@ -9,7 +9,7 @@
  */
 import { executeTask, prepare, scopeOf } from '@hessian/analysis';
 import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Dataset, type Model, type OperatorKind } from '@hessian/engine';
-import { BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
+import { Augmenter, BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
 import { isUserError, UserError, type LinearOperator } from '@hessian/linalg';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromThread, ThreadInit, ToThread } from './protocol.js';
@@ -77,6 +77,7 @@ try {
 const { engine: maybeEngine, prepared, examples, total } = built!;
 const streams = new Map<number, LinearOperator>();
 const blocks = new BlockCache(prepared.model);
+const augmenter = new Augmenter(prepared.data);
 /** Training steps one at a time: each sets the weights it was sent before computing. */
 let trainChain: Promise<void> = Promise.resolve();
 
@@ -89,7 +90,8 @@ async function trainStep(m: Extract<ToThread, { type: 'train' }>): Promise<void>
   for (const i of m.indices) if (i >= total) throw new UserError(`TrainGradient: example index ${i} is out of range for a training set of ${total} examples; the trainer and the worker disagree on --data`);
   prepared.model.setFlatParams(m.theta);
   const t0 = performance.now();
-  const r = await shardGradient(prepared.model, prepared.data, m.indices, m.htr ? htrTerm(blocks.get(m.htr.layers, m.htr.convention), m.htr) : undefined);
+  const term = m.htr ? htrTerm(blocks.get(m.htr.layers, m.htr.convention), m.htr) : undefined;
+  const r = await shardGradient(prepared.model, prepared.data, m.indices, term, m.augment ? { augmenter, step: m.augment } : undefined);
   const { v, transfer } = movable(r.grad);
   send({ type: 'trained', id: m.id, loss: r.loss, reg: r.reg ?? null, correct: r.correct, examples: r.examples, seconds: (performance.now() - t0) / 1000, grad: v }, transfer);
 }

@@ -1,7 +1,7 @@
 /** Messages between the worker's main thread (compute.ts) and a compute thread (engine-thread.ts). */
 import type { AnalysisSpec, Task, TaskResult } from '@hessian/analysis';
 import type { BackendName, Convention } from '@hessian/engine';
-import type { HtrStepSpec } from '@hessian/training';
+import type { AugmentStep, HtrStepSpec } from '@hessian/training';
 
 /** workerData of a compute thread: what to prepare (the model path already resolved). */
 export interface ThreadInit {
@@ -43,7 +43,7 @@ export type ToThread =
   | { type: 'release'; stream: number }
   | { type: 'gradient'; id: number }
   /** One training step on examples `indices` at weights `theta` (both transferred). */
-  | { type: 'train'; id: number; theta: Float32Array; indices: Int32Array; htr: HtrStepSpec | null };
+  | { type: 'train'; id: number; theta: Float32Array; indices: Int32Array; htr: HtrStepSpec | null; augment: AugmentStep | null };
 
 export type FromThread =
   | { type: 'ready'; info: EngineInfo }

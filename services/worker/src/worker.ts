@@ -550,7 +550,8 @@ export class WorkerService {
       if (htr && htr.convention !== 'layer' && htr.convention !== 'weights-only') throw new UserError(`TrainGradient: htr.convention must be layer or weights-only, got ${JSON.stringify(htr.convention)}`);
       if (htr && htr.dist !== 'rademacher' && htr.dist !== 'gaussian') throw new UserError(`TrainGradient: htr.dist must be rademacher or gaussian, got ${JSON.stringify(htr.dist)}`);
       if (theta.length !== entry.thread.info.params) throw new UserError(`TrainGradient: ${theta.length} weights sent, but model ${entry.thread.info.modelName} has ${entry.thread.info.params} parameters`);
-      const r = await entry.thread.train(theta, Int32Array.from(header.indices), htr);
+      const a = header.augment;
+      const r = await entry.thread.train(theta, Int32Array.from(header.indices), htr, a && a.ops !== '' ? { ops: a.ops, seed: a.seed, epoch: a.epoch } : null);
       return { result: { loss: r.loss, hasReg: r.reg !== null, reg: r.reg ?? 0, correct: r.correct, examples: r.examples, seconds: r.seconds }, grad: r.grad };
     } finally {
       entry.users--;

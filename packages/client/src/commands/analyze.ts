@@ -1,11 +1,15 @@
-/** `hessctl analyze`: the embedded default (no cluster): plan, execute locally, aggregate, print and write. */
-import { normalizeSpec, parseLayerSelection, PYHESSIAN_PRESET, runAnalysis, type PartialSpec } from '@hessian/analysis';
+/**
+ * The flags of an analysis: `hessctl analyze`'s table (shared by submit and sweep) and the
+ * PartialSpec they make. The command itself runs in analyze-run.ts (embedded) or
+ * analyze-remote.ts (--server); both import this file and neither is imported by it.
+ */
+import { parseLayerSelection, PYHESSIAN_PRESET, type PartialSpec } from '@hessian/analysis';
 import type { BackendName } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
-import { intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
-import { ProgressBar } from '../progress.js';
-import { emitReport } from './output.js';
+import { choice, givenFlags, intFlag, numFlag, type Command, type Values } from '../flags.js';
 import { AUTH_FLAGS } from './auth.js';
+
+export { choice, givenFlags } from '../flags.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu', 'webgpu'] as const;
 
@@ -63,21 +67,9 @@ export const analyzeCommand: Command = {
   ],
 };
 
-export function choice<T extends string>(values: Values, name: string, options: readonly T[]): T | undefined {
-  const v = values[name];
-  if (v === undefined) return undefined;
-  if (!options.includes(v as T)) throw new UserError(`--${name}: must be one of ${options.join(', ')}, got "${v}"`);
-  return v as T;
-}
-
 /** Drops undefined fields so spreading does not erase preset or default values. */
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** The flags written on the command line (as opposed to defaults filled in by the parser). */
-export function givenFlags(argv: string[]): Set<string> {
-  return new Set(argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]));
 }
 
 /** Flags -> PartialSpec. Explicit flags win over a preset; a preset wins over the defaults. */
@@ -87,9 +79,8 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
   const v = (name: string) => (given.has(name) || !preset ? values : {});
   if (typeof values.model !== 'string') throw new UserError('--model is required: give zoo:NAME (see `hessctl models`) or the path of a model.json');
   const p = preset ? PYHESSIAN_PRESET : undefined;
-  const topK = values['no-top-k']
-    ? null
-    : {
+  // Checked even when --no-top-k turns it off: a bad value is refused, not silently ignored.
+  const topKFlags = {
         ...(p?.topK ?? {}),
         ...defined({
           k: intFlag(v('top-k'), 'top-k', 1),
@@ -98,9 +89,8 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
           maxIter: intFlag(v('eig-max-iter'), 'eig-max-iter', 1),
         }),
       };
-  const trace = values['no-trace']
-    ? null
-    : {
+  // Checked even when --no-trace turns it off: a bad value is refused, not silently ignored.
+  const traceFlags = {
         ...(p?.trace ?? {}),
         ...defined({
           probes: intFlag(v('trace-probes'), 'trace-probes', 1),
@@ -110,9 +100,8 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
           fromFullProbes: values['trace-from-full'] === true ? true : undefined,
         }),
       };
-  const density = values['no-density']
-    ? null
-    : {
+  // Checked even when --no-density turns it off: a bad value is refused, not silently ignored.
+  const densityFlags = {
         ...(p?.density ?? {}),
         ...defined({
           runs: intFlag(v('density-runs'), 'density-runs', 1),
@@ -121,6 +110,9 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
           gridPoints: intFlag(values, 'density-grid', 2),
         }),
       };
+  const topK = values['no-top-k'] ? null : topKFlags;
+  const trace = values['no-trace'] ? null : traceFlags;
+  const density = values['no-density'] ? null : densityFlags;
   // The grid default follows the density preset unless --density-grid says otherwise.
   if (density && !given.has('density-grid')) density.gridPoints = density.preset === 'pyhessian' ? 10000 : 1000;
   return {
@@ -162,36 +154,4 @@ export function analyzeServer(values: Values, env: NodeJS.ProcessEnv = process.e
   if (values.embedded === true) return undefined;
   const e = env.HESSIAN_SERVER?.trim();
   return e ? e : undefined;
-}
-
-export async function analyze(argv: string[]): Promise<number> {
-  const { values } = parseFlags(analyzeCommand, argv);
-  const server = analyzeServer(values);
-  if (server !== undefined) {
-    // Loaded only here: the embedded path never loads gRPC.
-    const { analyzeRemote } = await import('./remote.js');
-    return analyzeRemote(server, values, argv);
-  }
-  if (givenFlags(argv).has('scope') && values.scope !== 'batch')
-    throw new UserError('--scope dataset shards the examples over cluster workers: give --server HOST:PORT (or set HESSIAN_SERVER)');
-  const spec = normalizeSpec(specFromFlags(values, givenFlags(argv)));
-  const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
-  const backend = backendFrom(values, argv);
-  const workers = intFlag(values, 'workers', 1, 64) ?? 1;
-  const quiet = values.quiet === true;
-  const bar = new ProgressBar(process.stderr, !quiet);
-  const report = await runAnalysis(spec, {
-    workers,
-    backend,
-    onStart: (i) => {
-      if (!quiet)
-        process.stderr.write(
-          `backend ${i.backend} (${i.backendDetail}); ${i.params} parameters, ${i.examples} examples; ${i.scopes} scopes, ${i.tasks} tasks on ${workers} worker${workers > 1 ? 's' : ''}\n`,
-        );
-    },
-    onProgress: (p) => bar.update(p),
-  });
-  bar.done();
-  await emitReport(report, values, format, quiet);
-  return 0;
 }

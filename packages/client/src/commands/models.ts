@@ -1,8 +1,8 @@
 /** `hessctl models` and `hessctl inspect`: what the zoo holds, and what a model is made of. */
 import { initBackend, loadModel, modelNeedsConv, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
-import { parseFlags, type Command } from '../flags.js';
-import { BACKENDS, backendFrom, choice } from './analyze.js';
+import { choice, parseFlags, type Command } from '../flags.js';
+import { BACKENDS, backendFrom } from './analyze.js';
 
 export const modelsCommand: Command = {
   name: 'models',

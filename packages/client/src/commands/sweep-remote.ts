@@ -12,7 +12,7 @@ import type { Progress, Report } from '@hessian/analysis';
 import { UserError } from '@hessian/linalg';
 import type { AnalyzeCheckpoint, CheckpointTask } from '@hessian/training';
 import type { CoordinatorConnection, Scope } from '../grpc-client.js';
-import { noteEvent, parseReport, toProgress } from './remote.js';
+import { noteEvent, parseReport, toProgress } from './remote-common.js';
 
 export interface RemoteAnalyzerOptions {
   scope?: Scope;

@@ -7,11 +7,11 @@
  */
 import { runSweep, type CheckpointInfo } from '@hessian/training';
 import { UserError } from '@hessian/linalg';
-import { intFlag, parseFlags, type Command, type Flag, type Values } from '../flags.js';
+import { choice, givenFlags, intFlag, parseFlags, type Command, type Flag, type Values } from '../flags.js';
 import { ProgressBar } from '../progress.js';
 import type { CoordinatorConnection, Scope } from '../grpc-client.js';
 import type { SweepProgress } from './sweep-remote.js';
-import { analyzeCommand, analyzeServer, backendFrom, choice, givenFlags, specFromFlags } from './analyze.js';
+import { analyzeCommand, analyzeServer, backendFrom, specFromFlags } from './analyze.js';
 
 /** analyze's analysis flags (TLS and token flags included); the model is each checkpoint, the output a folder of series. */
 const NOT_FOR_SWEEP = new Set(['model', 'model-seed', 'out', 'format', 'quiet', 'help']);
@@ -158,7 +158,7 @@ interface RemoteSweepOptions {
 
 async function remoteSweep(server: string, values: Values, run: string, analysis: Analysis, out: string, o: RemoteSweepOptions) {
   // Loaded only here: the embedded sweep never loads gRPC.
-  const { connectTo } = await import('./remote.js');
+  const { connectTo } = await import('./remote-common.js');
   const remote = await import('./sweep-remote.js');
   let agg: SweepProgress | null = null;
   const bar = new ProgressBar(process.stderr, !o.quiet);

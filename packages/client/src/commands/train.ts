@@ -4,13 +4,15 @@
  * the same loop runs here with the minibatch gradients computed by workers
  * (@hessian/trainer), and the output is the same.
  */
-import { normalizeTrainSpec, resume, train, TRAIN_DEFAULTS, type StartInfo, type TrainOptions, type TrainProgress, type TrainResult, type TrainSpec } from '@hessian/training';
-import { resumeOnCluster, trainOnCluster, type ClusterConfig } from '@hessian/trainer';
+import { htrWillNotRun, normalizeTrainSpec, readRunSpec, resume, train, TRAIN_DEFAULTS, type StartInfo, type TrainOptions, type TrainProgress, type TrainResult, type TrainSpec } from '@hessian/training';
+// The cluster trainer (services/trainer) is loaded only for --cluster/--workers: hessctl is an app
+// above the services, and the embedded run should not load NATS and gRPC.
+import type { ClusterConfig } from '@hessian/trainer';
 import { UserError } from '@hessian/linalg';
 import { channelCredentials, createLogger, natsAuthFromEnv, tlsChannelOptions, tlsFilesFromEnv } from '@hessian/wire';
-import { intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
+import { choice, givenFlags, intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
 import { formatDuration } from '../progress.js';
-import { BACKENDS, backendFrom, choice, givenFlags } from './analyze.js';
+import { BACKENDS, backendFrom } from './analyze.js';
 
 const D = TRAIN_DEFAULTS;
 
@@ -28,7 +30,7 @@ export const trainCommand: Command = {
     { name: 'lr', type: 'string', arg: 'X', default: String(D.lr), help: 'learning rate' },
     { name: 'momentum', type: 'string', arg: 'X', default: String(D.momentum), help: 'SGD momentum (PyTorch semantics, no dampening)' },
     { name: 'weight-decay', type: 'string', arg: 'X', default: String(D.weightDecay), help: "L2 weight decay added to the gradient (PyTorch SGD's weight_decay)" },
-    { name: 'schedule', type: 'string', arg: 'S', default: D.schedule, help: 'learning rate per epoch: constant | step:EVERY[:FACTOR] (default factor 0.1) | cosine[:MIN_LR]' },
+    { name: 'schedule', type: 'string', arg: 'S', default: D.schedule, help: 'learning rate per epoch: constant | step:EVERY[:FACTOR] (default factor 0.1) | milestones:E1,E2,...[:FACTOR] (the paper: milestones:10,20:0.25) | cosine[:MIN_LR]' },
     { name: 'htr-gamma', type: 'string', arg: 'X', default: String(D.htr.gamma), help: 'weight of the Hessian-trace regularizer (0: off; the paper uses 1e-3)' },
     { name: 'htr-probes', type: 'string', arg: 'K', default: String(D.htr.probes), help: 'Hutchinson probes per layer block and regularized step' },
     { name: 'htr-layers', type: 'string', arg: 'SEL', default: D.htr.layers, help: "regularized layers: all | middle (the paper's code: parameter tensors floor(n/4)..floor(3n/4) of the tensor list) | name,name,..." },
@@ -37,6 +39,9 @@ export const trainCommand: Command = {
     { name: 'htr-probe-dist', type: 'string', arg: 'D', default: D.htr.dist, help: 'rademacher | gaussian' },
     { name: 'convention', type: 'string', arg: 'C', default: D.convention, help: "layer block: layer (kernel and bias) | weights-only (kernel only, as the paper's code)" },
     { name: 'seed', type: 'string', arg: 'N', default: String(D.seed), help: 'seed of the shuffling (per epoch) and the probes (per step)' },
+    { name: 'pad', type: 'string', arg: 'P', default: String(D.pad), help: 'zero pixels added on each side of every training and test image (the paper: 2, 28x28 -> 32x32 for zoo:lenet-32)' },
+    { name: 'normalize', type: 'string', arg: 'N', default: D.normalize, help: "mean-std: (x - mean) / std with the training set's pixel mean and std (stored in run.json; test set and sweeps use them) | none" },
+    { name: 'augment', type: 'string', arg: 'OPS', default: 'none', help: 'random augmentation of training images, drawn per epoch from --seed: none | flip,rotate:DEGREES,crop:PIXELS (any of them, applied in that order)' },
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: `${BACKENDS.join(' | ')} (or set HESSIAN_BACKEND)` },
     { name: 'cluster', type: 'string', arg: 'NATS_URL', help: 'compute the gradients on the workers registered on this NATS server (their heartbeats); the loop, checkpoints and test evaluation stay here' },
     { name: 'workers', type: 'string', arg: 'HOST:PORT,...', help: 'compute the gradients on these workers (gRPC addresses) instead of asking NATS' },
@@ -50,6 +55,7 @@ export const trainCommand: Command = {
   examples: [
     'hessctl train --model zoo:lenet --epochs 30 --out runs/lenet-sgd',
     'hessctl train --model zoo:lenet --epochs 30 --htr-gamma 1e-3 --htr-layers middle --out runs/lenet-htr-middle',
+    "hessctl train --model zoo:lenet-32 --pad 2 --normalize mean-std --augment flip,rotate:15 --batch-size 256 --schedule step:10:0.25 --epochs 30 --out runs/lenet-paper",
     'hessctl train --out runs/lenet-sgd --resume --epochs 40',
     'hessctl train --model zoo:lenet --epochs 30 --htr-gamma 1e-3 --cluster nats://127.0.0.1:4222 --out runs/lenet-htr-cluster',
     'hessctl sweep --run runs/lenet-sgd --data fashion-mnist:train[0:256] --out sweeps/lenet-sgd',
@@ -147,15 +153,23 @@ export async function trainCmd(argv: string[]): Promise<number> {
   };
   const cluster = clusterConfig(values, given);
   const log = cluster ? createLogger('trainer', 'warn') : null;
-  const run = (spec: TrainSpec, opts: TrainOptions) => (cluster && log ? trainOnCluster(spec, out, cluster, log, opts) : train(spec, out, opts));
-  const cont = (opts: TrainOptions & { epochs?: number }) => (cluster && log ? resumeOnCluster(out, cluster, log, opts) : resume(out, opts));
+  const onCluster = cluster ? await import('@hessian/trainer') : null;
+  const run = (spec: TrainSpec, opts: TrainOptions) => (cluster && log && onCluster ? onCluster.trainOnCluster(spec, out, cluster, log, opts) : train(spec, out, opts));
+  const cont = (opts: TrainOptions & { epochs?: number }) => (cluster && log && onCluster ? onCluster.resumeOnCluster(out, cluster, log, opts) : resume(out, opts));
+  const warnHtr = (spec: TrainSpec) => {
+    const w = htrWillNotRun(spec);
+    if (w) process.stderr.write(`hessctl: warning: ${w}\n`);
+  };
   let result: TrainResult;
   try {
     if (values.resume === true) {
       const extra = [...given].filter((f) => !RESUME_FLAGS.has(f));
       if (extra.length)
         throw new UserError(`--resume continues the run with the settings in ${out}/run.json; drop ${extra.map((f) => `--${f}`).join(', ')} (only --epochs, --cluster, --workers and --shards may be given), or start a new run in another --out folder`);
-      result = await cont({ ...common, epochs: given.has('epochs') ? intFlag(values, 'epochs', 1) : undefined });
+      const epochs = given.has('epochs') ? intFlag(values, 'epochs', 1) : undefined;
+      const saved = await readRunSpec(out).catch(() => null); // resume() itself says what is wrong with the folder
+      if (saved) warnHtr({ ...saved, epochs: epochs ?? saved.epochs });
+      result = await cont({ ...common, epochs });
     } else {
       if (typeof values.model !== 'string') throw new UserError('--model is required: give zoo:NAME (see `hessctl models`) or the path of a model.json');
       const spec = normalizeTrainSpec({
@@ -179,7 +193,11 @@ export async function trainCmd(argv: string[]): Promise<number> {
         },
         convention: choice(values, 'convention', ['layer', 'weights-only'] as const),
         seed: intFlag(values, 'seed', 0, 0xffffffff),
+        pad: intFlag(values, 'pad', 0, 1000),
+        normalize: choice(values, 'normalize', ['none', 'mean-std'] as const),
+        augment: values.augment as string,
       });
+      warnHtr(spec);
       result = await run(spec, common);
     }
   } finally {

@@ -17,6 +17,8 @@ export interface Dataset extends Batch {
   description: string;
   /** Where the data came from: the absolute file paths, or "synthetic (...)". */
   source: string;
+  /** The value of an empty (black) pixel after the spec's preprocessing (absent: 0); augmentation fills with it. */
+  background?: number;
 }
 
 /** One-hot encoding, row-major [n, numClasses], float32. */

@@ -12,3 +12,7 @@ export type { IdxFile } from './idx.js';
 export { readIdx } from './idx.js';
 export type { NpyFile } from './npy.js';
 export { readNpy } from './npy.js';
+export type { ImageShape } from './image.js';
+export { flipHorizontal, meanStd, padImage, rotateImage, translateImage } from './image.js';
+export type { DataTransform } from './transform.js';
+export { formatTransform, splitTransform, transformBackground, withTransform } from './transform.js';

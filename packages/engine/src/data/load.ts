@@ -17,6 +17,7 @@ import { readIdx } from './idx.js';
 import { readNpy } from './npy.js';
 import { formatSource, parseDataSpec, type DataSourceSpec } from './spec.js';
 import { SyntheticSource } from './synthetic.js';
+import { applyTransform, formatTransform, transformBackground } from './transform.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -389,6 +390,8 @@ export async function loadDataset(spec: string, opts: DataOptions = {}): Promise
     throw new UserError(`Slice [${start}:${end}] is out of range for ${name}, which has ${src.size} examples; use an end of at most ${src.size}.`);
   }
   let description = `${name}[${start}:${end}]`;
+  const options = parsed.transform ? formatTransform(parsed.transform) : '';
+  if (options !== '') description += `?${options}`;
 
   let indices: Int32Array;
   if (perClass === undefined) {
@@ -424,12 +427,14 @@ export async function loadDataset(spec: string, opts: DataOptions = {}): Promise
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) labels[i] = src.fill(indices[i], x, i * dim);
   if (parsed.source.kind === 'synthetic') description += ` (seed ${opts.seed ?? 0}, shape [${src.sampleShape.join(',')}], ${src.numClasses} classes)`;
+  const t = parsed.transform ? applyTransform(x, indices.length, src.sampleShape, parsed.transform, spec.trim()) : { x, sampleShape: src.sampleShape };
   return {
-    x,
-    shape: [indices.length, ...src.sampleShape],
+    x: t.x,
+    shape: [indices.length, ...t.sampleShape],
     labels,
     numClasses: src.numClasses,
     description,
     source: src.source,
+    ...(parsed.transform ? { background: transformBackground(parsed.transform) } : {}),
   };
 }

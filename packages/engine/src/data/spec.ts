@@ -1,7 +1,8 @@
 /**
  * Data specs: one string names a data set and the range of it to use.
  *
- *   spec   := source [ '[' [START] ':' [END] ']' ]
+ *   spec   := source [ '[' [START] ':' [END] ']' ] [ '?' option { ',' option } ]
+ *   option := 'pad=' P | 'mean=' M | 'std=' S                   preprocessing (transform.ts)
  *   source := 'fashion-mnist:' ('train' | 'test' | 't10k')   the installed Fashion-MNIST split
  *           | 'idx:' IMAGES_PATH ',' LABELS_PATH              two IDX files (each plain or .gz)
  *           | 'npy:' X_PATH ',' Y_PATH                        two NumPy .npy files (each plain or .gz)
@@ -16,6 +17,7 @@
  * around the paths is ignored. Parsing is pure: it reads no files.
  */
 import { UserError } from '@hessian/linalg';
+import { parseTransform, splitTransform, type DataTransform } from './transform.js';
 
 export type DataSourceSpec =
   | { kind: 'fashion-mnist'; split: 'train' | 'test' }
@@ -29,6 +31,8 @@ export interface ParsedDataSpec {
   start: number | null;
   /** End (exclusive); null when omitted (the size of the set). */
   end: number | null;
+  /** Preprocessing after '?' (pad, normalization; see transform.ts); absent when none is given. */
+  transform?: DataTransform;
 }
 
 export const DATA_SOURCES = ['fashion-mnist', 'idx', 'npy', 'synthetic'] as const;
@@ -69,7 +73,10 @@ export function parseDataSpec(spec: string): ParsedDataSpec {
   if (typeof spec !== 'string' || spec.trim() === '') {
     throw new UserError(`The data spec is empty; name a data set such as fashion-mnist:train[0:256] or synthetic:256.`);
   }
-  const s = spec.trim();
+  const whole = spec.trim();
+  const split = splitTransform(whole);
+  const transform = split.options === null ? undefined : parseTransform(split.options, whole);
+  const s = split.body;
   let body = s;
   let start: number | null = null;
   let end: number | null = null;
@@ -131,7 +138,7 @@ export function parseDataSpec(spec: string): ParsedDataSpec {
         `Data spec "${s}" has an unknown source "${prefix}"; start it with one of ${DATA_SOURCES.map((p) => `${p}:`).join(', ')}.`,
       );
   }
-  return { source, start, end };
+  return transform ? { source, start, end, transform } : { source, start, end };
 }
 
 /** The spec of a source without a slice, as written back in descriptions. */

@@ -16,6 +16,7 @@ import type { RunTaskRequest as _hessian_v1_RunTaskRequest, RunTaskRequest__Outp
 import type { TaskUpdate as _hessian_v1_TaskUpdate, TaskUpdate__Output as _hessian_v1_TaskUpdate__Output } from './hessian/v1/TaskUpdate.js';
 import type { TopKSpec as _hessian_v1_TopKSpec, TopKSpec__Output as _hessian_v1_TopKSpec__Output } from './hessian/v1/TopKSpec.js';
 import type { TraceSpec as _hessian_v1_TraceSpec, TraceSpec__Output as _hessian_v1_TraceSpec__Output } from './hessian/v1/TraceSpec.js';
+import type { TrainAugment as _hessian_v1_TrainAugment, TrainAugment__Output as _hessian_v1_TrainAugment__Output } from './hessian/v1/TrainAugment.js';
 import type { TrainGradientHeader as _hessian_v1_TrainGradientHeader, TrainGradientHeader__Output as _hessian_v1_TrainGradientHeader__Output } from './hessian/v1/TrainGradientHeader.js';
 import type { TrainGradientReply as _hessian_v1_TrainGradientReply, TrainGradientReply__Output as _hessian_v1_TrainGradientReply__Output } from './hessian/v1/TrainGradientReply.js';
 import type { TrainGradientRequest as _hessian_v1_TrainGradientRequest, TrainGradientRequest__Output as _hessian_v1_TrainGradientRequest__Output } from './hessian/v1/TrainGradientRequest.js';
@@ -46,6 +47,7 @@ export interface ProtoGrpcType {
       TaskUpdate: MessageTypeDefinition<_hessian_v1_TaskUpdate, _hessian_v1_TaskUpdate__Output>
       TopKSpec: MessageTypeDefinition<_hessian_v1_TopKSpec, _hessian_v1_TopKSpec__Output>
       TraceSpec: MessageTypeDefinition<_hessian_v1_TraceSpec, _hessian_v1_TraceSpec__Output>
+      TrainAugment: MessageTypeDefinition<_hessian_v1_TrainAugment, _hessian_v1_TrainAugment__Output>
       TrainGradientHeader: MessageTypeDefinition<_hessian_v1_TrainGradientHeader, _hessian_v1_TrainGradientHeader__Output>
       TrainGradientReply: MessageTypeDefinition<_hessian_v1_TrainGradientReply, _hessian_v1_TrainGradientReply__Output>
       TrainGradientRequest: MessageTypeDefinition<_hessian_v1_TrainGradientRequest, _hessian_v1_TrainGradientRequest__Output>

@@ -2,6 +2,7 @@
 
 import type { PrepareRequest as _hessian_v1_PrepareRequest, PrepareRequest__Output as _hessian_v1_PrepareRequest__Output } from '../../hessian/v1/PrepareRequest.js';
 import type { TrainHtr as _hessian_v1_TrainHtr, TrainHtr__Output as _hessian_v1_TrainHtr__Output } from '../../hessian/v1/TrainHtr.js';
+import type { TrainAugment as _hessian_v1_TrainAugment, TrainAugment__Output as _hessian_v1_TrainAugment__Output } from '../../hessian/v1/TrainAugment.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TrainGradientHeader {
@@ -26,6 +27,10 @@ export interface TrainGradientHeader {
    * global step (0-based), for logs
    */
   'step'?: (number | string | Long);
+  /**
+   * absent: the examples as loaded
+   */
+  'augment'?: (_hessian_v1_TrainAugment | null);
 }
 
 export interface TrainGradientHeader__Output {
@@ -50,4 +55,8 @@ export interface TrainGradientHeader__Output {
    * global step (0-based), for logs
    */
   'step': (number);
+  /**
+   * absent: the examples as loaded
+   */
+  'augment': (_hessian_v1_TrainAugment__Output | null);
 }

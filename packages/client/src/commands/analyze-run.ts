@@ -1,0 +1,39 @@
+/** `hessctl analyze`: embedded by default (plan, execute in this process, aggregate, print, write); --server goes to analyze-remote.ts. */
+import { normalizeSpec, runAnalysis } from '@hessian/analysis';
+import { UserError } from '@hessian/linalg';
+import { choice, givenFlags, intFlag, parseFlags } from '../flags.js';
+import { ProgressBar } from '../progress.js';
+import { analyzeCommand, analyzeServer, backendFrom, specFromFlags } from './analyze.js';
+import { emitReport } from './output.js';
+
+export async function analyze(argv: string[]): Promise<number> {
+  const { values } = parseFlags(analyzeCommand, argv);
+  const server = analyzeServer(values);
+  if (server !== undefined) {
+    // Loaded only here: the embedded path never loads gRPC.
+    const { analyzeRemote } = await import('./analyze-remote.js');
+    return analyzeRemote(server, values, argv);
+  }
+  if (givenFlags(argv).has('scope') && values.scope !== 'batch')
+    throw new UserError('--scope dataset shards the examples over cluster workers: give --server HOST:PORT (or set HESSIAN_SERVER)');
+  const spec = normalizeSpec(specFromFlags(values, givenFlags(argv)));
+  const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
+  const backend = backendFrom(values, argv);
+  const workers = intFlag(values, 'workers', 1, 64) ?? 1;
+  const quiet = values.quiet === true;
+  const bar = new ProgressBar(process.stderr, !quiet);
+  const report = await runAnalysis(spec, {
+    workers,
+    backend,
+    onStart: (i) => {
+      if (!quiet)
+        process.stderr.write(
+          `backend ${i.backend} (${i.backendDetail}); ${i.params} parameters, ${i.examples} examples; ${i.scopes} scopes, ${i.tasks} tasks on ${workers} worker${workers > 1 ? 's' : ''}\n`,
+        );
+    },
+    onProgress: (p) => bar.update(p),
+  });
+  bar.done();
+  await emitReport(report, values, format, quiet);
+  return 0;
+}

@@ -1,9 +1,16 @@
 export * from './aggregate.js';
+export * from './compute.js';
+export * from './estimators/registry.js';
+export * from './estimators/types.js';
+export { MIN_TRACE_PROBES, traceChunksUsed, type HutchinsonResult, type HutchinsonTask } from './estimators/hutchinson.js';
 export * from './execute.js';
 export * from './executors.js';
 export * from './plan.js';
+export * from './plan-index.js';
 export * from './prepare.js';
 export * from './report.js';
 export * from './run.js';
+export * from './scheduler.js';
+export * from './scope.js';
 export * from './spec.js';
 export * from './version.js';

@@ -1,48 +1,19 @@
 /**
  * plan: AnalysisSpec + the model's parameter groups -> scopes and small independent tasks.
- * Pure. Every task carries a seed derived from (job seed, task id), so its result does not
- * depend on which worker runs it or on how many workers there are.
+ * Pure. The tasks come from the estimator registry (each estimator plans its own, per scope
+ * and operator, or once per job). Every task carries a seed derived from (job seed, task id),
+ * so its result does not depend on which worker runs it or on how many workers there are.
  */
+import type { ParamGroup } from '@hessian/engine';
 import { deriveSeed, UserError } from '@hessian/linalg';
+import { REGISTRY, type Task } from './estimators/registry.js';
+import type { Draft, PlanContext, TaskBase } from './estimators/types.js';
 import type { OperatorName } from './report.js';
+import { FULL, type PlannedScope } from './scope.js';
 import type { AnalysisSpec } from './spec.js';
 
-/** What plan needs to know of a parameter group (engine's ParamGroup satisfies it). */
-export interface GroupInfo {
-  name: string;
-  className: string;
-  size: number;
-  tensors: { name: string }[];
-}
-
-export interface PlannedScope {
-  name: string;
-  kind: 'full' | 'layer';
-  className: string;
-  tensors: string[];
-  params: number;
-  depth: number | null;
-}
-
-interface TaskBase {
-  /** Unique within the job, stable: "<scope>/<operator>/<what>[/<index>]". */
-  id: string;
-  scope: string;
-  operator: OperatorName;
-  seed: number;
-  /** Expected HVPs, for progress and ETA only. */
-  cost: number;
-}
-
-export type Task =
-  | (TaskBase & { kind: 'top-k'; k: number; method: 'lanczos' | 'power'; tol: number; maxIter: number })
-  | (TaskBase & { kind: 'trace'; index: number; probes: number })
-  | (TaskBase & { kind: 'hutch++'; matvecs: number })
-  | (TaskBase & { kind: 'trace-layers'; index: number; probes: number; layers: string[] })
-  | (TaskBase & { kind: 'density-run'; index: number; steps: number });
-
-/** A task before its seed is derived (Omit distributed over the union). */
-type Unseeded = Task extends infer T ? (T extends Task ? Omit<T, 'seed'> : never) : never;
+export { FULL, type PlannedScope } from './scope.js';
+export type { Task } from './estimators/registry.js';
 
 export interface Plan {
   scopes: PlannedScope[];
@@ -50,16 +21,20 @@ export interface Plan {
   tasks: Task[];
 }
 
-export const FULL = 'full';
-
-/** Chooses the analyzed layers. `middle` follows the paper's code: items floor(n/4) .. floor(3n/4). */
-export function selectLayers(spec: AnalysisSpec, groups: GroupInfo[]): GroupInfo[] {
+/**
+ * Chooses the analyzed layers (`--layers`). `middle` here means the middle LAYERS: parameter
+ * groups floor(n/4) .. floor(3n/4) (exclusive, at least one) of the n layers with parameters,
+ * each analyzed whole. (Training's `--htr-layers middle` follows the paper's code and slices
+ * parameter TENSORS instead; see packages/training/src/htr.ts. On LeNet, layers: conv2, fc1;
+ * tensors: conv2 (kernel, bias), fc1 (kernel, bias), fc2's kernel.)
+ */
+export function selectLayers<G extends ParamGroup>(spec: AnalysisSpec, groups: readonly G[]): G[] {
   if (groups.length === 0)
     throw new UserError('model: has no layer with trainable parameters, so there is no Hessian to analyze', 'FAILED_PRECONDITION');
   const sel = spec.layers;
   switch (sel.select) {
     case 'all':
-      return groups;
+      return [...groups];
     case 'middle': {
       const n = groups.length;
       const lo = Math.floor(n / 4);
@@ -91,7 +66,7 @@ export function selectLayers(spec: AnalysisSpec, groups: GroupInfo[]): GroupInfo
   }
 }
 
-export function plan(spec: AnalysisSpec, groups: GroupInfo[]): Plan {
+export function plan(spec: AnalysisSpec, groups: readonly ParamGroup[]): Plan {
   const layers = selectLayers(spec, groups);
   const total = groups.reduce((s, g) => s + g.size, 0);
   const scopes: PlannedScope[] = [];
@@ -111,76 +86,12 @@ export function plan(spec: AnalysisSpec, groups: GroupInfo[]): Plan {
     });
   }
   const operators: OperatorName[] = spec.gaussNewton ? ['hessian', 'gauss-newton', 'residual'] : ['hessian'];
+  const ctx: PlanContext = { spec, groups, scopes, operators };
   const tasks: Task[] = [];
-  const mk = (t: Unseeded): Task => ({ ...t, seed: deriveSeed(spec.seed, t.id) }) as Task;
-  for (const scope of scopes) {
-    for (const operator of operators) {
-      const base = `${scope.name}/${operator}`;
-      if (spec.topK) {
-        const t = spec.topK;
-        const cost = t.method === 'lanczos' ? Math.min(t.maxIter, scope.params) + t.k : t.k * t.maxIter;
-        tasks.push(mk({ id: `${base}/top-k`, kind: 'top-k', scope: scope.name, operator, k: Math.min(t.k, scope.params), method: t.method, tol: t.tol, maxIter: t.maxIter, cost }));
-      }
-      if (spec.trace) {
-        const t = spec.trace;
-        if (t.method === 'hutch++') {
-          tasks.push(mk({ id: `${base}/hutch++`, kind: 'hutch++', scope: scope.name, operator, matvecs: t.probes, cost: t.probes }));
-        } else {
-          for (let i = 0, done = 0; done < t.probes; i++) {
-            const probes = Math.min(t.chunk, t.probes - done);
-            tasks.push(mk({ id: `${base}/trace/${i}`, kind: 'trace', scope: scope.name, operator, index: i, probes, cost: probes }));
-            done += probes;
-          }
-        }
-      }
-      if (spec.density) {
-        const d = spec.density;
-        for (let i = 0; i < d.runs; i++)
-          tasks.push(mk({ id: `${base}/density/${i}`, kind: 'density-run', scope: scope.name, operator, index: i, steps: Math.min(d.steps, scope.params), cost: Math.min(d.steps, scope.params) }));
-      }
-    }
-  }
-  // All layer traces from full-network probes: one HVP samples every layer's trace.
-  if (spec.trace?.fromFullProbes && spec.trace.method === 'hutchinson') {
-    const t = spec.trace;
-    const layerNames = scopes.filter((s) => s.kind === 'layer').map((s) => s.name);
-    for (let i = 0, done = 0; done < t.probes; i++) {
-      const probes = Math.min(t.chunk, t.probes - done);
-      tasks.push(mk({ id: `${FULL}/hessian/trace-layers/${i}`, kind: 'trace-layers', scope: FULL, operator: 'hessian', index: i, probes, layers: layerNames, cost: probes }));
-      done += probes;
-    }
-  }
+  const add = (drafts: Draft<TaskBase>[] | undefined) => {
+    for (const d of drafts ?? []) tasks.push({ ...d, seed: deriveSeed(spec.seed, d.id) } as Task);
+  };
+  for (const scope of scopes) for (const operator of operators) for (const e of REGISTRY) add(e.planScope?.(spec, scope, { ...ctx, operator }));
+  for (const e of REGISTRY) add(e.planJob?.(spec, ctx));
   return { scopes, operators, tasks };
-}
-
-/** Minimum probes before a target relative standard error may stop a trace estimate. */
-export const MIN_TRACE_PROBES = 10;
-
-/**
- * How many leading chunks of a Hutchinson estimate count: the shortest prefix whose estimate
- * reaches the target relative standard error (with at least MIN_TRACE_PROBES), else all.
- * Used both by the runner (to skip chunks not needed) and by aggregate (to use exactly the
- * same prefix), so early stopping never makes results depend on scheduling.
- * `chunks[i]` is the samples of chunk i, or undefined when not (yet) computed.
- */
-export function traceChunksUsed(chunks: (number[] | undefined)[], target: number): { used: number; satisfied: boolean } {
-  let n = 0;
-  let sum = 0;
-  let sumSq = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i];
-    if (c === undefined) return { used: i, satisfied: false };
-    for (const x of c) {
-      n++;
-      sum += x;
-      sumSq += x * x;
-    }
-    if (target > 0 && n >= MIN_TRACE_PROBES && n >= 2) {
-      const mean = sum / n;
-      const variance = Math.max(0, (sumSq - n * mean * mean) / (n - 1));
-      const se = Math.sqrt(variance / n);
-      if (se <= target * Math.abs(mean)) return { used: i + 1, satisfied: true };
-    }
-  }
-  return { used: chunks.length, satisfied: false };
 }

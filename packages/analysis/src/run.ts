@@ -7,25 +7,12 @@ import { UserError } from '@hessian/linalg';
 import { aggregate } from './aggregate.js';
 import type { TaskResult } from './execute.js';
 import { LocalExecutor, ThreadExecutor, type Executor } from './executors.js';
-import { plan as makePlan, traceChunksUsed, type Plan, type Task } from './plan.js';
+import { plan as makePlan, type Plan } from './plan.js';
 import { prepare } from './prepare.js';
 import type { Report } from './report.js';
 import type { AnalysisSpec } from './spec.js';
+import { TaskQueue, type Progress } from './scheduler.js';
 import { TOOL } from './version.js';
-
-export interface Progress {
-  tasksDone: number;
-  tasksSkipped: number;
-  tasksTotal: number;
-  hvps: number;
-  /** Expected HVPs done / total: the basis of the ETA. */
-  costDone: number;
-  costTotal: number;
-  elapsedSeconds: number;
-  etaSeconds: number | null;
-  /** Set when a task just finished. */
-  last?: { id: string; seconds: number };
-}
 
 export interface RunOptions {
   workers?: number;
@@ -34,22 +21,6 @@ export interface RunOptions {
   /** Called once the model and data are loaded, before any task runs. */
   onStart?: (info: { backend: string; backendDetail: string; tasks: number; scopes: number; params: number; examples: number }) => void;
   signal?: AbortSignal;
-}
-
-/**
- * Trace chunks that need not run: those past a prefix that already reached the target
- * standard error. Skipping them cannot change a number, since aggregate uses exactly that prefix.
- */
-export function isSkippable(task: Task, planned: Plan, results: Map<string, TaskResult>, target: number): boolean {
-  if (task.kind !== 'trace' || target <= 0) return false;
-  const chunks = planned.tasks
-    .filter((t) => t.kind === 'trace' && t.scope === task.scope && t.operator === task.operator)
-    .map((t) => {
-      const r = results.get(t.id);
-      return r && r.kind === 'trace' ? r.samples : undefined;
-    });
-  const { used, satisfied } = traceChunksUsed(chunks, target);
-  return satisfied && task.index >= used;
 }
 
 export async function runAnalysis(spec: AnalysisSpec, opts: RunOptions = {}): Promise<Report> {
@@ -94,48 +65,19 @@ export async function runAnalysis(spec: AnalysisSpec, opts: RunOptions = {}): Pr
   }
 }
 
+/** Runs the plan on the executors, each taking the next task of the one TaskQueue. */
 async function schedule(spec: AnalysisSpec, planned: Plan, executors: Executor[], opts: RunOptions, t0: number): Promise<Map<string, TaskResult>> {
-  const results = new Map<string, TaskResult>();
-  const queue = [...planned.tasks];
-  const costTotal = planned.tasks.reduce((s, t) => s + t.cost, 0);
-  const target = spec.trace?.targetRelStderr ?? 0;
-  let costDone = 0;
-  let hvps = 0;
-  let skipped = 0;
-  const report = (last?: Progress['last']) => {
-    const elapsed = (performance.now() - t0) / 1000;
-    opts.onProgress?.({
-      tasksDone: results.size,
-      tasksSkipped: skipped,
-      tasksTotal: planned.tasks.length,
-      hvps,
-      costDone,
-      costTotal,
-      elapsedSeconds: elapsed,
-      etaSeconds: costDone > 0 ? (elapsed * (costTotal - costDone)) / costDone : null,
-      last,
-    });
-  };
-  const next = (): Task | undefined => {
-    for (;;) {
-      const t = queue.shift();
-      if (!t || !isSkippable(t, planned, results, target)) return t;
-      skipped++;
-      costDone += t.cost;
-    }
-  };
-  report();
+  const queue = new TaskQueue(spec, planned);
+  queue.restartClock(t0);
+  opts.onProgress?.(queue.progress());
   await Promise.all(
     executors.map(async (ex) => {
-      for (let t = next(); t; t = next()) {
+      for (let t = queue.take(); t; t = queue.take()) {
         if (opts.signal?.aborted) throw new UserError('analysis cancelled', 'FAILED_PRECONDITION');
-        const r = await ex.run(t);
-        results.set(t.id, r);
-        hvps += r.hvps;
-        costDone += t.cost;
-        report({ id: t.id, seconds: r.seconds });
+        const p = queue.finish(t, await ex.run(t));
+        opts.onProgress?.(p);
       }
     }),
   );
-  return results;
+  return queue.results;
 }

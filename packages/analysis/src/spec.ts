@@ -4,6 +4,7 @@
  * CLI and the coordinator reject bad input the same way before any work starts.
  */
 import { UserError } from '@hessian/linalg';
+import { methodNames, type MethodName } from './estimators/registry.js';
 
 export type LayerSelection =
   | { select: 'all' }
@@ -12,8 +13,10 @@ export type LayerSelection =
   | { select: 'regex'; pattern: string };
 
 export type Convention = 'layer' | 'weights-only';
-export type EigenMethod = 'lanczos' | 'power';
-export type TraceMethod = 'hutchinson' | 'hutch++';
+/** Top-k methods: the registered estimators tagged `topK` ('lanczos' | 'power'). */
+export type EigenMethod = MethodName<'topK'>;
+/** Trace methods: the registered estimators tagged `trace` ('hutchinson' | 'hutch++'). */
+export type TraceMethod = MethodName<'trace'>;
 export type DensityPreset = 'pyhessian' | 'papyan';
 export type LossName = 'cross-entropy' | 'mse';
 
@@ -152,7 +155,7 @@ export function normalizeSpec(p: PartialSpec): AnalysisSpec {
           const t = { ...DEFAULTS.topK, ...(p.topK ?? {}) };
           return {
             k: positiveInt('top-k', t.k, 1000),
-            method: oneOf('eig-method', t.method, ['lanczos', 'power'] as const),
+            method: oneOf('eig-method', t.method, methodNames('topK')),
             tol: positiveNumber('eig-tol', t.tol),
             maxIter: positiveInt('eig-max-iter', t.maxIter, 100000),
           };
@@ -163,7 +166,7 @@ export function normalizeSpec(p: PartialSpec): AnalysisSpec {
       : (() => {
           const t = { ...DEFAULTS.trace, ...(p.trace ?? {}) };
           const probes = positiveInt('trace-probes', t.probes, 1e7);
-          const method = oneOf('trace-method', t.method, ['hutchinson', 'hutch++'] as const);
+          const method = oneOf('trace-method', t.method, methodNames('trace'));
           if (method === 'hutch++' && probes < 3) bad('trace-probes', 'must be at least 3 for hutch++ (its budget is split in three)');
           const target = t.targetRelStderr ?? 0;
           if (typeof target !== 'number' || !Number.isFinite(target) || target < 0)

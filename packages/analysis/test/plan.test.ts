@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isUserError } from '@hessian/linalg';
-import { normalizeSpec, parseLayerSelection, plan, selectLayers, traceChunksUsed, MIN_TRACE_PROBES, type GroupInfo } from '../src/index.js';
+import { normalizeSpec, parseLayerSelection, plan, selectLayers, traceChunksUsed, MIN_TRACE_PROBES } from '../src/index.js';
+import type { ParamGroup } from '@hessian/engine';
 
-const groups: GroupInfo[] = ['conv1', 'conv2', 'dense1', 'dense2', 'dense3'].map((name, i) => ({
-  name,
-  className: i < 2 ? 'Conv2D' : 'Dense',
-  size: 100 * (i + 1),
-  tensors: [{ name: `${name}/kernel` }, { name: `${name}/bias` }],
-}));
+let offset = 0;
+const groups: ParamGroup[] = ['conv1', 'conv2', 'dense1', 'dense2', 'dense3'].map((name, i) => {
+  const size = 100 * (i + 1);
+  const tensors = [
+    { name: `${name}/kernel`, offset, size: size - 10 },
+    { name: `${name}/bias`, offset: offset + size - 10, size: 10 },
+  ];
+  offset += size;
+  return { name, className: i < 2 ? 'Conv2D' : 'Dense', size, tensors };
+});
 
 test('plan gives unique ids, seeds that depend only on (job seed, task id), and the full scope first', () => {
   const spec = normalizeSpec({ model: 'zoo:lenet', seed: 7 });
@@ -27,8 +32,8 @@ test('plan gives unique ids, seeds that depend only on (job seed, task id), and 
   const same = other.tasks.filter((t, i) => t.seed === p.tasks[i].seed).length;
   assert.equal(same, 0);
   // Trace chunks cover exactly the probe budget.
-  const chunks = p.tasks.filter((t) => t.kind === 'trace' && t.scope === 'conv1');
-  assert.equal(chunks.reduce((s, t) => s + (t.kind === 'trace' ? t.probes : 0), 0), spec.trace!.probes);
+  const chunks = p.tasks.filter((t) => t.kind === 'hutchinson' && t.scope === 'conv1');
+  assert.equal(chunks.reduce((s, t) => s + (t.kind === 'hutchinson' ? t.probes : 0), 0), spec.trace!.probes);
 });
 
 test('middle follows the paper: floor(n/4) .. floor(3n/4)', () => {

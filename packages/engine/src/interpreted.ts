@@ -121,8 +121,8 @@ export class InterpretedModel implements Model {
     }));
   }
 
-  groups(convention: Convention): ParamGroup[] {
-    const out: ParamGroup[] = [];
+  groups(convention: Convention): ParamGroup<ParamTensor>[] {
+    const out: ParamGroup<ParamTensor>[] = [];
     for (const c of this.compiled) {
       const tensors = this.params.filter((p) => p.layer === c.node.name && (convention === 'layer' || p.role === 'kernel'));
       if (tensors.length === 0) continue;

@@ -22,11 +22,25 @@ export interface ParamTensor {
   origin?: { name: string; layout: string };
 }
 
-export interface ParamGroup {
+/** Where a tensor lies in the flat parameter vector: what plan, execute and the wire need of a ParamTensor. */
+export interface TensorSlice {
+  name: string;
+  offset: number;
+  size: number;
+}
+
+/**
+ * A layer's trainable parameters: the one parameter-group type of the project (analysis's plan
+ * and ComputeContext, the worker's Prepare reply, the coordinator, training's HTR blocks).
+ * `tensors` are in flat-vector order. The model's own groups carry whole ParamTensors; what
+ * crosses the wire carries TensorSlices.
+ */
+export interface ParamGroup<T extends TensorSlice = TensorSlice> {
   /** layer name */
   name: string;
   className: string;
-  tensors: ParamTensor[];
+  tensors: T[];
+  /** sum of the tensors' sizes */
   size: number;
 }
 
@@ -49,7 +63,7 @@ export interface Model {
   readonly notes: string[];
   layers(): LayerSummary[];
   /** Layers that have trainable params, in model order; 'weights-only' = kernels only. */
-  groups(convention: Convention): ParamGroup[];
+  groups(convention: Convention): ParamGroup<ParamTensor>[];
   getFlatParams(): Float32Array;
   setFlatParams(p: Float32Array): void;
   /** The current parameters as tensors, in `params` order (owned by the model). */

@@ -11,20 +11,18 @@
  * CE -> grad_l -> <grad_l, v> -> grad_l -> <v, H_ll v> -> grad_theta.
  */
 import { tf } from '@hessian/engine';
-import { lossSum, type Convention, type Model } from '@hessian/engine';
+import { lossSum, type Convention, type Model, type ParamGroup, type ParamTensor } from '@hessian/engine';
 import { Rng, UserError } from '@hessian/linalg';
 import { registerThirdOrderGradients } from './gradients.js';
 
 export type LayerSet = { select: 'all' } | { select: 'middle' } | { select: 'names'; names: string[] };
 export type ProbeDist = 'rademacher' | 'gaussian';
 
-/** One regularized block: a layer's parameter tensors (indices into model.params). */
-export interface HtrBlock {
-  /** the layer name (for `middle`, the layer the selected tensors belong to) */
-  name: string;
-  tensors: number[];
-  size: number;
-}
+/**
+ * One regularized block: a parameter group (the engine's type) of the model's own tensors. For
+ * `middle` it is the layer the selected tensors belong to, restricted to those tensors.
+ */
+export type HtrBlock = ParamGroup<ParamTensor>;
 
 /** Parses all | middle | name,name,... */
 export function parseLayerSet(text: string): LayerSet {
@@ -54,27 +52,22 @@ export function formatLayerSet(s: LayerSet): string {
 export function selectBlocks(model: Model, set: LayerSet, convention: Convention): HtrBlock[] {
   const groups = model.groups(convention);
   if (groups.length === 0) throw new UserError(`Model '${model.name}' has no trainable parameters to regularize.`, 'FAILED_PRECONDITION');
-  const idxOf = (name: string): number => model.params.findIndex((p) => p.name === name);
-  const blockOf = (name: string, tensorNames: string[]): HtrBlock => {
-    const tensors = tensorNames.map(idxOf);
-    return { name, tensors, size: tensors.reduce((a, i) => a + model.params[i].size, 0) };
-  };
   switch (set.select) {
     case 'all':
-      return groups.map((g) => blockOf(g.name, g.tensors.map((t) => t.name)));
+      return groups;
     case 'middle': {
-      const tensors = groups.flatMap((g) => g.tensors);
+      const tensors = groups.flatMap((g) => g.tensors.map((t) => ({ t, className: g.className })));
       const n = tensors.length;
       const lo = Math.floor(n / 4);
       const hi = Math.max(lo + 1, Math.floor((3 * n) / 4));
       const chosen = tensors.slice(lo, hi);
       const out: HtrBlock[] = [];
-      for (const t of chosen) {
+      for (const { t, className } of chosen) {
         const last = out[out.length - 1];
         if (last && last.name === t.layer) {
-          last.tensors.push(idxOf(t.name));
+          last.tensors.push(t);
           last.size += t.size;
-        } else out.push(blockOf(t.layer, [t.name]));
+        } else out.push({ name: t.layer, className, tensors: [t], size: t.size });
       }
       return out;
     }
@@ -87,7 +80,7 @@ export function selectBlocks(model: Model, set: LayerSet, convention: Convention
         );
       }
       const wanted = new Set(set.names);
-      return groups.filter((g) => wanted.has(g.name)).map((g) => blockOf(g.name, g.tensors.map((t) => t.name)));
+      return groups.filter((g) => wanted.has(g.name));
     }
   }
 }
@@ -105,10 +98,14 @@ function dotAll(a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar {
   return s as tf.Scalar;
 }
 
-function splitProbe(model: Model, block: HtrBlock, v: Float32Array): tf.Tensor[] {
+/** Positions of a block's tensors in model.params (and so in the parameter tensor list). */
+function indicesOf(model: Model, block: HtrBlock): number[] {
+  return block.tensors.map((t) => model.params.findIndex((p) => p.name === t.name));
+}
+
+function splitProbe(block: HtrBlock, v: Float32Array): tf.Tensor[] {
   let o = 0;
-  return block.tensors.map((i) => {
-    const p = model.params[i];
+  return block.tensors.map((p) => {
     const t = tf.tensor(v.subarray(o, o + p.size), p.shape);
     o += p.size;
     return t;
@@ -145,15 +142,16 @@ function regularizer(model: Model, ps: tf.Tensor[], input: ObjectiveInput, term:
   let total: tf.Scalar | null = null;
   term.blocks.forEach((block, bi) => {
     const probes = term.probes[bi];
-    const ql = block.tensors.map((i) => ps[i]);
+    const idx = indicesOf(model, block);
+    const ql = idx.map((i) => ps[i]);
     const ceOfBlock = (...rs: tf.Tensor[]): tf.Scalar => {
       const p = ps.slice();
-      block.tensors.forEach((i, k) => (p[i] = rs[k]));
+      idx.forEach((i, k) => (p[i] = rs[k]));
       return lossSum('cross-entropy', model.forward(p, input.x) as tf.Tensor2D, input.y, n);
     };
     let sum: tf.Scalar | null = null;
     for (const pv of probes) {
-      const v = splitProbe(model, block, pv);
+      const v = splitProbe(block, pv);
       const gDotV = (...rs: tf.Tensor[]): tf.Scalar => dotAll(tf.grads(ceOfBlock)(rs), v);
       const hv = tf.grads(gDotV)(ql);
       const q = dotAll(hv, v);

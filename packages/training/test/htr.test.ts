@@ -79,7 +79,7 @@ for (const [name, convention] of [
       for (const b of [blocks[0], blocks[blocks.length - 1]]) {
         const d = new Float32Array(theta.length);
         const r = new Rng(12);
-        for (const i of b.tensors) for (let j = 0; j < model.params[i].size; j++) d[model.params[i].offset + j] = r.normal();
+        for (const t of b.tensors) for (let j = 0; j < t.size; j++) d[t.offset + j] = r.normal();
         dirs.push({ label: `block ${b.name}`, d });
       }
       for (const { label, d } of dirs) {
@@ -102,7 +102,7 @@ for (const [name, convention] of [
 describe('layer sets', () => {
   test('all, middle (parameter tensors floor(n/4)..floor(3n/4)), names, weights-only', async () => {
     const model = await loadModel('zoo:lenet');
-    const names = (bs: HtrBlock[]): string[] => bs.map((b) => `${b.name}:${b.tensors.map((i) => model.params[i].role).join('+')}`);
+    const names = (bs: HtrBlock[]): string[] => bs.map((b) => `${b.name}:${b.tensors.map((t) => t.role).join('+')}`);
     assert.deepEqual(names(selectBlocks(model, { select: 'all' }, 'layer')), ['conv1:kernel+bias', 'conv2:kernel+bias', 'fc1:kernel+bias', 'fc2:kernel+bias', 'fc3:kernel+bias']);
     // 10 tensors: 2..7 = conv2/kernel, conv2/bias, fc1/kernel, fc1/bias, fc2/kernel
     assert.deepEqual(names(selectBlocks(model, { select: 'middle' }, 'layer')), ['conv2:kernel+bias', 'fc1:kernel+bias', 'fc2:kernel']);
@@ -116,7 +116,7 @@ describe('layer sets', () => {
     // tiny-mlp: 4 tensors, middle = tensors 1..2 = dense1/bias, dense2/kernel
     const tiny = await loadModel('zoo:tiny-mlp');
     assert.deepEqual(
-      selectBlocks(tiny, { select: 'middle' }, 'layer').map((b) => b.tensors.map((i) => tiny.params[i].name)),
+      selectBlocks(tiny, { select: 'middle' }, 'layer').map((b) => b.tensors.map((t) => t.name)),
       [['dense1/bias'], ['dense2/kernel']],
     );
     tiny.dispose();
@@ -137,9 +137,9 @@ describe('layer sets', () => {
       for (const pv of probes[bi]) {
         const v = new Float32Array(model.paramCount);
         let o = 0;
-        for (const i of b.tensors) {
-          v.set(pv.subarray(o, o + model.params[i].size), model.params[i].offset);
-          o += model.params[i].size;
+        for (const t of b.tensors) {
+          v.set(pv.subarray(o, o + t.size), t.offset);
+          o += t.size;
         }
         ref += dot(v, await op.matvec(v)) / probes[bi].length;
       }

@@ -9,6 +9,9 @@ const TO_STATUS: Record<UserErrorCode, grpc.status> = {
   RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
 };
 
+/** gRPC codes a user causes (bad spec, unknown file, refused state, over a limit): never retried, shown as a sentence. */
+export const USER_STATUS_CODES: ReadonlySet<grpc.status> = new Set(Object.values(TO_STATUS));
+
 /** A service error for a thrown value: UserErrors keep code and sentence; anything else is INTERNAL. */
 export function toServiceError(e: unknown): Partial<grpc.ServiceError> & { code: grpc.status; details: string } {
   if (isUserError(e)) return { code: TO_STATUS[e.code], details: e.message, message: e.message };
@@ -24,3 +27,6 @@ export function fromServiceError(e: unknown): unknown {
   if (code) return new UserError(err.details || err.message || 'request refused', code);
   return e;
 }
+
+/** Waits ms milliseconds (services' retry and poll loops). */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

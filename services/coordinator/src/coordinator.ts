@@ -4,7 +4,8 @@
  * from JetStream on start.
  */
 import * as grpc from '@grpc/grpc-js';
-import { normalizeSpec, plan as makePlan, type AnalysisSpec, type GroupInfo } from '@hessian/analysis';
+import { normalizeSpec, plan as makePlan, type AnalysisSpec } from '@hessian/analysis';
+import type { ParamGroup } from '@hessian/engine';
 import { checkModelFile, parseDataSpec, singleFileFormat, zooInfo, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import {
@@ -400,7 +401,7 @@ export class CoordinatorService {
       return null;
     }
     try {
-      makePlan(spec, JSON.parse(outcome.r.groupsJson) as GroupInfo[]);
+      makePlan(spec, JSON.parse(outcome.r.groupsJson) as ParamGroup[]);
     } catch (e) {
       this.mChecks.inc({ result: 'refused' });
       log.info({ err: e instanceof Error ? e.message : String(e) }, 'spec refused at submit by the worker check');

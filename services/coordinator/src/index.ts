@@ -1,2 +1,3 @@
 export { CoordinatorService, type CoordinatorConfig } from './coordinator.js';
-export { DistributedOperator, JobRun } from './job.js';
+export { JobRun } from './job.js';
+export { DistributedOperator } from './hvp-stream.js';

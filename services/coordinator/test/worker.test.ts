@@ -128,7 +128,7 @@ describe('worker over gRPC', () => {
   test('SIGTERM: draining, the running task comes back UNAVAILABLE after HESSIAN_DRAIN_S, exit 0', async () => {
     const { key } = await prep();
     // A long task: 100k power iterations would take minutes.
-    const task = { id: 'full/hessian/top-k', kind: 'top-k', scope: 'full', operator: 'hessian', seed: 1, cost: 1e5, k: 1, method: 'power', tol: 1e-30, maxIter: 100000 };
+    const task = { id: 'full/hessian/top-k', kind: 'power-iteration', scope: 'full', operator: 'hessian', seed: 1, cost: 1e5, k: 1, method: 'power', tol: 1e-30, maxIter: 100000 };
     const running = runTask(key, task);
     await w.waitFor((l) => l.msg === 'engine prepared');
     await new Promise((r) => setTimeout(r, 300));

@@ -3,11 +3,11 @@
  * engine. Requests are matched to replies by id; vectors move by transfer, not copy.
  */
 import type { Task, TaskResult } from '@hessian/analysis';
-import type { Convention } from '@hessian/engine';
+import type { Convention, ParamGroup } from '@hessian/engine';
 import type { AugmentStep, HtrStepSpec } from '@hessian/training';
 import { UserError } from '@hessian/linalg';
 import { Worker } from 'node:worker_threads';
-import type { EngineInfo, FromThread, GroupInfo, ThreadInit, ToThread } from './protocol.js';
+import type { EngineInfo, FromThread, ThreadInit, ToThread } from './protocol.js';
 
 type Reply = Exclude<FromThread, { type: 'ready' } | { type: 'failed' } | { type: 'progress' }>;
 /** A request without its id: the handle assigns one. */
@@ -104,7 +104,7 @@ export class EngineThread {
     });
   }
 
-  async groups(convention: Convention): Promise<GroupInfo[]> {
+  async groups(convention: Convention): Promise<ParamGroup[]> {
     const r = await this.request({ type: 'groups', convention });
     return (r as Extract<Reply, { type: 'groups' }>).groups;
   }

@@ -7,8 +7,8 @@
  * A thread prepared for training (ThreadInit.training) holds the model and the whole training
  * set instead of a Hessian engine and serves TrainGradient steps only.
  */
-import { executeTask, prepare, scopeOf } from '@hessian/analysis';
-import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Dataset, type Model, type OperatorKind } from '@hessian/engine';
+import { executeTask, prepare, scopeOf, type ComputeContext } from '@hessian/analysis';
+import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Dataset, type Model, type OperatorKind, type ParamGroup } from '@hessian/engine';
 import { Augmenter, BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
 import { isUserError, UserError, type LinearOperator } from '@hessian/linalg';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -101,8 +101,8 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
   let done = 0;
   let last = 0;
   const stopped = () => Atomics.load(m.flag, 0) !== 0;
-  const wrapped = {
-    operator: (kind: OperatorKind, scope: Parameters<HessianEngine['operator']>[1]): LinearOperator => {
+  const wrapped: ComputeContext = {
+    operator: (kind, scope): LinearOperator => {
       const op = hessianEngine().operator(kind, scope);
       return {
         dim: op.dim,
@@ -122,8 +122,8 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
         },
       };
     },
-    scopeOffsets: (s: Parameters<HessianEngine['scopeOffsets']>[0]) => hessianEngine().scopeOffsets(s),
-  } as unknown as HessianEngine;
+    scopeOffsets: (s) => hessianEngine().scopeOffsets(s),
+  };
   try {
     const result = await executeTask(m.task, wrapped, m.convention);
     send({ type: 'result', id: m.id, result, done });
@@ -148,7 +148,7 @@ async function handle(m: ToThread): Promise<void> {
   try {
     switch (m.type) {
       case 'groups': {
-        const groups = prepared.model.groups(m.convention).map((g) => ({
+        const groups: ParamGroup[] = prepared.model.groups(m.convention).map((g) => ({
           name: g.name,
           className: g.className,
           size: g.size,

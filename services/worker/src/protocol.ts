@@ -1,6 +1,6 @@
 /** Messages between the worker's main thread (compute.ts) and a compute thread (engine-thread.ts). */
 import type { AnalysisSpec, Task, TaskResult } from '@hessian/analysis';
-import type { BackendName, Convention } from '@hessian/engine';
+import type { BackendName, Convention, ParamGroup } from '@hessian/engine';
 import type { AugmentStep, HtrStepSpec } from '@hessian/training';
 
 /** workerData of a compute thread: what to prepare (the model path already resolved). */
@@ -26,13 +26,6 @@ export interface EngineInfo {
   dataDescription: string;
 }
 
-export interface GroupInfo {
-  name: string;
-  className: string;
-  size: number;
-  tensors: { name: string; offset: number; size: number }[];
-}
-
 export type ToThread =
   | { type: 'groups'; id: number; convention: Convention }
   /** `flag[0] != 0` stops the task before its next operator product. */
@@ -51,7 +44,7 @@ export type FromThread =
   | { type: 'failed'; message: string; code: string | null }
   /** Products done so far by task `id` (at most every 250 ms). */
   | { type: 'progress'; id: number; done: number }
-  | { type: 'groups'; id: number; groups: GroupInfo[] }
+  | { type: 'groups'; id: number; groups: ParamGroup[] }
   | { type: 'result'; id: number; result: TaskResult; done: number }
   | { type: 'opened'; id: number; dim: number }
   /** A product (matvec or gradient); `v`'s buffer is transferred. */

@@ -133,8 +133,8 @@ export class OnnxModel implements Model {
       .map((n) => ({ name: layerName(n.name), className: n.opType, outputShape: this.shapes.get(n.name) as number[], params: this.nodeParams.get(n.name) ?? 0, trainable: true }));
   }
 
-  groups(convention: Convention): ParamGroup[] {
-    const out: ParamGroup[] = [];
+  groups(convention: Convention): ParamGroup<ParamTensor>[] {
+    const out: ParamGroup<ParamTensor>[] = [];
     for (const p of this.params) {
       if (convention === 'weights-only' && p.role !== 'kernel') continue;
       let g = out.find((x) => x.name === p.layer);

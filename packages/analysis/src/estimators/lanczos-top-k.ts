@@ -1,0 +1,58 @@
+/**
+ * Top-k eigenvalues by Lanczos with full reorthogonalization (Lanczos 1950; Golub & Van Loan,
+ * Matrix Computations, ch. 10). m steps build an orthonormal Krylov basis Q_m of
+ * span{q, Aq, ..., A^{m-1} q} and the tridiagonal T_m = Q_m^T A Q_m; the Ritz values of T_m
+ * converge to the extreme eigenvalues first. It stops once each of the top k Ritz pairs has a
+ * relative residual ||A x - theta x|| / |theta| below `tol`, or after `maxIter` steps. One
+ * task per scope and operator; every value carries its true residual (one product each).
+ */
+import { topEigenvalues } from '@hessian/linalg';
+import type { EigenReport } from '../report.js';
+import type { Estimator, ResultBase, TaskBase } from './types.js';
+
+export interface TopKTask<K extends string, M extends 'lanczos' | 'power'> extends TaskBase {
+  kind: K;
+  k: number;
+  method: M;
+  tol: number;
+  maxIter: number;
+}
+
+export interface TopKResult<K extends string, M extends 'lanczos' | 'power'> extends ResultBase {
+  kind: K;
+  method: M;
+  eigenvalues: number[];
+  residuals: number[];
+  converged: boolean;
+  iterations: number;
+}
+
+export type LanczosTopKTask = TopKTask<'lanczos-top-k', 'lanczos'>;
+export type LanczosTopKResult = TopKResult<'lanczos-top-k', 'lanczos'>;
+
+/** The report's `top` from a top-k result (shared by both top-k estimators). */
+export function topReport(r: TopKResult<string, 'lanczos' | 'power'> | undefined): { top?: EigenReport } {
+  return r ? { top: { method: r.method, values: r.eigenvalues, residuals: r.residuals, converged: r.converged, iterations: r.iterations, hvps: r.hvps } } : {};
+}
+
+/** The live partial of a top-k result (shared by both top-k estimators). */
+export function topPartial(r: TopKResult<string, 'lanczos' | 'power'> | undefined): object | null {
+  return r ? { top: { values: r.eigenvalues, residuals: r.residuals } } : null;
+}
+
+export const lanczosTopK: Estimator<LanczosTopKTask, LanczosTopKResult, { quantity: 'topK'; name: 'lanczos' }> = {
+  name: 'lanczos-top-k',
+  method: { quantity: 'topK', name: 'lanczos' },
+  planScope(spec, scope, ctx) {
+    const t = spec.topK;
+    if (!t || t.method !== 'lanczos') return [];
+    const k = Math.min(t.k, scope.params);
+    return [{ id: `${scope.name}/${ctx.operator}/top-k`, kind: 'lanczos-top-k', scope: scope.name, operator: ctx.operator, k, method: 'lanczos', tol: t.tol, maxIter: t.maxIter, cost: Math.min(t.maxIter, scope.params) + t.k }];
+  },
+  async run(task, { op, rng }) {
+    const r = await topEigenvalues(op, { k: task.k, rng, tol: task.tol, maxSteps: task.maxIter });
+    return { method: 'lanczos', eigenvalues: r.eigenvalues, residuals: r.residuals, converged: r.converged, iterations: r.iterations };
+  },
+  combine: (view) => topReport(view.tasks[0] && view.result(view.tasks[0].id)),
+  partial: (task, view) => topPartial(view.result(task.id)),
+};

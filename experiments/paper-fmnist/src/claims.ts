@@ -8,9 +8,11 @@
  *   supported when the interval lies below 0; contradicted when it lies above 0, or when it
  *   excludes the paper's difference while not lying below 0; undecided otherwise.
  * - "a middle layer's ESD is the closest to the full network's" (per seed: the fraction of
- *   trained checkpoints of all configs whose closest layer by W1 is a middle one): supported
- *   when the interval lies above the chance level (middle layers / layers), contradicted when
- *   below, undecided otherwise.
+ *   trained checkpoints of all configs whose closest layer by W1 is a middle one, i.e. in the
+ *   middle half of the depth, 0.25 <= depth <= 0.75; on LeNet conv2, fc1, fc2): supported when
+ *   both the Wilson interval of the pooled count and the t-interval of the per-seed fractions
+ *   lie above the chance level (middle layers / layers), contradicted when both lie below,
+ *   undecided otherwise.
  * - "trace / top eigenvalue fall during training" (per run: least-squares slope of ln(value)
  *   against the epoch over the trained sweep checkpoints): per config an interval over seeds;
  *   supported when every config's lies below 0, contradicted when one lies above 0.
@@ -18,7 +20,7 @@
  * Fewer than 2 pairs or seeds: undecided, saying how many there are.
  */
 import { CONFIG_LABELS, PAPER, type Config } from './protocol.js';
-import { logSlope, meanInterval, paired, type Interval, type Paired } from './stats.js';
+import { logSlope, meanInterval, paired, wilson, type Interval, type Paired } from './stats.js';
 import type { CheckpointSummary } from './sweeps.js';
 
 export type Verdict = 'supported' | 'contradicted' | 'undecided';
@@ -88,11 +90,16 @@ function trained(r: RunResult): CheckpointSummary[] {
   return r.sweep.filter((c) => c.epoch > 0 && c.scopes.some((s) => s.kind === 'layer' && s.wasserstein1 !== null));
 }
 
-/** Per checkpoint: is the closest layer (by metric) a middle one (0 < depth < 1)? and the chance level. */
+/** A layer in the middle half of the network's depth (normalized depth 0 = first layer, 1 = last). */
+export function isMiddleDepth(depth: number): boolean {
+  return depth >= 0.25 - 1e-9 && depth <= 0.75 + 1e-9;
+}
+
+/** Per checkpoint: is the closest layer (by metric) a middle one? the chance level, and the mean distance of the middle layers minus the others'. */
 export function closestIsMiddle(c: CheckpointSummary, metric: 'wasserstein1' | 'jensenShannon'): { middle: boolean; chance: number; gap: number } | null {
   const layers = c.scopes.filter((s) => s.kind === 'layer' && s.depth !== null && s[metric] !== null);
   if (layers.length < 3) return null;
-  const isMid = (s: (typeof layers)[number]) => s.depth! > 0 && s.depth! < 1;
+  const isMid = (s: (typeof layers)[number]) => isMiddleDepth(s.depth!);
   const closest = layers.reduce((a, b) => (b[metric]! < a[metric]! ? b : a));
   const mid = layers.filter(isMid).map((s) => s[metric]!);
   const ends = layers.filter((s) => !isMid(s)).map((s) => s[metric]!);
@@ -106,38 +113,46 @@ export function middleClosest(runs: RunResult[], metric: 'wasserstein1' | 'jense
   const gaps: number[] = [];
   let chance = NaN;
   let points = 0;
+  let hits = 0;
   for (const s of seeds) {
     const cs = runs.filter((r) => r.seed === s).flatMap(trained);
     const v = cs.map((c) => closestIsMiddle(c, metric)).filter((x): x is NonNullable<typeof x> => x !== null);
     if (!v.length) continue;
+    const k = v.filter((x) => x.middle).length;
     points += v.length;
+    hits += k;
     chance = v[0].chance;
-    frac.push(v.filter((x) => x.middle).length / v.length);
+    frac.push(k / v.length);
     gaps.push(v.reduce((a, x) => a + x.gap, 0) / v.length);
   }
   const fr = meanInterval(frac, 0.95, Number.isFinite(chance) ? chance : 0);
+  const w = wilson(hits, points);
+  const pooled: Interval = { n: points, mean: w?.p ?? NaN, sd: NaN, se: NaN, lo: w?.lo ?? null, hi: w?.hi ?? null, level: 0.95, p: null };
   const gap = meanInterval(gaps);
   const name = metric === 'wasserstein1' ? 'W1' : 'JS';
   let verdict: Verdict = 'undecided';
   let why: string;
-  if (fr.lo === null || fr.hi === null) why = `${frac.length} seed(s) with swept trained checkpoints; an interval needs 2`;
+  if (fr.lo === null || fr.hi === null || !w) why = `${frac.length} seed(s) with swept trained checkpoints; an interval needs 2`;
   else {
-    const txt = `per-seed fraction of trained checkpoints (${points} in all, every config) whose ${name}-closest layer is a middle one: ${f(fr.mean)} [${f(fr.lo)}, ${f(fr.hi)}] over ${fr.n} seeds, chance ${f(chance)}; mean ${name} of middle minus first/last layers ${fmtInterval(gap, 3)}`;
-    if (fr.lo > chance) {
+    const txt =
+      `the ${name}-closest layer is a middle one at ${hits} of ${points} trained checkpoints (every config): ${f(w.p)}, Wilson [${f(w.lo)}, ${f(w.hi)}]; ` +
+      `per seed ${f(fr.mean)} [${f(fr.lo)}, ${f(fr.hi)}] over ${fr.n} seeds; chance ${f(chance)}; mean ${name} of middle minus other layers ${fmtInterval(gap, 3)}`;
+    // Both intervals must agree: the pooled one does not collapse at 0 or 1, the per-seed one respects that checkpoints of a seed are related.
+    if (w.lo > chance && fr.lo > chance) {
       verdict = 'supported';
-      why = `${txt}: above chance`;
-    } else if (fr.hi < chance) {
+      why = `${txt}: both above chance`;
+    } else if (w.hi < chance && fr.hi < chance) {
       verdict = 'contradicted';
-      why = `${txt}: below chance`;
-    } else why = `${txt}: the interval contains chance`;
+      why = `${txt}: both below chance`;
+    } else why = `${txt}: an interval contains chance`;
   }
   return {
     id: `esd-middle-closest-${name.toLowerCase()}`,
-    claim: `The middle layers’ ESDs are the closest to the full network’s (${name})`,
+    claim: `The middle layers’ ESDs are the closest to the full network’s (${name}; middle = depth 0.25..0.75)`,
     paper: 'middle layers’ ESDs resemble the full network’s most (their figures, several networks)',
     verdict,
     why,
-    numbers: { 'fraction closest is middle': fr, 'middle minus ends distance': gap },
+    numbers: { 'closest is middle (pooled, Wilson)': pooled, 'closest is middle (per seed)': fr, 'middle minus other layers distance': gap },
   };
 }
 

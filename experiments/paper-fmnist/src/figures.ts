@@ -4,7 +4,7 @@
  * the full network's against depth; means over the seeds that got there, ± sample sd.
  */
 import { lineChart, type LineChartSeries } from '@hessian/report';
-import { CONFIG_LABELS, PAPER, type Config } from './protocol.js';
+import { CONFIG_LABELS, paperRow, type Config } from './protocol.js';
 import type { Results } from './results.js';
 import { mean, sd } from './stats.js';
 
@@ -28,7 +28,7 @@ export function testErrorFigure(R: Results): string {
   }
   const last = Math.max(1, ...R.runs.map((r) => r.total));
   for (const c of configsOf(R)) {
-    const p = PAPER[c];
+    const p = paperRow(R.settings, c);
     if (p) series.push({ label: `${CONFIG_LABELS[c].short} (paper)`, x: [1, last], y: [p.mean, p.mean], color: CONFIG_LABELS[c].color, dash: '6 4', marker: 'none' });
   }
   return lineChart(series, {

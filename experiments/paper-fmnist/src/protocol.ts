@@ -30,7 +30,12 @@ export const PAPER: Record<Config, { mean: number; sd: number } | null> = {
   'htr-middle': null,
 };
 
-export type Preset = 'paper' | 'short' | 'quick';
+/** The paper's row for a config, when the runs are LeNet (the authors' numbers are for LeNet only). */
+export function paperRow(S: { model: string }, c: Config): { mean: number; sd: number } | null {
+  return S.model.startsWith('zoo:lenet') ? PAPER[c] : null;
+}
+
+export type Preset = 'paper' | 'short' | 'quick' | 'depth';
 
 export interface Settings {
   preset: Preset;
@@ -81,9 +86,10 @@ export interface Settings {
 /** experiments/paper-fmnist (this file is dist/src/protocol.js there) */
 export const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const PRESETS: Record<Preset, Omit<Settings, 'out' | 'work' | 'configs' | 'backend' | 'parallel' | 'sweep' | 'prune' | 'reportOnly' | 'child' | 'preset'>> = {
+const PRESETS: Record<Preset, Omit<Settings, 'out' | 'work' | 'backend' | 'parallel' | 'sweep' | 'prune' | 'reportOnly' | 'child' | 'preset'>> = {
   // The authors' README command for LeNet + FashionMNIST, with their data pipeline.
   paper: {
+    configs: [...CONFIGS],
     seeds: [0, 1, 2, 3, 4],
     model: 'zoo:lenet-32',
     trainData: 'fashion-mnist:train',
@@ -114,6 +120,7 @@ const PRESETS: Record<Preset, Omit<Settings, 'out' | 'work' | 'configs' | 'backe
   },
   // The former default of run.mjs: 6 epochs, no pipeline, HTR after 2 epochs.
   short: {
+    configs: [...CONFIGS],
     seeds: [0, 1, 2],
     model: 'zoo:lenet',
     trainData: 'fashion-mnist:train',
@@ -144,6 +151,7 @@ const PRESETS: Record<Preset, Omit<Settings, 'out' | 'work' | 'configs' | 'backe
   },
   // Smoke run: the paper's pipeline on 256 examples, one epoch, HTR at every step.
   quick: {
+    configs: [...CONFIGS],
     seeds: [0, 1],
     model: 'zoo:lenet-32',
     trainData: 'fashion-mnist:train[0:256]',
@@ -172,6 +180,38 @@ const PRESETS: Record<Preset, Omit<Settings, 'out' | 'work' | 'configs' | 'backe
     densityRuns: 1,
     densityGrid: 100,
   },
+  // Issue 15 item 4: the ESD-distance-vs-depth profile on a deeper network (VGG-11 at 1/8 width,
+  // 9 parameterized layers), plain SGD with the paper's pipeline.
+  depth: {
+    configs: ['sgd'],
+    seeds: [0, 1, 2],
+    model: 'zoo:vgg11?width=0.125&input=32x32x1',
+    trainData: 'fashion-mnist:train',
+    testData: 'fashion-mnist:test',
+    pad: 2,
+    normalize: 'mean-std',
+    augment: 'flip,rotate:15',
+    epochs: 15,
+    epochsMiddle: 15,
+    batchSize: 128,
+    lr: 0.01,
+    momentum: 0.9,
+    schedule: 'milestones:10:0.25',
+    weightDecay: 1e-4,
+    gamma: 1e-3,
+    htrProbes: 10,
+    htrFreq: 50,
+    htrStart: 5,
+    htrStartMiddle: 5,
+    convention: 'layer',
+    sweepEvery: 5,
+    sweepData: 'fashion-mnist:train',
+    sweepPerClass: 10,
+    sweepProbes: 50,
+    sweepLanczos: 60,
+    densityRuns: 2,
+    densityGrid: 1000,
+  },
 };
 
 export const HELP = `node experiments/paper-fmnist/dist/src/main.js [flags]
@@ -182,10 +222,13 @@ layers), several seeds each, every run swept through the Hessian analysis at eve
 Resumable: rerun the same command; --report-only rewrites the report from what --work holds.
 
   --preset P           paper (default: the authors' protocol) | short (6 epochs) | quick (smoke)
+                       | depth (VGG-11 at 1/8 width, SGD: the ESD-distance-vs-depth profile)
   --quick              = --preset quick
   --out DIR            report folder (default experiments/paper-fmnist/results-PRESET)
   --work DIR           runs and sweeps (default OUT/work)
   --configs LIST       subset of ${CONFIGS.join(',')}
+  --model SPEC         (paper: zoo:lenet-32; depth: zoo:vgg11?width=0.125&input=32x32x1)
+  --train-data SPEC    --test-data SPEC
   --seeds LIST         e.g. 0,1,2,3,4 (seed s: initial weights, data order, augmentation, probes)
   --epochs N           (paper: 30)        --epochs-middle N  htr-middle epochs (paper: 40)
   --batch-size N       --lr X   --momentum X   --schedule S   --weight-decay X (the L2 config)
@@ -193,6 +236,8 @@ Resumable: rerun the same command; --report-only rewrites the report from what -
   --backend B          auto | native | cpu | wasm | webgpu (default auto or $HESSIAN_BACKEND)
   --parallel P         P runs at once in child processes (default 1)
   --sweep-every N      analyze checkpoints 0, N, 2N, ... and the last (paper preset: 5)
+  --sweep-per-class K  analysis examples per class (paper: 10)   --sweep-probes N (Hutchinson, 50)
+  --sweep-lanczos N    Lanczos steps, top-1 and SLQ (60)          --density-runs N (SLQ runs, 2)
   --no-sweep           train only
   --prune              delete checkpoints no sweep needs (keeps the latest: resumable, small)
   --report-only        no training or analysis; the report says how far each run got
@@ -215,7 +260,7 @@ function list(v: string | boolean | undefined, name: string, dflt: number[]): nu
   return [...new Set(parts.map(Number))];
 }
 
-const STRING_FLAGS = ['preset', 'out', 'work', 'configs', 'seeds', 'epochs', 'epochs-middle', 'batch-size', 'lr', 'momentum', 'schedule', 'weight-decay', 'gamma', 'htr-probes', 'htr-freq', 'htr-start', 'htr-start-middle', 'backend', 'parallel', 'sweep-every', 'child'] as const;
+const STRING_FLAGS = ['preset', 'out', 'work', 'configs', 'model', 'train-data', 'test-data', 'seeds', 'epochs', 'epochs-middle', 'batch-size', 'lr', 'momentum', 'schedule', 'weight-decay', 'gamma', 'htr-probes', 'htr-freq', 'htr-start', 'htr-start-middle', 'backend', 'parallel', 'sweep-every', 'sweep-per-class', 'sweep-probes', 'sweep-lanczos', 'density-runs', 'child'] as const;
 const BOOL_FLAGS = ['quick', 'no-sweep', 'prune', 'report-only', 'help'] as const;
 
 /** Parses the command line; null when --help was asked. */
@@ -232,10 +277,10 @@ export function parseSettings(argv: string[]): Settings | null {
   }
   if (values.help) return null;
   const presetName = values.quick ? 'quick' : ((values.preset as string | undefined) ?? 'paper');
-  if (!(presetName in PRESETS)) throw new UserError(`--preset: must be paper, short or quick, got ${JSON.stringify(presetName)}`);
+  if (!(presetName in PRESETS)) throw new UserError(`--preset: must be paper, short, quick or depth, got ${JSON.stringify(presetName)}`);
   const preset = presetName as Preset;
   const d = PRESETS[preset];
-  const configs = typeof values.configs === 'string' ? [...new Set(values.configs.split(',').map((s) => s.trim()))] : [...CONFIGS];
+  const configs = typeof values.configs === 'string' ? [...new Set(values.configs.split(',').map((s) => s.trim()))] : [...d.configs];
   for (const c of configs) if (!(CONFIGS as readonly string[]).includes(c)) throw new UserError(`--configs: unknown config ${JSON.stringify(c)}; choose from ${CONFIGS.join(', ')}`);
   const seeds = list(values.seeds, 'seeds', d.seeds);
   if (seeds.length === 0) throw new UserError('--seeds: give at least one seed');
@@ -254,6 +299,9 @@ export function parseSettings(argv: string[]): Settings | null {
     work: path.resolve(typeof values.work === 'string' ? values.work : path.join(out, 'work')),
     configs: configs as Config[],
     seeds,
+    model: typeof values.model === 'string' ? values.model : d.model,
+    trainData: typeof values['train-data'] === 'string' ? values['train-data'] : d.trainData,
+    testData: typeof values['test-data'] === 'string' ? values['test-data'] : d.testData,
     epochs,
     epochsMiddle: num(values, 'epochs-middle', values.epochs !== undefined && values['epochs-middle'] === undefined ? Math.max(epochs, d.epochsMiddle - d.epochs + epochs) : d.epochsMiddle, true, 1),
     batchSize: num(values, 'batch-size', d.batchSize, true, 1),
@@ -269,6 +317,10 @@ export function parseSettings(argv: string[]): Settings | null {
     backend: typeof values.backend === 'string' ? values.backend : (process.env.HESSIAN_BACKEND ?? 'auto'),
     parallel: num(values, 'parallel', 1, true, 1),
     sweepEvery: num(values, 'sweep-every', d.sweepEvery, true, 1),
+    sweepPerClass: num(values, 'sweep-per-class', d.sweepPerClass, true, 1),
+    sweepProbes: num(values, 'sweep-probes', d.sweepProbes, true, 1),
+    sweepLanczos: num(values, 'sweep-lanczos', d.sweepLanczos, true, 2),
+    densityRuns: num(values, 'density-runs', d.densityRuns, true, 1),
     sweep: values['no-sweep'] !== true,
     prune: values.prune === true,
     reportOnly: values['report-only'] === true,

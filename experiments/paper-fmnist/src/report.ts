@@ -3,8 +3,8 @@
  * the paper's rows, the per-run status (complete, or how far it got), the settings beside the
  * authors', and the command that regenerates it.
  */
-import { fmtInterval } from './claims.js';
-import { CONFIG_LABELS, PAPER, type Config } from './protocol.js';
+import { fmtInterval, isMiddleDepth } from './claims.js';
+import { CONFIG_LABELS, paperRow, type Config } from './protocol.js';
 import type { Results, RunRecord } from './results.js';
 import { fmtDur } from './runs.js';
 import { mean, meanInterval, sd } from './stats.js';
@@ -18,7 +18,7 @@ function errorTable(R: Results): string[] {
     const rs = R.runs.filter((r) => r.config === c);
     const fin = rs.filter((r) => r.complete).map((r) => r.finalTestError!);
     const i = meanInterval(fin);
-    const p = PAPER[c];
+    const p = paperRow(R.settings, c);
     L.push(
       `| ${CONFIG_LABELS[c].label} | ${fin.length} of ${rs.length} | ${fin.length ? `**${f2(mean(fin))} ± ${f2(sd(fin))}**` : '—'} | ${i.lo !== null ? `[${f2(i.lo)}, ${f2(i.hi)}]` : '—'} | ${rs
         .filter((r) => r.complete)
@@ -47,6 +47,25 @@ function trendTable(R: Results): string[] {
       const tp = at.map((s) => s.top).filter((v): v is number => v !== null);
       L.push(`| ${CONFIG_LABELS[c].short} | ${e} | ${sig(mean(tr))} ± ${sig(sd(tr))} | ${sig(mean(tp))} ± ${sig(sd(tp))} | ${at.length} |`);
     }
+  }
+  return L;
+}
+
+/** Each layer's ESD distance to the full network's, over seeds and trained swept checkpoints: the depth profile. */
+function depthTable(R: Results): string[] {
+  const cps = R.runs.flatMap((r) => r.sweep.filter((c) => c.epoch > 0));
+  if (!cps.length) return ['No trained checkpoint has been analyzed yet.'];
+  const layers = cps[0].scopes.filter((s) => s.kind === 'layer');
+  const L = ['| layer | depth | middle half | W1 to full (mean ± sd) | JS to full | closest by W1 (of checkpoints) |', '|---|---|---|---|---|---|'];
+  for (const l of layers) {
+    const at = cps.map((c) => c.scopes.find((s) => s.name === l.name)).filter((s) => s !== undefined);
+    const w = at.map((s) => s.wasserstein1).filter((v): v is number => v !== null);
+    const j = at.map((s) => s.jensenShannon).filter((v): v is number => v !== null);
+    const closest = cps.filter((c) => {
+      const ls = c.scopes.filter((s) => s.kind === 'layer' && s.wasserstein1 !== null);
+      return ls.length > 0 && ls.reduce((a, b) => (b.wasserstein1! < a.wasserstein1! ? b : a)).name === l.name;
+    }).length;
+    L.push(`| ${l.name} | ${f2(l.depth)} | ${l.depth !== null && isMiddleDepth(l.depth) ? 'yes' : 'no'} | ${sig(mean(w))} ± ${sig(sd(w))} | ${sig(mean(j))} ± ${sig(sd(j))} | ${closest} of ${cps.length} |`);
   }
   return L;
 }
@@ -84,7 +103,7 @@ export function renderReport(R: Results, figures: string[]): string {
   L.push('```');
   L.push('');
   L.push(
-    `**Progress: ${st.complete} of ${st.total} runs complete, ${st.started} started; ${st.sweepsDone} of ${st.sweepsWanted} sweep checkpoints analyzed.** ` +
+    `**Progress: ${st.complete} of ${st.total} runs complete, ${st.started} started (${st.epochsDone} of ${st.epochsWanted} epochs trained); ${st.sweepsDone} of ${st.sweepsWanted} sweep checkpoints analyzed.** ` +
       `Generated ${R.createdAt.slice(0, 16).replace('T', ' ')} UTC on ${R.machine.cpus}x ${R.machine.cpuModel}, Node ${R.machine.node}, backend ${S.backend}.`,
   );
   L.push('');
@@ -116,7 +135,12 @@ export function renderReport(R: Results, figures: string[]): string {
   L.push('');
   L.push(...trendTable(R));
   L.push('');
-  for (const f of ['trace.svg', 'top-eigenvalue.svg', 'esd-distance-vs-depth.svg']) if (figures.includes(f)) L.push(`![${f.replace('.svg', '')}](${f})`, '');
+  for (const f of ['trace.svg', 'top-eigenvalue.svg']) if (figures.includes(f)) L.push(`![${f.replace('.svg', '')}](${f})`, '');
+  L.push('## ESD distance to the full network by depth (all configs, seeds and trained swept checkpoints)');
+  L.push('');
+  L.push(...depthTable(R));
+  L.push('');
+  if (figures.includes('esd-distance-vs-depth.svg')) L.push('![esd distance vs depth](esd-distance-vs-depth.svg)', '');
   L.push('## Settings');
   L.push('');
   L.push(...settingsTable(R));

@@ -37,7 +37,7 @@ export interface Results {
   paper: typeof PAPER;
   /** one TrainSpec, for the record (seed 0 of SGD) */
   exampleSpec: unknown;
-  status: { total: number; complete: number; started: number; sweepsDone: number; sweepsWanted: number };
+  status: { total: number; complete: number; started: number; sweepsDone: number; sweepsWanted: number; epochsDone: number; epochsWanted: number };
   runs: RunRecord[];
   claims: Claim[];
 }
@@ -86,6 +86,8 @@ export async function collect(S: Settings, argv: string[], wallSeconds: number):
       started: runs.filter((r) => r.done >= 0).length,
       sweepsDone: runs.reduce((a, r) => a + r.swept.length, 0),
       sweepsWanted: runs.reduce((a, r) => a + r.sweepWanted.length, 0),
+      epochsDone: runs.reduce((a, r) => a + Math.max(0, r.done), 0),
+      epochsWanted: runs.reduce((a, r) => a + r.total, 0),
     },
     runs,
     claims: allClaims(runs, configs),

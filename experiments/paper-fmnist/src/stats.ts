@@ -8,6 +8,8 @@
  * - `paired`: differences a_s - b_s over the seeds present in both (same seed = same
  *   initial weights, data order, augmentation and probes), with their t-interval and
  *   two-sided p-value: the comparison the paper's claims need.
+ * - `wilson`: the Wilson score interval of a proportion k/n (sensible at k = 0 or n, where a
+ *   t-interval over a few 0/1 values collapses to a point).
  * - `logSlope`: least-squares slope of ln(value) against epoch (a per-seed trend).
  * - `spearman`: rank correlation (ties get mean ranks).
  */
@@ -134,6 +136,18 @@ export function paired(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, nu
   const seeds = [...a.keys()].filter((s) => b.has(s)).sort((x, y) => x - y);
   const diffs = seeds.map((s) => a.get(s)! - b.get(s)!);
   return { ...meanInterval(diffs, level), seeds, diffs };
+}
+
+/** Wilson score interval of the proportion k/n at a two-sided level. */
+export function wilson(k: number, n: number, level = 0.95): { p: number; lo: number; hi: number } | null {
+  if (n <= 0) return null;
+  // the normal quantile: exact for 95%, else the t quantile at a huge df (about 1e-7 off)
+  const z = level === 0.95 ? 1.959963984540054 : tQuantile(1 - (1 - level) / 2, 1e9);
+  const p = k / n;
+  const d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d;
+  const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return { p, lo: Math.max(0, c - h), hi: Math.min(1, c + h) };
 }
 
 /** Least-squares slope of ln(y) on x (y > 0); NaN with fewer than 2 points or one x. */

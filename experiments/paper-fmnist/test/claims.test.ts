@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { allClaims, closestIsMiddle, falls, htrFlatter, lowerError, middleClosest, type RunResult } from '../src/claims.js';
+import { allClaims, closestIsMiddle, falls, htrFlatter, isMiddleDepth, lowerError, middleClosest, type RunResult } from '../src/claims.js';
 import type { Config } from '../src/protocol.js';
 import type { CheckpointSummary, ScopeSummary } from '../src/sweeps.js';
 
@@ -71,6 +71,10 @@ describe('ESD and curvature claims', () => {
     assert.equal(v.chance, 0.6);
     assert.ok(Math.abs(v.gap - (0.2 - 0.55)) < 1e-12);
     assert.equal(closestIsMiddle(cp(5, end), 'wasserstein1')!.middle, false);
+  });
+  test('isMiddleDepth: the middle half of the depth (5 of 9 layers of VGG-11, 3 of 5 of LeNet)', () => {
+    assert.equal(Array.from({ length: 9 }, (_, k) => k / 8).filter(isMiddleDepth).length, 5);
+    assert.equal([0, 0.25, 0.5, 0.75, 1].filter(isMiddleDepth).length, 3);
   });
   test('middle always closest: supported; never: contradicted; epoch 0 ignored', () => {
     const yes = middleClosest(runs('sgd', () => 5, () => [cp(0, end), cp(5, mid), cp(10, mid)]));

@@ -44,7 +44,7 @@ describe('experiments/paper-fmnist --quick', () => {
     results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
     assert.equal(results.schema, 'hessian-cluster/paper-fmnist/v2');
     assert.equal(results.settings.preset, 'quick');
-    assert.deepEqual(results.status, { total: 4, complete: 4, started: 4, sweepsDone: 8, sweepsWanted: 8 });
+    assert.deepEqual(results.status, { total: 4, complete: 4, started: 4, sweepsDone: 8, sweepsWanted: 8, epochsDone: 4, epochsWanted: 4 });
     for (const r of results.runs) {
       assert.ok(r.finalTestError! > 0 && r.finalTestError! < 100, `${r.config} ${r.seed}: ${r.finalTestError}`);
       assert.equal(r.regSteps > 0, r.config === 'htr-middle', `${r.config}: regularized steps ${r.regSteps}`);
@@ -63,7 +63,7 @@ describe('experiments/paper-fmnist --quick', () => {
     assert.ok(spec.stats.mean > 0.2 && spec.stats.mean < 0.4 && spec.stats.std > 0.2, JSON.stringify(spec.stats));
     assert.deepEqual(results.claims.map((c) => c.id), ['error-htr-middle-vs-sgd', 'esd-middle-closest-w1', 'esd-middle-closest-js', 'trace-falls', 'top-falls', 'flatter-htr-middle']);
     const md = readFileSync(join(out, 'REPORT.md'), 'utf8');
-    assert.match(md, /\*\*Progress: 4 of 4 runs complete, 4 started; 8 of 8 sweep checkpoints analyzed\.\*\*/);
+    assert.match(md, /\*\*Progress: 4 of 4 runs complete, 4 started \(4 of 4 epochs trained\); 8 of 8 sweep checkpoints analyzed\.\*\*/);
     for (const c of results.claims) assert.ok(md.includes(`| **${c.verdict}** | ${c.why} |`), `verdict row of ${c.id}`);
     assert.match(md, /^\| SGD \| 2 of 2 \| \*\*\d+\.\d\d ± \d+\.\d\d\*\* \| \[/m);
     assert.match(md, /5\.43 ± 0\.10/);

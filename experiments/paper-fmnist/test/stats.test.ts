@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { incompleteBeta, logSlope, mean, meanInterval, paired, sd, spearman, tCdf, tQuantile } from '../src/stats.js';
+import { incompleteBeta, logSlope, mean, meanInterval, paired, sd, spearman, tCdf, tQuantile, wilson } from '../src/stats.js';
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 
@@ -51,6 +51,16 @@ describe('samples', () => {
     close(d.mean, -0.63, 1e-12, 'mean');
     close(d.lo!, -0.77951614469452, 1e-9, 'lo');
     close(d.p!, 0.0003052958599520746, 1e-9, 'p');
+  });
+
+  test('wilson: SciPy’s binomtest(...).proportion_ci(method="wilson") at k = 0 and k = n/2', () => {
+    const a = wilson(0, 2)!;
+    assert.equal(a.lo, 0);
+    close(a.hi, 0.6576197724933469, 1e-9, 'hi of 0/2 (SciPy binomtest wilson)');
+    const b = wilson(5, 10)!;
+    close(b.lo, 0.236593090512564, 1e-9, 'lo of 5/10');
+    close(b.hi, 0.7634069094874361, 1e-9, 'hi of 5/10');
+    assert.equal(wilson(0, 0), null);
   });
 
   test('logSlope recovers an exponential rate; spearman of monotone and tied series', () => {

@@ -13,11 +13,15 @@ import { scopeOf } from './scope.js';
 export { scopeOf } from './scope.js';
 export type { TaskResult } from './estimators/registry.js';
 
-export async function executeTask(task: Task, compute: ComputeContext, convention: Convention): Promise<TaskResult> {
+/**
+ * `memory.available`: bytes the task's own vectors may take (the worker's budget less the
+ * engine); Lanczos estimators choose their mode by it (budget.ts). Unbounded by default.
+ */
+export async function executeTask(task: Task, compute: ComputeContext, convention: Convention, memory: { available: number } = { available: Infinity }): Promise<TaskResult> {
   const e = estimatorOf(task.kind);
   const t0 = performance.now();
   const op = new CountingOperator(compute.operator(task.operator, scopeOf(task.scope, convention)));
   const scope = (name: string) => scopeOf(name, convention);
-  const fields = await e.run(task, { op, rng: new Rng(task.seed), compute, scope, offsets: (name) => compute.scopeOffsets(scope(name)) });
+  const fields = await e.run(task, { op, rng: new Rng(task.seed), compute, scope, offsets: (name) => compute.scopeOffsets(scope(name)), available: memory.available, taskId: task.id });
   return { id: task.id, kind: task.kind, hvps: op.count, seconds: (performance.now() - t0) / 1000, ...fields } as TaskResult;
 }

@@ -23,7 +23,7 @@ export class LocalExecutor implements Executor {
     private readonly spec: AnalysisSpec,
   ) {}
   run(task: Task): Promise<TaskResult> {
-    return executeTask(task, this.prepared.engine, this.spec.convention);
+    return executeTask(task, this.prepared.engine, this.spec.convention, this.prepared.memory);
   }
   async close(): Promise<void> {
     this.prepared.engine.dispose();

@@ -14,3 +14,6 @@ export * from './scheduler.js';
 export * from './scope.js';
 export * from './spec.js';
 export * from './version.js';
+export * from './budget.js';
+export * from './cost.js';
+export * from './limits.js';

@@ -7,6 +7,7 @@
 import type { ParamGroup } from '@hessian/engine';
 import { deriveSeed, UserError } from '@hessian/linalg';
 import { REGISTRY, type Task } from './estimators/registry.js';
+import { maxTasksPerJob, tooManyTasks } from './limits.js';
 import type { Draft, PlanContext, TaskBase } from './estimators/types.js';
 import type { OperatorName } from './report.js';
 import { FULL, type PlannedScope } from './scope.js';
@@ -66,7 +67,9 @@ export function selectLayers<G extends ParamGroup>(spec: AnalysisSpec, groups: r
   }
 }
 
-export function plan(spec: AnalysisSpec, groups: readonly ParamGroup[]): Plan {
+/** `maxTasks`: the per-job task limit (default HESSIAN_MAX_TASKS or 100000); a plan past it is refused. */
+export function plan(spec: AnalysisSpec, groups: readonly ParamGroup[], opts: { maxTasks?: number } = {}): Plan {
+  const maxTasks = opts.maxTasks ?? maxTasksPerJob();
   const layers = selectLayers(spec, groups);
   const total = groups.reduce((s, g) => s + g.size, 0);
   const scopes: PlannedScope[] = [];
@@ -86,10 +89,13 @@ export function plan(spec: AnalysisSpec, groups: readonly ParamGroup[]): Plan {
     });
   }
   const operators: OperatorName[] = spec.gaussNewton ? ['hessian', 'gauss-newton', 'residual'] : ['hessian'];
-  const ctx: PlanContext = { spec, groups, scopes, operators };
+  const ctx: PlanContext = { spec, groups, scopes, operators, maxTasks };
   const tasks: Task[] = [];
   const add = (drafts: Draft<TaskBase>[] | undefined) => {
-    for (const d of drafts ?? []) tasks.push({ ...d, seed: deriveSeed(spec.seed, d.id) } as Task);
+    for (const d of drafts ?? []) {
+      if (tasks.length >= maxTasks) throw tooManyTasks(maxTasks);
+      tasks.push({ ...d, seed: deriveSeed(spec.seed, d.id) } as Task);
+    }
   };
   for (const scope of scopes) for (const operator of operators) for (const e of REGISTRY) add(e.planScope?.(spec, scope, { ...ctx, operator }));
   for (const e of REGISTRY) add(e.planJob?.(spec, ctx));

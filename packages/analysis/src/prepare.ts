@@ -5,7 +5,16 @@
  */
 import { initBackend, loadDataset, modelNeedsConv, loadModel, HessianEngine, type BackendName, type Dataset, type Model } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
+import { checkEngineFits, engineBytes, workerMemoryBudget, type MemoryBudget } from './budget.js';
+import { engineShape, examplesOf } from './cost.js';
 import type { AnalysisSpec } from './spec.js';
+
+/** The engine's share of the memory budget; `available` is what tasks' vectors may use. */
+export interface EngineMemory {
+  budget: MemoryBudget;
+  engineBytes: number;
+  available: number;
+}
 
 export interface Prepared {
   backend: string;
@@ -13,11 +22,21 @@ export interface Prepared {
   model: Model;
   data: Dataset;
   engine: HessianEngine;
+  memory: EngineMemory;
 }
 
-export async function prepare(spec: AnalysisSpec, backend: BackendName = 'auto'): Promise<Prepared> {
+export async function prepare(spec: AnalysisSpec, backend: BackendName = 'auto', opts: { budget?: MemoryBudget } = {}): Promise<Prepared> {
+  const budget = opts.budget ?? workerMemoryBudget();
   const info = await initBackend(backend, { needsConv: modelNeedsConv(spec.model) });
   const model = await loadModel(spec.model, { seed: spec.modelSeed });
+  // Refuse before loading what would not fit (the data are the only unbounded part).
+  const expected = examplesOf(spec.data);
+  try {
+    if (expected !== null) checkEngineFits(engineShape(model, spec.perClass > 0 ? Math.min(expected, spec.perClass * model.outputSize) : expected, spec.batchSize), budget);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const data = await loadDataset(spec.data, {
     perClass: spec.perClass > 0 ? spec.perClass : undefined,
     seed: spec.seed,
@@ -37,6 +56,14 @@ export async function prepare(spec: AnalysisSpec, backend: BackendName = 'auto')
   // Flat features of the right size (e.g. npy [n, 784] for a [28, 28, 1] model) are the same
   // values in NHWC order, so only the shape changes; the engine sees the model's classes.
   const batch = { ...data, shape: [data.shape[0], ...model.inputShape], numClasses: model.outputSize };
+  const shape = engineShape(model, batch.shape[0], spec.batchSize);
+  try {
+    checkEngineFits(shape, budget);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const engine = new HessianEngine(model, batch, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined });
-  return { backend: info.name, backendDetail: info.detail, model, data, engine };
+  const bytes = engineBytes(shape);
+  return { backend: info.name, backendDetail: info.detail, model, data, engine, memory: { budget, engineBytes: bytes, available: budget.bytes - bytes } };
 }

@@ -8,8 +8,9 @@
  *
  * ETA: learned from the tasks finished by this queue, as wall-clock seconds per unit of
  * planned cost (expected products): elapsed * remaining cost / cost finished here. Skipped
- * tasks and results resumed from storage count as done but teach no rate; null until a task
- * has finished.
+ * tasks and results resumed from storage count as done but teach no rate. Before a task has
+ * finished, a calibration (`calibrate`: seconds of one product from the worker's Prepare, and how
+ * many products run at once) gives remaining cost x seconds / lanes; without one, null.
  */
 import type { Task, TaskResult } from './estimators/registry.js';
 import type { Plan } from './plan.js';
@@ -41,6 +42,8 @@ export class TaskQueue {
   private hvps = 0;
   private costDone = 0;
   private costLearned = 0;
+  /** Seconds per unit of cost from a calibration, until tasks teach a rate (null: none). */
+  private prior: number | null = null;
   private readonly costTotal: number;
   private t0 = performance.now();
 
@@ -61,6 +64,11 @@ export class TaskQueue {
         this.costDone += t.cost;
       } else this.pending.push(t);
     });
+  }
+
+  /** The ETA before any task has finished: seconds of one product and the products running at once. */
+  calibrate(secondsPerProduct: number, lanes: number): void {
+    if (secondsPerProduct > 0 && lanes > 0) this.prior = secondsPerProduct / lanes;
   }
 
   /** Sets the start of elapsed time and ETA (performance.now() units; default now), e.g. when a resumed job runs again. */
@@ -131,7 +139,7 @@ export class TaskQueue {
       costDone: this.costDone,
       costTotal: this.costTotal,
       elapsedSeconds: elapsed,
-      etaSeconds: this.costLearned > 0 ? (elapsed * remaining) / this.costLearned : null,
+      etaSeconds: this.costLearned > 0 ? (elapsed * remaining) / this.costLearned : this.prior !== null ? remaining * this.prior : null,
       ...(last ? { last } : {}),
     };
   }

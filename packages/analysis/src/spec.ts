@@ -93,6 +93,9 @@ export const DEFAULTS = {
   density: { runs: 5, steps: 80, preset: 'papyan' as DensityPreset, gridPoints: 1000 },
 };
 
+/** Lanczos steps per SLQ run; PyHessian uses 100, Papyan 80: beyond 1000 the quadrature gains nothing visible. */
+export const MAX_DENSITY_STEPS = 1000;
+
 function bad(field: string, message: string): never {
   throw new UserError(`${field}: ${message}`, 'INVALID_ARGUMENT');
 }
@@ -153,12 +156,17 @@ export function normalizeSpec(p: PartialSpec): AnalysisSpec {
       ? null
       : (() => {
           const t = { ...DEFAULTS.topK, ...(p.topK ?? {}) };
-          return {
+          const r = {
             k: positiveInt('top-k', t.k, 1000),
             method: oneOf('eig-method', t.method, methodNames('topK')),
             tol: positiveNumber('eig-tol', t.tol),
             maxIter: positiveInt('eig-max-iter', t.maxIter, 100000),
           };
+          // Lanczos finds at most one eigenvalue per step (a layer smaller than k is analyzed
+          // for all its eigenvalues: plan caps k and the steps at its size).
+          if (r.method === 'lanczos' && r.k > r.maxIter)
+            bad('top-k', `${r.k} is more than --eig-max-iter ${r.maxIter} (Lanczos finds at most one eigenvalue per step); lower --top-k or raise --eig-max-iter`);
+          return r;
         })();
   const trace =
     p.trace === null
@@ -187,7 +195,8 @@ export function normalizeSpec(p: PartialSpec): AnalysisSpec {
           const preset = oneOf('density-preset', d.preset, ['pyhessian', 'papyan'] as const);
           return {
             runs: positiveInt('density-runs', d.runs, 10000),
-            steps: positiveInt('density-steps', d.steps, 100000),
+            // Each step is one HVP and (with full reorthogonalization) one more basis vector.
+            steps: positiveInt('density-steps', d.steps, MAX_DENSITY_STEPS),
             preset,
             gridPoints: positiveInt('density-grid', d.gridPoints ?? (preset === 'pyhessian' ? 10000 : 1000), 1e6),
           };

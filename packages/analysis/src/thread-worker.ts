@@ -18,7 +18,7 @@ try {
     // One task at a time per thread: tfjs is single-threaded within an isolate anyway.
     queue = queue.then(async () => {
       try {
-        send({ type: 'result', id: m.task.id, result: await executeTask(m.task, prepared.engine, spec.convention) });
+        send({ type: 'result', id: m.task.id, result: await executeTask(m.task, prepared.engine, spec.convention, prepared.memory) });
       } catch (e) {
         send({ type: 'error', id: m.task.id, ...errorMessage(e) });
       }

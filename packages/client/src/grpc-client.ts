@@ -6,7 +6,6 @@
  * coordinator's sentence (fromServiceError); an unreachable coordinator (UNAVAILABLE, or no
  * connection within the deadline) says so and how to start one. Anything else is rethrown.
  */
-import { diagnoseConnection } from './diagnose.js';
 import * as grpc from '@grpc/grpc-js';
 import type { PartialSpec } from '@hessian/analysis';
 import { UserError } from '@hessian/linalg';
@@ -25,6 +24,8 @@ import { randomUUID } from 'node:crypto';
 import { uploadFiles } from './model-files.js';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { diagnoseConnection } from './diagnose.js';
+import { checkWeightBytes, type ManifestGroup } from './weights-check.js';
 
 export type Job = Job__Output;
 export type JobEvent = JobEvent__Output;
@@ -340,7 +341,7 @@ export async function modelFiles(modelJsonPath: string): Promise<string[]> {
   } catch {
     throw new UserError(`--model: cannot read ${modelJsonPath}; give zoo:NAME or the path of a tfjs model.json with its weight files`, 'NOT_FOUND');
   }
-  let json: { weightsManifest?: { paths?: string[] }[] };
+  let json: { weightsManifest?: ManifestGroup[] };
   try {
     json = JSON.parse(text);
   } catch {
@@ -356,6 +357,7 @@ export async function modelFiles(modelJsonPath: string): Promise<string[]> {
       throw new UserError(`--model: the weight file ${join(dirname(modelJsonPath), f)} named in ${modelJsonPath} is missing; copy it next to model.json`, 'NOT_FOUND');
     }
   }
+  await checkWeightBytes(modelJsonPath, json.weightsManifest ?? []);
   return files;
 }
 

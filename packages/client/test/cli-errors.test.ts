@@ -106,6 +106,19 @@ describe('hessctl analyze refuses bad input with one sentence and exit code 2', 
     });
 });
 
+describe('--out is checked before any work', () => {
+  for (const c of [
+    { name: 'a file in the path', out: () => join(dir, 'good', 'model.json', 'sub'), want: () => `${join(dir, 'good', 'model.json')} is a file, not a folder` },
+    { name: 'a folder under /proc (Node\'s recursive mkdir loops there)', out: () => '/proc/hessctl-nope', want: () => 'cannot create the folder /proc/hessctl-nope (ENOENT)' },
+  ])
+    test(`analyze --out with ${c.name}: one sentence, exit 2, nothing computed`, () => {
+      const r = hessctl('analyze', '--model', 'zoo:tiny-mlp', '--data', 'synthetic:8', '--top-k', '1', '--no-trace', '--no-density', '--out', c.out());
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr, `hessctl: --out ${c.out()}: ${c.want()}; choose a folder you can write (nothing was computed)\n`);
+      assert.equal(r.stdout, '');
+    });
+});
+
 describe('hessctl help and listings', () => {
   test('--help explains every flag of analyze with its default', () => {
     const r = hessctl('analyze', '--help');
@@ -118,6 +131,9 @@ describe('hessctl help and listings', () => {
     const m = hessctl('models');
     assert.equal(m.code, 0);
     for (const n of ['mlp', 'lenet', 'resnet-mini', 'vgg-mini']) assert.match(m.stdout, new RegExp(`zoo:${n}\\b`));
+    assert.doesNotMatch(m.stdout, /tiny-/, 'test fixtures are not listed beside real models');
+    assert.match(m.stdout, /\(2 test fixtures not shown: hessctl models --all\)/);
+    assert.match(hessctl('models', '--all').stdout, /zoo:tiny-mlp .*\n[^]*zoo:tiny-cnn: test fixture/);
     const i = hessctl('inspect', '--model', 'zoo:lenet', '--format', 'json');
     assert.equal(i.code, 0, i.stderr);
     const info = JSON.parse(i.stdout);

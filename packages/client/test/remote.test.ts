@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -285,6 +285,18 @@ describe('against an in-process coordinator (real gRPC, embedded analysis)', () 
       await assert.rejects(conn.submitAnalysis({ model: 'zoo:tiny-mlp', trace: { probes: 1, method: 'hutch++' } }), (e) => isUserError(e) && e.code === 'INVALID_ARGUMENT' && /trace-probes/.test(e.message));
       await assert.rejects(conn.submitAnalysis({ model: 'sha256:00' }), (e) => isUserError(e) && e.code === 'NOT_FOUND' && /upload-model/.test(e.message));
       await assert.rejects(conn.uploadModel(join(modelDir, 'absent', 'model.json')), (e) => isUserError(e) && /cannot read/.test(e.message));
+      // A truncated weights.bin is refused before anything is sent, naming the user's own file.
+      const cut = join(modelDir, 'cut');
+      mkdirSync(cut, { recursive: true });
+      copyFileSync(join(modelDir, 'm', 'model.json'), join(cut, 'model.json'));
+      const weights = readFileSync(join(modelDir, 'm', 'weights.bin'));
+      writeFileSync(join(cut, 'weights.bin'), weights.subarray(0, weights.length - 8));
+      const uploads = fake.uploads.length;
+      await assert.rejects(
+        conn.uploadModel(join(cut, 'model.json')),
+        (e) => isUserError(e) && e.message === `--model: ${join(cut, 'weights.bin')} holds ${weights.length - 8} bytes but ${join(cut, 'model.json')} describes ${weights.length} bytes of float32 weights: it is truncated or belongs to another model; save the model again`,
+      );
+      assert.equal(fake.uploads.length, uploads, 'nothing was uploaded');
     } finally {
       conn.close();
     }

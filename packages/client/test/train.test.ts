@@ -121,6 +121,10 @@ describe('hessctl train and sweep (embedded)', () => {
       assert.ok(existsSync(join(out, f)), f);
     }
     assert.match(readFileSync(join(out, 'esd-dense1.svg'), 'utf8'), /epoch 3/);
+    // report.md as analyze writes one: the series by epoch and the figures embedded.
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    assert.match(md, /\| Scope \| epoch 0 \| epoch 1 \| epoch 3 \|/);
+    for (const f of ['top-eigenvalue.svg', 'trace.svg', 'esd-dense1.svg']) assert.ok(md.includes(`](${f})`), f);
     assert.match(s.stdout, /full/);
   });
 

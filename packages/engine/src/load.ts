@@ -167,7 +167,7 @@ export async function loadModel(spec: string, opts: { seed?: number } = {}): Pro
   return modelFromArtifacts(await readModelJson(file));
 }
 
-export function zooModels(): { name: string; description: string; inputShape: number[]; params: number }[] {
+export function zooModels(): { name: string; description: string; inputShape: number[]; params: number; fixture?: boolean }[] {
   return zooCatalog();
 }
 

@@ -185,11 +185,13 @@ export interface ZooInfo {
   description: string;
   inputShape: number[];
   params: number;
+  /** a test fixture (tiny-mlp, tiny-cnn), not a model to study: `hessctl models` hides it unless --all */
+  fixture?: boolean;
 }
 
 /** The zoo's models; the paper's families at their defaults (full width, 28x28x1; VGG padded to 32). */
 export function zooCatalog(): ZooInfo[] {
-  const fixed = Object.entries(ZOO).map(([name, z]) => ({ name, description: z.description, inputShape: z.inputShape, params: z.params }));
+  const fixed = Object.entries(ZOO).map(([name, z]) => ({ name, description: z.description, inputShape: z.inputShape, params: z.params, ...(z.fixture ? { fixture: true } : {}) }));
   const paper = PAPER_FAMILIES.map((f) => {
     const o = parsePaperOptions(f, f === 'resnet18' ? '' : 'pad=32');
     return { name: f === 'resnet18' ? f : `${f}?pad=32`, description: PAPER_DESCRIPTIONS[f], inputShape: [...o.input], params: paperParamCount(f, o) };

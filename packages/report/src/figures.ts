@@ -23,7 +23,8 @@ function subtitle(report: Report): string {
   return `${report.model.name || report.model.spec} \u00b7 ${report.data.spec} \u00b7 ${report.loss} \u00b7 convention ${report.convention}`;
 }
 
-function header(width: number, title: string, sub: string): string {
+/** Title and grey subtitle at the top of every figure (a report's and a sweep's). */
+export function header(width: number, title: string, sub: string): string {
   return (
     text(width / 2, 22, title, { size: 14, anchor: 'middle', weight: 'bold' }) +
     text(width / 2, 40, sub, { size: 11, anchor: 'middle', fill: GREY })
@@ -58,7 +59,20 @@ function curveOf(s: ScopeReport, name: OperatorName): Curve | null {
   if (!ld && Array.isArray(d.density) && d.density.length === d.grid.length) ld = d.density.map((v) => Math.log10(Math.max(v, 1e-30)));
   if (!ld) return null;
   if (!d.grid.some((x, i) => isNum(x) && isNum(ld[i]))) return null;
-  return { grid: d.grid, logDensity: ld };
+  return { grid: d.grid, logDensity: gapAtFloor(ld) };
+}
+
+/**
+ * Where the smoothed density is zero, log density sits on its floor (log10 of the floor the
+ * density preset adds): drawn, that is a flat segment along the bottom of the axis that looks
+ * like data. The points on that floor (its minimum, repeated) become gaps in the line.
+ */
+export function gapAtFloor(logDensity: number[]): number[] {
+  let lo = Infinity;
+  for (const v of logDensity) if (isNum(v) && v < lo) lo = v;
+  const atFloor = (v: number) => isNum(v) && v - lo <= 1e-9 * Math.max(1, Math.abs(lo));
+  if (logDensity.filter(atFloor).length < 2) return logDensity;
+  return logDensity.map((v) => (atFloor(v) ? NaN : v));
 }
 
 function range(xs: number[]): [number, number] | null {

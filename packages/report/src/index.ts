@@ -14,9 +14,12 @@ export {
   hasTop,
   hasTrace,
   hasSimilarity,
+  gapAtFloor,
   type TimeSeries,
 } from './figures.js';
-export { writeReportDir, writeFileAtomic, reportFigures } from './write.js';
+export { writeReportDir, writeFileAtomic, reportFigures, makeDirs, checkWritableDir } from './write.js';
+export { sweepFigures, sweepSubtitle, type SweepData, type SweepScopeSeries } from './sweep-figures.js';
+export { renderSweepMarkdown } from './sweep-markdown.js';
 export { fmtSig, fmtInt, fmtMeanErr, fmtSeconds } from './format.js';
 export {
   lineChart,

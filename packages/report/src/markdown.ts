@@ -151,7 +151,7 @@ export function renderMarkdown(report: Report, figures: string[]): string {
   out.push(`| | |`, `| :--- | :--- |`);
   const kv: [string, string][] = [
     ['Model', `\`${m.spec}\` (${m.name}, ${fmtInt(m.params)} parameters${m.inputShape?.length ? `, input ${m.inputShape.join('\u00d7')}` : ''})`],
-    ['Data', `\`${report.data.spec}\` (${fmtInt(report.data.examples)} examples${report.data.description ? `; ${report.data.description}` : ''})`],
+    ['Data', `\`${report.data.spec}\` (${fmtInt(report.data.examples)} examples${report.data.description && report.data.description !== report.data.spec ? `; ${report.data.description}` : ''})`],
     ['Loss', `${report.loss} = ${fmtSig(report.lossValue, 4)}`],
     ['Convention', `\`${report.convention}\``],
     ['Backend', `\`${report.backend}\``],

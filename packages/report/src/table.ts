@@ -44,7 +44,7 @@ function headerLines(report: Report, color: boolean): string[] {
   return [
     `${b('hessian-cluster report')}  ${report.tool.name} ${report.tool.version}  ${report.createdAt}`,
     `${b('model')}       ${m.spec}  (${m.name}, ${fmtInt(m.params)} params${shape})`,
-    `${b('data')}        ${report.data.spec}  (${fmtInt(report.data.examples)} examples${report.data.description ? `; ${report.data.description}` : ''})`,
+    `${b('data')}        ${report.data.spec}  (${fmtInt(report.data.examples)} examples${report.data.description && report.data.description !== report.data.spec ? `; ${report.data.description}` : ''})`,
     `${b('loss')}        ${report.loss} = ${fmtSig(report.lossValue, 4)}   ${b('convention')} ${report.convention}   ${b('backend')} ${report.backend}   ${b('seed')} ${report.spec.seed}`,
     `${b('totals')}      ${fmtInt(t.hvps)} HVPs, ${fmtInt(t.tasks)} tasks, ${fmtSeconds(t.seconds)} s, ${fmtInt(t.workers)} worker${t.workers === 1 ? '' : 's'}`,
   ];

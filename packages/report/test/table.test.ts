@@ -38,6 +38,10 @@ test('table: header, every scope, the fixture numbers, one block per operator', 
   assert.ok(!t.includes('\x1b['), 'no colour by default');
   const c = renderTable(r, { color: true });
   assert.ok(c.includes('\x1b[1m'));
+  assert.ok(t.includes('fashion-mnist:train[0:256]  (256 examples; Fashion-MNIST training images 0..255)'));
+  // A description that only repeats the spec is not printed twice.
+  const same = renderTable({ ...r, data: { ...r.data, description: r.data.spec } });
+  assert.ok(same.includes('fashion-mnist:train[0:256]  (256 examples)'), same.split('\n').find((l) => l.includes('examples')));
 });
 
 test('table: columns align (the trace column ends at the same place in every row)', () => {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeReportDir } from '../src/index.js';
+import { checkWritableDir, makeDirs, writeReportDir } from '../src/index.js';
 import { fixtureReport } from './fixture.js';
 import { xmlProblem } from './xml.js';
 
@@ -46,6 +46,21 @@ test('writeReportDir writes only the figures whose data exist', async () => {
     const names = paths.map((p) => p.slice(root.length + 1)).sort();
     assert.deepEqual(names, ['report.json', 'report.md', 'top-eigenvalue.svg', 'trace.svg']);
     assert.deepEqual(JSON.parse(await readFile(join(root, 'report.json'), 'utf8')), r);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('makeDirs and checkWritableDir: nested folders are made; a file in the path and /proc are one sentence each, and /proc never loops', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'report-test-'));
+  try {
+    await checkWritableDir(join(root, 'x', 'y', 'z'));
+    assert.deepEqual(await readdir(join(root, 'x', 'y', 'z')), [], 'the write check leaves nothing behind');
+    await writeFile(join(root, 'afile'), 'not a folder');
+    await assert.rejects(makeDirs(join(root, 'afile', 'sub')), { message: `${join(root, 'afile')} is a file, not a folder` });
+    await assert.rejects(writeReportDir(fixtureReport(), join(root, 'afile', 'sub')), /is a file, not a folder/);
+    // Node's recursive mkdir never returns here (ENOENT / EEXIST in turn); ours fails at once.
+    if ((await stat('/proc').catch(() => null))?.isDirectory()) await assert.rejects(makeDirs('/proc/hessian-nope/x'), { message: 'cannot create the folder /proc/hessian-nope (ENOENT)' });
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
  * every field, throwing a UserError whose one sentence names the flag and what to change.
  * Stored as DIR/run.json, so a resumed run continues with exactly the same settings.
  */
-import { withTransform, type DataTransform } from '@hessian/engine';
+import { splitTransform, withTransform, type DataTransform } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { formatAugment, parseAugment } from './augment.js';
 import { formatLayerSet, parseLayerSet, type LayerSet, type ProbeDist } from './htr.js';
@@ -101,9 +101,12 @@ export function normalizeTrainSpec(p: PartialTrainSpec): TrainSpec {
   if (normalize !== 'none' && normalize !== 'mean-std') bad('normalize', `must be mean-std or none, got ${JSON.stringify(normalize)}`);
   const momentum = num('momentum', p.momentum ?? TRAIN_DEFAULTS.momentum, 0);
   if (momentum >= 1) bad('momentum', `must be below 1, got ${momentum}`);
+  const pipeline = (p.pad ?? 0) > 0 || normalize !== 'none';
   const str = (flag: string, v: unknown, d: string): string => {
     if (v === undefined) return d;
     if (typeof v !== 'string' || v.trim() === '') bad(flag, 'is empty; give a data spec such as fashion-mnist:train[0:1000]');
+    // --pad/--normalize write the spec's options themselves; both at once would drop one.
+    if (pipeline && splitTransform(v.trim()).options !== null) bad(flag, `"${v.trim()}" has its own preprocessing options; give them either as --pad/--normalize or after '?' in the data spec, not both`);
     return v.trim();
   };
   return {

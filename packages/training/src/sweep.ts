@@ -14,7 +14,8 @@
  *
  * OUT/
  *   sweep.json                    the series (schema hessian-cluster/sweep/v1)
- *   top-eigenvalue.svg, trace.svg one curve per scope against the epoch
+ *   report.md                     the series as tables, the figures, how to read them (as analyze's report.md)
+ *   top-eigenvalue.svg, trace.svg one curve per scope against the epoch (@hessian/report's sweepFigures)
  *   esd-<scope>.svg               one curve (log10 density) per epoch
  *   reports/epoch-NNN.json        the full report of each checkpoint (written as each finishes)
  */
@@ -23,7 +24,7 @@ import * as path from 'node:path';
 import { normalizeSpec, runAnalysis, type AnalysisSpec, type PartialSpec, type Progress, type Report, type RunOptions } from '@hessian/analysis';
 import { splitTransform, withTransform } from '@hessian/engine';
 import { isUserError, UserError } from '@hessian/linalg';
-import { timeSeriesFigure, writeFileAtomic, type TimeSeries } from '@hessian/report';
+import { renderSweepMarkdown, sweepFigures, writeFileAtomic } from '@hessian/report';
 import { checkpointName, listCheckpoints } from './checkpoint.js';
 import { dataTransform, type TrainSpec } from './spec.js';
 import { readRunSpec } from './trainer.js';
@@ -117,10 +118,6 @@ export function withRunPreprocessing(spec: AnalysisSpec, run: TrainSpec): Analys
   const t = dataTransform(run);
   if ((t.pad === 0 && !t.normalize) || splitTransform(spec.data).options !== null) return spec;
   return { ...spec, data: withTransform(spec.data, t) };
-}
-
-function fileSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
 /** A UserError's sentence; anything else (a bug) keeps its name. */
@@ -218,38 +215,9 @@ export async function runSweep(runDir: string, analysis: Omit<PartialSpec, 'mode
     seconds: (performance.now() - t0) / 1000,
   };
   await writeFileAtomic(path.join(outDir, 'sweep.json'), JSON.stringify(sweep, null, 1) + '\n');
-  for (const [file, svg] of sweepFigures(sweep)) await writeFileAtomic(path.join(outDir, file), svg);
+  // The figures and report.md come from @hessian/report, drawn like a single analysis's.
+  const figures = sweepFigures(sweep);
+  for (const [file, svg] of figures) await writeFileAtomic(path.join(outDir, file), svg);
+  await writeFileAtomic(path.join(outDir, 'report.md'), renderSweepMarkdown(sweep, figures.map(([f]) => f)));
   return sweep;
-}
-
-/** The figures of a sweep: [file name, SVG]. */
-export function sweepFigures(sweep: Sweep): [string, string][] {
-  const out: [string, string][] = [];
-  const series = (pick: (s: ScopeSeries) => (number | null)[], err?: (s: ScopeSeries) => (number | null)[]): TimeSeries[] =>
-    sweep.scopes
-      .map((s) => {
-        const y = pick(s);
-        const keep = y.map((v, i) => (v === null ? -1 : i)).filter((i) => i >= 0);
-        const e = err?.(s);
-        return {
-          label: s.name,
-          x: keep.map((i) => s.epochs[i]),
-          y: keep.map((i) => y[i] as number),
-          ...(e ? { yErr: keep.map((i) => e[i] ?? 0) } : {}),
-        };
-      })
-      .filter((t) => t.x.length > 0);
-  const positive = (ts: TimeSeries[]): boolean => ts.every((t) => t.y.every((v) => v > 0));
-  const top = series((s) => s.top);
-  if (top.length) out.push(['top-eigenvalue.svg', timeSeriesFigure(top, { title: 'Top Hessian eigenvalue during training', xLabel: 'epoch', yLabel: 'lambda_max', logY: positive(top) })]);
-  const tr = series((s) => s.trace, (s) => s.traceStderr);
-  if (tr.length) out.push(['trace.svg', timeSeriesFigure(tr, { title: 'Hessian trace during training (Hutchinson, +- stderr)', xLabel: 'epoch', yLabel: 'trace', logY: positive(tr) })]);
-  for (const s of sweep.scopes) {
-    const curves: TimeSeries[] = [];
-    s.esd.forEach((d, i) => {
-      if (d) curves.push({ label: `epoch ${s.epochs[i]}`, x: d.grid, y: d.logDensity });
-    });
-    if (curves.length) out.push([`esd-${fileSafe(s.name)}.svg`, timeSeriesFigure(curves, { title: `ESD of ${s.kind === 'full' ? 'the full network' : `layer ${s.name}`} over epochs`, xLabel: 'eigenvalue', yLabel: 'log10 density' })]);
-  }
-  return out;
 }

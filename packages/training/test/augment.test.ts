@@ -43,6 +43,8 @@ describe('augmentation', () => {
     assert.throws(() => parseAugment('rotate'), /--augment: rotate needs a maximum angle in degrees/);
     assert.throws(() => parseAugment('crop:1.5'), /--augment: crop needs a whole number of pixels/);
     assert.throws(() => normalizeTrainSpec({ model: 'zoo:lenet', normalize: 'z' as 'none' }), /--normalize: must be mean-std or none/);
+    assert.throws(() => normalizeTrainSpec({ model: 'zoo:lenet-32', pad: 2, data: 'fashion-mnist:train?pad=2' }), /--data: "fashion-mnist:train\?pad=2" has its own preprocessing options; give them either as --pad\/--normalize/);
+    assert.equal(normalizeTrainSpec({ model: 'zoo:lenet-32', data: 'fashion-mnist:train?pad=2' }).data, 'fashion-mnist:train?pad=2');
   });
 
   test('draws: fixed by (seed, epoch), other epochs differ, a prefix does not depend on n; angles within the bound, about half flipped', () => {

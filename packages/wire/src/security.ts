@@ -206,7 +206,13 @@ export function checkFileSize(file: string, max: number, what: string): void {
 
 /** The files a data spec reads (idx:/npy: paths; none for fashion-mnist:, synthetic:). Same grammar as @hessian/engine parseDataSpec. */
 export function dataSpecFiles(data: string): string[] {
-  const s = data.trim().replace(/\[([^[\]]*)\]$/, '').trim();
+  // preprocessing options after the last '?' (engine data transform.ts: key=value,...), then the slice
+  const s = data
+    .trim()
+    .replace(/\?[a-z]+=[^,?=]*(,[a-z]+=[^,?=]*)*$/i, '')
+    .trim()
+    .replace(/\[([^[\]]*)\]$/, '')
+    .trim();
   const m = /^(idx|npy):(.*)$/i.exec(s);
   if (!m) return [];
   return m[2].split(',').map((p) => p.trim()).filter(Boolean);

@@ -4,7 +4,7 @@
  * from JetStream on start.
  */
 import * as grpc from '@grpc/grpc-js';
-import { normalizeSpec, plan as makePlan, type AnalysisSpec } from '@hessian/analysis';
+import { checkPlanFits, normalizeSpec, plan as makePlan, type AnalysisSpec } from '@hessian/analysis';
 import type { ParamGroup } from '@hessian/engine';
 import { checkModelFile, parseDataSpec, singleFileFormat, zooInfo, zooModels } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
@@ -401,7 +401,10 @@ export class CoordinatorService {
       return null;
     }
     try {
-      makePlan(spec, JSON.parse(outcome.r.groupsJson) as ParamGroup[]);
+      const planned = makePlan(spec, JSON.parse(outcome.r.groupsJson) as ParamGroup[]);
+      // Workers that predate the memory fields report a budget of 0: nothing to check against.
+      if (outcome.r.memoryBudgetBytes > 0)
+        checkPlanFits(planned, { budgetBytes: outcome.r.memoryBudgetBytes, budgetSource: outcome.r.memoryBudgetSource, engineBytes: outcome.r.engineBytes });
     } catch (e) {
       this.mChecks.inc({ result: 'refused' });
       log.info({ err: e instanceof Error ? e.message : String(e) }, 'spec refused at submit by the worker check');

@@ -5,7 +5,7 @@
  * operators sum the shards' products over Hvp streams. A failed shard worker is replaced by
  * preparing its shard elsewhere (`move`), so the algorithm's state is kept.
  */
-import { executeTask, type ComputeContext, type ParamRange, type TaskQueue } from '@hessian/analysis';
+import { executeTask, workerMemoryBudget, type ComputeContext, type ParamRange, type TaskQueue } from '@hessian/analysis';
 import type { OperatorKind, ParamGroup, Scope } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { sleep, type LiveWorker, type PrepareReply__Output } from '@hessian/wire';
@@ -93,7 +93,9 @@ export class DatasetScope implements Shards {
             const compute = new DistributedCompute(this, groups, total);
             let r;
             try {
-              r = await executeTask(t, compute, conv);
+              // The coordinator holds this scope's Lanczos vectors itself: the same budget rule as a
+              // worker's (HESSIAN_WORKER_MEMORY or 75% of the machine), less what it already uses, per lane.
+              r = await executeTask(t, compute, conv, { available: (workerMemoryBudget().bytes - process.memoryUsage().rss) / lanes });
             } finally {
               compute.close();
             }

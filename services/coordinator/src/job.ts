@@ -114,6 +114,9 @@ export class JobRun {
       // Results of tasks that are not in this plan (cannot happen with the same spec) are dropped.
       const queue = new TaskQueue(this.rec.spec, makePlan(this.rec.spec, this.groups), stored);
       queue.restartClock(this.t0);
+      // An ETA from the first progress event: the worker's calibration product (Prepare) over the
+      // workers available now, until finished tasks teach the real rate.
+      queue.calibrate(reply.hvpSeconds, this.rec.scope === 'dataset' ? 1 : Math.max(1, this.ctx.registry.available().length));
       this.queue = queue;
       this.log.info({ tasks: queue.plan.tasks.length, alreadyDone: queue.done, scope: this.rec.scope }, 'planned');
       this.reportProgress(true);

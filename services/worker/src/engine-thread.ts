@@ -7,8 +7,8 @@
  * A thread prepared for training (ThreadInit.training) holds the model and the whole training
  * set instead of a Hessian engine and serves TrainGradient steps only.
  */
-import { executeTask, prepare, scopeOf, type ComputeContext } from '@hessian/analysis';
-import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Dataset, type Model, type OperatorKind, type ParamGroup } from '@hessian/engine';
+import { calibrateHvp, executeTask, prepare, scopeOf, workerMemoryBudget, type ComputeContext, type EngineMemory } from '@hessian/analysis';
+import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Batch, type Dataset, type Model, type OperatorKind, type ParamGroup } from '@hessian/engine';
 import { Augmenter, BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
 import { isUserError, UserError, type LinearOperator } from '@hessian/linalg';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -35,6 +35,10 @@ function movable(v: Float32Array): { v: Float32Array; transfer: ArrayBuffer[] } 
 interface Built {
   /** null in a training thread */
   engine: HessianEngine | null;
+  /** null in a training thread (no analysis tasks run there) */
+  memory: EngineMemory | null;
+  /** The examples this engine computes with (the shard), for the calibration product. */
+  batch: Batch | null;
   prepared: { backend: string; backendDetail: string; model: Model; data: Dataset };
   examples: number;
   total: number;
@@ -46,14 +50,15 @@ async function buildTraining(): Promise<Built> {
   const model = await loadModel(spec.model, { seed: spec.modelSeed });
   const data = await loadTrainingData(spec.data, model, spec.seed, undefined, 'data');
   const total = data.shape[0];
-  return { engine: null, prepared: { backend: info.name, backendDetail: info.detail, model, data }, examples: total, total };
+  return { engine: null, memory: null, batch: null, prepared: { backend: info.name, backendDetail: info.detail, model, data }, examples: total, total };
 }
 
 async function build(): Promise<Built> {
   if (training) return buildTraining();
   const p = await prepare(spec, backend);
   const total = p.data.shape[0];
-  if (shardCount <= 1) return { engine: p.engine, prepared: p, examples: total, total };
+  const whole = { ...p.data, shape: [total, ...p.model.inputShape], numClasses: p.model.outputSize };
+  if (shardCount <= 1) return { engine: p.engine, memory: p.memory, batch: whole, prepared: p, examples: total, total };
   const start = Math.floor((shardIndex * total) / shardCount);
   const end = Math.floor(((shardIndex + 1) * total) / shardCount);
   if (end <= start) {
@@ -62,9 +67,9 @@ async function build(): Promise<Built> {
     throw new UserError(`scope: ${total} examples cannot be split into ${shardCount} shards; use more data or fewer workers`, 'FAILED_PRECONDITION');
   }
   p.engine.dispose();
-  const batch = sliceBatch({ ...p.data, shape: [total, ...p.model.inputShape], numClasses: p.model.outputSize }, start, end);
+  const batch = sliceBatch(whole, start, end);
   const engine = new HessianEngine(p.model, batch, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined });
-  return { engine, prepared: p, examples: end - start, total };
+  return { engine, memory: p.memory, batch, prepared: p, examples: end - start, total };
 }
 
 let built: Awaited<ReturnType<typeof build>>;
@@ -74,7 +79,10 @@ try {
   send({ type: 'failed', ...describe(e) });
   process.exit(0);
 }
-const { engine: maybeEngine, prepared, examples, total } = built!;
+const { engine: maybeEngine, prepared, examples, total, memory, batch } = built!;
+/** Tasks running at once share what the engine leaves of the budget. */
+const capacity = Math.max(1, Number(process.env['HESSIAN_WORKER_CAPACITY'] ?? 1) || 1);
+const taskMemory = { available: memory ? memory.available / capacity : Infinity };
 const streams = new Map<number, LinearOperator>();
 const blocks = new BlockCache(prepared.model);
 const augmenter = new Augmenter(prepared.data);
@@ -125,7 +133,7 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
     scopeOffsets: (s) => hessianEngine().scopeOffsets(s),
   };
   try {
-    const result = await executeTask(m.task, wrapped, m.convention);
+    const result = await executeTask(m.task, wrapped, m.convention, taskMemory);
     send({ type: 'result', id: m.id, result, done });
   } catch (e) {
     send({ type: 'error', id: m.id, ...describe(e), cancelled: e instanceof Stopped, done });
@@ -196,5 +204,9 @@ send({
     modelName: model.name,
     inputShape: model.inputShape,
     dataDescription: prepared.data.description,
+    memoryBudgetBytes: memory?.budget.bytes ?? workerMemoryBudget().bytes,
+    memoryBudgetSource: memory?.budget.source ?? workerMemoryBudget().source,
+    engineBytes: memory?.engineBytes ?? 0,
+    hvpSeconds: maybeEngine && batch && process.env['HESSIAN_CALIBRATE'] !== '0' ? await calibrateHvp(model, batch, spec.batchSize, spec.loss) : 0,
   },
 });

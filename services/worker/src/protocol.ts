@@ -24,6 +24,11 @@ export interface EngineInfo {
   modelName: string;
   inputShape: number[];
   dataDescription: string;
+  memoryBudgetBytes: number;
+  memoryBudgetSource: string;
+  engineBytes: number;
+  /** Seconds of one full-network HVP over this engine's examples (0: not measured). */
+  hvpSeconds: number;
 }
 
 export type ToThread =

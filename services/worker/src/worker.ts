@@ -304,6 +304,10 @@ export class WorkerService {
               lossValue: info.lossValue,
               totalExamples: info.totalExamples,
               modelParams: info.params,
+              memoryBudgetBytes: info.memoryBudgetBytes,
+              memoryBudgetSource: info.memoryBudgetSource,
+              engineBytes: info.engineBytes,
+              hvpSeconds: info.hvpSeconds,
             };
             return reply;
           } finally {

@@ -59,7 +59,7 @@ export const hutchinson: Estimator<HutchinsonTask, HutchinsonResult, { quantity:
     const t = spec.trace;
     if (!t || t.method !== 'hutchinson') return [];
     const out = [];
-    for (let i = 0, done = 0; done < t.probes; i++) {
+    for (let i = 0, done = 0; done < t.probes && out.length <= (ctx.maxTasks ?? Infinity); i++) {
       const probes = Math.min(t.chunk, t.probes - done);
       out.push({ id: `${scope.name}/${ctx.operator}/trace/${i}`, kind: 'hutchinson' as const, scope: scope.name, operator: ctx.operator, index: i, probes, cost: probes });
       done += probes;

@@ -7,6 +7,7 @@
  * task per scope and operator; every value carries its true residual (one product each).
  */
 import { topEigenvalues } from '@hessian/linalg';
+import { lanczosModeFor, modeNote } from '../budget.js';
 import type { EigenReport } from '../report.js';
 import type { Estimator, ResultBase, TaskBase } from './types.js';
 
@@ -20,6 +21,8 @@ export interface TopKTask<K extends string, M extends 'lanczos' | 'power'> exten
 
 export interface TopKResult<K extends string, M extends 'lanczos' | 'power'> extends ResultBase {
   kind: K;
+  /** The Lanczos mode when not the default full/float64 (memory budget), e.g. 'thick-restart/float32/basis 26'. */
+  lanczos?: string;
   method: M;
   eigenvalues: number[];
   residuals: number[];
@@ -49,9 +52,11 @@ export const lanczosTopK: Estimator<LanczosTopKTask, LanczosTopKResult, { quanti
     const k = Math.min(t.k, scope.params);
     return [{ id: `${scope.name}/${ctx.operator}/top-k`, kind: 'lanczos-top-k', scope: scope.name, operator: ctx.operator, k, method: 'lanczos', tol: t.tol, maxIter: t.maxIter, cost: Math.min(t.maxIter, scope.params) + t.k }];
   },
-  async run(task, { op, rng }) {
-    const r = await topEigenvalues(op, { k: task.k, rng, tol: task.tol, maxSteps: task.maxIter });
-    return { method: 'lanczos', eigenvalues: r.eigenvalues, residuals: r.residuals, converged: r.converged, iterations: r.iterations };
+  async run(task, { op, rng, available, taskId }) {
+    // The most accurate basis that fits the memory budget (full float64 unless it does not fit).
+    const c = lanczosModeFor('top-k', op.dim, task.maxIter, task.k, available, taskId);
+    const r = await topEigenvalues(op, { k: task.k, rng, tol: task.tol, maxSteps: task.maxIter, basis: c.storage, maxBasis: c.maxBasis });
+    return { method: 'lanczos', eigenvalues: r.eigenvalues, residuals: r.residuals, converged: r.converged, iterations: r.iterations, ...modeNote(c) };
   },
   combine: (view) => topReport(view.tasks[0] && view.result(view.tasks[0].id)),
   partial: (task, view) => topPartial(view.result(task.id)),

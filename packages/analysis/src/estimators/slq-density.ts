@@ -8,6 +8,7 @@
  * Gaussian kernel (preset papyan or pyhessian) on a grid.
  */
 import { mergeRuns, slqRun, smoothDensity, type SlqRun } from '@hessian/linalg';
+import { lanczosModeFor, modeNote } from '../budget.js';
 import type { DensityReport } from '../report.js';
 import type { Estimator, ResultBase, TaskBase } from './types.js';
 
@@ -23,6 +24,8 @@ export interface SlqDensityResult extends ResultBase {
   nodes: number[];
   weights: number[];
   steps: number;
+  /** The Lanczos mode when not the default full/float64 (memory budget), e.g. 'local/float64'. */
+  lanczos?: string;
 }
 
 export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
@@ -34,9 +37,11 @@ export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
     const steps = Math.min(d.steps, scope.params);
     return Array.from({ length: d.runs }, (_, i) => ({ id: `${scope.name}/${ctx.operator}/density/${i}`, kind: 'slq-density' as const, scope: scope.name, operator: ctx.operator, index: i, steps, cost: steps }));
   },
-  async run(task, { op, rng }) {
-    const r = await slqRun(op, { steps: task.steps, rng });
-    return { nodes: r.nodes, weights: r.weights, steps: r.steps };
+  async run(task, { op, rng, available, taskId }) {
+    // Full reorthogonalization in float64 unless the memory budget asks for less (budget.ts).
+    const c = lanczosModeFor('density', op.dim, task.steps, 0, available, taskId);
+    const r = await slqRun(op, { steps: task.steps, rng, basis: c.storage, reorth: c.mode === 'local' ? 'local' : 'full', window: c.window });
+    return { nodes: r.nodes, weights: r.weights, steps: r.steps, ...modeNote(c) };
   },
   combine(view) {
     const d = view.spec.density;

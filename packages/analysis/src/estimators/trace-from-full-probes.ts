@@ -34,7 +34,7 @@ export const traceFromFullProbes: Estimator<TraceFromFullProbesTask, TraceFromFu
     if (!t?.fromFullProbes || t.method !== 'hutchinson') return [];
     const layers = ctx.scopes.filter((s) => s.kind === 'layer').map((s) => s.name);
     const out = [];
-    for (let i = 0, done = 0; done < t.probes; i++) {
+    for (let i = 0, done = 0; done < t.probes && out.length <= (ctx.maxTasks ?? Infinity); i++) {
       const probes = Math.min(t.chunk, t.probes - done);
       out.push({ id: `${FULL}/hessian/trace-layers/${i}`, kind: 'trace-from-full-probes' as const, scope: FULL, operator: 'hessian' as const, index: i, probes, layers, cost: probes });
       done += probes;

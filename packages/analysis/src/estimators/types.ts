@@ -54,6 +54,11 @@ export interface PlanContext {
   readonly scopes: readonly PlannedScope[];
   /** Operators analyzed in every scope, in report order. */
   readonly operators: readonly OperatorName[];
+  /**
+   * The per-job task limit (HESSIAN_MAX_TASKS): an estimator that plans many tasks per scope
+   * stops after this many (plan refuses the job), so a huge spec never builds millions of tasks.
+   */
+  readonly maxTasks?: number;
 }
 
 /** Planning one scope under one operator. */
@@ -73,6 +78,10 @@ export interface RunContext {
   scope(name: string): Scope;
   /** Shorthand for compute.scopeOffsets(scope(name)). */
   offsets(name: string): ParamRange[];
+  /** Bytes this task's own vectors may take (memory budget less the engine; Infinity: unbounded). */
+  readonly available: number;
+  /** The task's id, for messages. */
+  readonly taskId: string;
 }
 
 /** An estimator's own tasks of one (scope, operator) in plan order, and the results so far. */

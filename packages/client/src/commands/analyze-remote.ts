@@ -5,7 +5,7 @@ import { choice, givenFlags, type Values } from '../flags.js';
 import type { Scope } from '../grpc-client.js';
 import { ProgressBar } from '../progress.js';
 import { specFromFlags } from './analyze.js';
-import { emitReport } from './output.js';
+import { checkOutDir, emitReport } from './output.js';
 import { connectTo, noteEvent, parseReport, resolveModel, toProgress } from './remote-common.js';
 
 export async function analyzeRemote(server: string, values: Values, argv: string[]): Promise<number> {
@@ -17,6 +17,7 @@ export async function analyzeRemote(server: string, values: Values, argv: string
   const quiet = values.quiet === true;
   const partial = specFromFlags(values, given);
   normalizeSpec(partial); // the same sentences as the embedded run, before anything is sent
+  if (typeof values.out === 'string') await checkOutDir('out', values.out);
   const conn = await connectTo(server, values);
   const stopWatch = new AbortController();
   let interrupted = false;

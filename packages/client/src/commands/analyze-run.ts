@@ -4,10 +4,14 @@ import { UserError } from '@hessian/linalg';
 import { choice, givenFlags, intFlag, parseFlags } from '../flags.js';
 import { ProgressBar } from '../progress.js';
 import { analyzeCommand, analyzeServer, backendFrom, specFromFlags } from './analyze.js';
-import { emitReport } from './output.js';
+import { checkOutDir, emitReport } from './output.js';
 
 export async function analyze(argv: string[]): Promise<number> {
   const { values } = parseFlags(analyzeCommand, argv);
+  if (values['dry-run'] === true) {
+    const { dryRun } = await import('./dry-run.js');
+    return dryRun(normalizeSpec(specFromFlags(values, givenFlags(argv))), backendFrom(values, argv), choice(values, 'format', ['table', 'json'] as const) ?? 'table');
+  }
   const server = analyzeServer(values);
   if (server !== undefined) {
     // Loaded only here: the embedded path never loads gRPC.
@@ -17,6 +21,7 @@ export async function analyze(argv: string[]): Promise<number> {
   if (givenFlags(argv).has('scope') && values.scope !== 'batch')
     throw new UserError('--scope dataset shards the examples over cluster workers: give --server HOST:PORT (or set HESSIAN_SERVER)');
   const spec = normalizeSpec(specFromFlags(values, givenFlags(argv)));
+  if (typeof values.out === 'string') await checkOutDir('out', values.out);
   const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
   const backend = backendFrom(values, argv);
   const workers = intFlag(values, 'workers', 1, 64) ?? 1;

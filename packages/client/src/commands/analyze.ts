@@ -49,6 +49,7 @@ export const analyzeCommand: Command = {
     { name: 'workers', type: 'string', arg: 'N', default: '1', help: 'local worker threads; the numbers do not change with N' },
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: 'auto | tensorflow | native | wasm | cpu | webgpu (or set HESSIAN_BACKEND)' },
     { name: 'batch-size', type: 'string', arg: 'N', help: 'micro-batch for HVPs, to bound memory (default: the whole data at once)' },
+    { name: 'dry-run', type: 'boolean', help: 'print the plan and its predicted cost (tasks, products, memory, time on 1-16 workers) from one calibration product on this machine; compute nothing else' },
     { name: 'server', type: 'string', arg: 'HOST:PORT', help: 'run on a cluster: submit to the coordinator at HOST:PORT, follow its events, print the same report (default: $HESSIAN_SERVER when set, else run embedded in this process)' },
     ...AUTH_FLAGS,
     { name: 'scope', type: 'string', arg: 'S', default: 'batch', help: 'with --server: batch (every worker holds all examples) | dataset (examples sharded over the workers, each HVP summed over shards)' },

@@ -4,7 +4,7 @@ import { writeReportDir } from '@hessian/report';
 import { choice, parseFlags, type Command } from '../flags.js';
 import type { Job } from '../grpc-client.js';
 import { AUTH_FLAGS } from './auth.js';
-import { emitReport } from './output.js';
+import { checkOutDir, emitReport } from './output.js';
 import { HELP_FLAG, jobJson, liveProgress, oneId, parseReport, progressText, SERVER_FLAG, withConnection } from './remote-common.js';
 
 export const getCommand: Command = {
@@ -44,6 +44,7 @@ export async function get(argv: string[]): Promise<number> {
   const id = oneId(getCommand, positionals);
   const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
   const wantReport = values.report === true || typeof values.out === 'string';
+  if (typeof values.out === 'string') await checkOutDir('out', values.out);
   return withConnection(values, async (conn) => {
     const job = await conn.getJob(id, { includeReport: wantReport });
     if (!wantReport) {

@@ -9,6 +9,7 @@ export const modelsCommand: Command = {
   summary: 'list the model zoo (use as --model zoo:NAME)',
   usage: 'hessctl models [--format table|json]',
   flags: [
+    { name: 'all', type: 'boolean', help: 'also list the test fixtures (tiny-mlp, tiny-cnn: a few hundred parameters, for tests and quick checks)' },
     { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json' },
     { name: 'help', short: 'h', type: 'boolean', help: 'show this help' },
   ],
@@ -35,11 +36,14 @@ function table(rows: string[][]): string {
 
 export async function models(argv: string[]): Promise<number> {
   const { values } = parseFlags(modelsCommand, argv);
-  const zoo = zooModels();
+  const all = zooModels();
+  const zoo = values.all === true ? all : all.filter((m) => !m.fixture);
+  const hidden = all.length - zoo.length;
   if (choice(values, 'format', ['table', 'json'] as const) === 'json') process.stdout.write(JSON.stringify(zoo, null, 2) + '\n');
   else {
     process.stdout.write(table([['name', 'input', 'params'], ...zoo.map((m) => [`zoo:${m.name}`, `[${m.inputShape.join(',')}]`, String(m.params)])]));
     for (const m of zoo) process.stdout.write(`  zoo:${m.name}: ${m.description}\n`);
+    if (hidden) process.stdout.write(`(${hidden} test fixtures not shown: hessctl models --all)\n`);
   }
   return 0;
 }

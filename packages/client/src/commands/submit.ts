@@ -6,7 +6,7 @@ import { analyzeCommand, specFromFlags } from './analyze.js';
 import { AUTH_FLAG_NAMES, AUTH_FLAGS } from './auth.js';
 import { HELP_FLAG, jobJson, resolveModel, SCOPE_FLAG, SERVER_FLAG, withConnection } from './remote-common.js';
 
-const NOT_FOR_SUBMIT = new Set(['workers', 'backend', 'out', 'format', 'quiet', 'help', 'server', 'scope', 'embedded']);
+const NOT_FOR_SUBMIT = new Set(['workers', 'backend', 'out', 'format', 'quiet', 'help', 'server', 'scope', 'embedded', 'dry-run']);
 
 export const submitCommand: Command = {
   name: 'submit',

@@ -12,9 +12,10 @@ import { ProgressBar } from '../progress.js';
 import type { CoordinatorConnection, Scope } from '../grpc-client.js';
 import type { SweepProgress } from './sweep-remote.js';
 import { analyzeCommand, analyzeServer, backendFrom, specFromFlags } from './analyze.js';
+import { checkOutDir } from './output.js';
 
 /** analyze's analysis flags (TLS and token flags included); the model is each checkpoint, the output a folder of series. */
-const NOT_FOR_SWEEP = new Set(['model', 'model-seed', 'out', 'format', 'quiet', 'help']);
+const NOT_FOR_SWEEP = new Set(['model', 'model-seed', 'out', 'format', 'quiet', 'help', 'dry-run']);
 
 const SERVER: Flag = {
   name: 'server',
@@ -39,7 +40,7 @@ export const sweepCommand: Command = {
   summary: 'analyze every checkpoint of a training run: top eigenvalue, trace and ESD per layer against the epoch (embedded, or on a cluster with --server)',
   usage: 'hessctl sweep --run DIR --out DIR2 [analysis flags as for analyze] [--server HOST:PORT]',
   flags: [
-    { name: 'run', type: 'string', arg: 'DIR', help: 'the --out folder of a hessctl train run (required)' },
+    { name: 'run', type: 'string', arg: 'DIR', help: "the --out folder of a hessctl train run (required); its --pad/--normalize are applied to --data (the run's statistics)" },
     { name: 'out', type: 'string', arg: 'DIR2', help: 'where sweep.json, top-eigenvalue.svg, trace.svg, esd-LAYER.svg and reports/epoch-NNN.json go (required)' },
     { name: 'epochs', type: 'string', arg: 'LIST', help: 'only these checkpoints, e.g. 0,5,10 (default: all)' },
     ...analysisFlags,
@@ -134,6 +135,7 @@ function embeddedSweep(values: Values, argv: string[], run: string, analysis: An
     backend: backendFrom(values, argv),
     epochs,
     signal,
+    onStart: () => checkOutDir('out', out),
     onCheckpoint: (c) => {
       bar?.done();
       if (!quiet) process.stderr.write(`checkpoint epoch ${c.epoch} (${c.index + 1}/${c.total})\n`);
@@ -182,6 +184,7 @@ async function remoteSweep(server: string, values: Values, run: string, analysis
     concurrency: o.maxJobs,
     signal: o.signal,
     onStart: async (cps) => {
+      await checkOutDir('out', out);
       const conn = await connectTo(server, values);
       o.setConn(conn);
       analyze = analyzer(conn);

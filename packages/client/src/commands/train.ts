@@ -12,6 +12,7 @@ import { UserError } from '@hessian/linalg';
 import { channelCredentials, createLogger, natsAuthFromEnv, tlsChannelOptions, tlsFilesFromEnv } from '@hessian/wire';
 import { choice, givenFlags, intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
 import { formatDuration } from '../progress.js';
+import { checkOutDir } from './output.js';
 import { BACKENDS, backendFrom } from './analyze.js';
 
 const D = TRAIN_DEFAULTS;
@@ -137,6 +138,7 @@ export async function trainCmd(argv: string[]): Promise<number> {
   const given = givenFlags(argv);
   const out = typeof values.out === 'string' ? values.out.trim() : '';
   if (out === '') throw new UserError('--out is required: give the run folder (it receives run.json, metrics.jsonl and checkpoints/)');
+  if (values.resume !== true) await checkOutDir('out', out);
   const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
   const backend = backendFrom(values, argv);
   const quiet = values.quiet === true;

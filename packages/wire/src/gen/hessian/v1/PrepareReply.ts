@@ -34,6 +34,20 @@ export interface PrepareReply {
    * parameters of the whole model
    */
   'modelParams'?: (number | string | Long);
+  /**
+   * Memory and cost (issue #13): the worker's budget, the engine's estimated share of it, and
+   * one full-network Hessian product over this engine's examples, timed on its first micro-batch.
+   */
+  'memoryBudgetBytes'?: (number | string | Long);
+  /**
+   * "HESSIAN_WORKER_MEMORY=8G" or "75% of this machine's ..."
+   */
+  'memoryBudgetSource'?: (string);
+  'engineBytes'?: (number | string | Long);
+  /**
+   * 0 when not measured (HESSIAN_CALIBRATE=0)
+   */
+  'hvpSeconds'?: (number | string);
 }
 
 export interface PrepareReply__Output {
@@ -68,4 +82,18 @@ export interface PrepareReply__Output {
    * parameters of the whole model
    */
   'modelParams': (number);
+  /**
+   * Memory and cost (issue #13): the worker's budget, the engine's estimated share of it, and
+   * one full-network Hessian product over this engine's examples, timed on its first micro-batch.
+   */
+  'memoryBudgetBytes': (number);
+  /**
+   * "HESSIAN_WORKER_MEMORY=8G" or "75% of this machine's ..."
+   */
+  'memoryBudgetSource': (string);
+  'engineBytes': (number);
+  /**
+   * 0 when not measured (HESSIAN_CALIBRATE=0)
+   */
+  'hvpSeconds': (number);
 }

@@ -1,0 +1,36 @@
+/** Cost prediction: the plan's predicted time on N workers, and the ETA from a calibration before any task finishes. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { normalizeSpec, plan, predictPlan, TaskQueue } from '../src/index.js';
+
+const groups = [
+  { name: 'a', className: 'Dense', size: 1000, tensors: [{ name: 'a/kernel', shape: [100, 10], offset: 0, size: 1000 }] },
+  { name: 'b', className: 'Dense', size: 10, tensors: [{ name: 'b/kernel', shape: [10, 1], offset: 1000, size: 10 }] },
+];
+const spec = normalizeSpec({ model: 'zoo:x', data: 'synthetic:8', topK: { k: 2, maxIter: 20 }, trace: { probes: 40, chunk: 10 }, density: { runs: 3, steps: 15 } });
+
+test('predictPlan: products x seconds per product, makespan longest-first on N workers, Lanczos modes', () => {
+  const p = plan(spec, groups);
+  const pred = predictPlan(p, 0.5, Infinity, [1, 2, 100]);
+  assert.equal(pred.tasks, p.tasks.length);
+  assert.equal(pred.hvps, p.tasks.reduce((a, t) => a + t.cost, 0));
+  assert.equal(pred.seconds, pred.hvps * 0.5);
+  assert.equal(pred.secondsOn[1], pred.seconds);
+  assert.ok(pred.secondsOn[2] >= pred.seconds / 2 && pred.secondsOn[2] < pred.seconds);
+  // With more workers than tasks the longest task bounds the time.
+  assert.equal(pred.secondsOn[100], Math.max(...p.tasks.map((t) => t.cost * 0.5)));
+  // 3 scopes: 3 top-k + 9 density runs, all full/float64 without a budget.
+  assert.deepEqual(pred.modes, { 'full/float64': 12 });
+  // A tight budget moves the 1010-dim full scope's runs to bounded modes.
+  const tight = predictPlan(p, 0.5, 1010 * 8 * 8);
+  assert.ok((tight.modes['local/float64'] ?? 0) + (tight.modes['full/float32'] ?? 0) > 0, JSON.stringify(tight.modes));
+});
+
+test('TaskQueue ETA: from the calibration before any task finished, then from the learned rate', () => {
+  const p = plan(spec, groups);
+  const q = new TaskQueue(spec, p);
+  assert.equal(q.progress().etaSeconds, null);
+  q.calibrate(2, 4);
+  const total = p.tasks.reduce((a, t) => a + t.cost, 0);
+  assert.equal(q.progress().etaSeconds, (total * 2) / 4);
+});

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { isUserError } from '@hessian/linalg';
 import { HELP, parseSettings, type Config, type Settings } from './protocol.js';
 import { writeReport } from './results.js';
-import { ensureRun, fmtDur, pruneCheckpoints, runDirFor } from './runs.js';
+import { ensureRun, fmtDur, pruneCheckpoints, runDirFor, runStatus } from './runs.js';
 import { ensureSweep, readSweep } from './sweeps.js';
 
 function log(line: string): void {
@@ -23,6 +23,11 @@ async function job(S: Settings, config: Config, seed: number): Promise<void> {
   const prune = async (): Promise<void> => {
     if (S.prune) await pruneCheckpoints(S, config, dir, new Set((await readSweep(S, dir)).keys()));
   };
+  if (S.sweepOnly) {
+    // beside a training process: only checkpoints that exist (readRunSpec fails for a run not started)
+    if ((await runStatus(S, config, seed)).done >= 0) await ensureSweep(S, config, seed, dir, log);
+    return;
+  }
   await ensureRun(S, config, seed, log, prune);
   if (S.sweep) await ensureSweep(S, config, seed, dir, log);
   await prune();

@@ -79,6 +79,8 @@ export interface Settings {
   prune: boolean;
   /** no training or analysis: the report of what --work holds */
   reportOnly: boolean;
+  /** no training: analyze the sweep checkpoints the runs have so far (e.g. beside a training process) */
+  sweepOnly: boolean;
   /** this process trains and sweeps one CONFIG:SEED (a --parallel child) */
   child: { config: Config; seed: number } | null;
 }
@@ -86,7 +88,7 @@ export interface Settings {
 /** experiments/paper-fmnist (this file is dist/src/protocol.js there) */
 export const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const PRESETS: Record<Preset, Omit<Settings, 'out' | 'work' | 'backend' | 'parallel' | 'sweep' | 'prune' | 'reportOnly' | 'child' | 'preset'>> = {
+const PRESETS: Record<Preset, Omit<Settings, 'out' | 'work' | 'backend' | 'parallel' | 'sweep' | 'prune' | 'reportOnly' | 'sweepOnly' | 'child' | 'preset'>> = {
   // The authors' README command for LeNet + FashionMNIST, with their data pipeline.
   paper: {
     configs: [...CONFIGS],
@@ -241,6 +243,7 @@ Resumable: rerun the same command; --report-only rewrites the report from what -
   --no-sweep           train only
   --prune              delete checkpoints no sweep needs (keeps the latest: resumable, small)
   --report-only        no training or analysis; the report says how far each run got
+  --sweep-only         no training: analyze the sweep checkpoints the runs have so far
   -h, --help
 `;
 
@@ -261,7 +264,7 @@ function list(v: string | boolean | undefined, name: string, dflt: number[]): nu
 }
 
 const STRING_FLAGS = ['preset', 'out', 'work', 'configs', 'model', 'train-data', 'test-data', 'seeds', 'epochs', 'epochs-middle', 'batch-size', 'lr', 'momentum', 'schedule', 'weight-decay', 'gamma', 'htr-probes', 'htr-freq', 'htr-start', 'htr-start-middle', 'backend', 'parallel', 'sweep-every', 'sweep-per-class', 'sweep-probes', 'sweep-lanczos', 'density-runs', 'child'] as const;
-const BOOL_FLAGS = ['quick', 'no-sweep', 'prune', 'report-only', 'help'] as const;
+const BOOL_FLAGS = ['quick', 'no-sweep', 'prune', 'report-only', 'sweep-only', 'help'] as const;
 
 /** Parses the command line; null when --help was asked. */
 export function parseSettings(argv: string[]): Settings | null {
@@ -324,6 +327,7 @@ export function parseSettings(argv: string[]): Settings | null {
     sweep: values['no-sweep'] !== true,
     prune: values.prune === true,
     reportOnly: values['report-only'] === true,
+    sweepOnly: values['sweep-only'] === true,
     child,
   };
 }

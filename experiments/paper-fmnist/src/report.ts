@@ -45,7 +45,8 @@ function trendTable(R: Results): string[] {
       const at = R.runs.filter((r) => r.config === c).map((r) => r.sweep.find((s) => s.epoch === e)?.scopes.find((s) => s.kind === 'full')).filter((s) => s !== undefined);
       const tr = at.map((s) => s.trace).filter((v): v is number => v !== null);
       const tp = at.map((s) => s.top).filter((v): v is number => v !== null);
-      L.push(`| ${CONFIG_LABELS[c].short} | ${e} | ${sig(mean(tr))} ± ${sig(sd(tr))} | ${sig(mean(tp))} ± ${sig(sd(tp))} | ${at.length} |`);
+      const ms = (xs: number[]) => (xs.length > 1 ? `${sig(mean(xs))} ± ${sig(sd(xs))}` : sig(mean(xs)));
+      L.push(`| ${CONFIG_LABELS[c].short} | ${e} | ${ms(tr)} | ${ms(tp)} | ${at.length} |`);
     }
   }
   return L;
@@ -65,7 +66,8 @@ function depthTable(R: Results): string[] {
       const ls = c.scopes.filter((s) => s.kind === 'layer' && s.wasserstein1 !== null);
       return ls.length > 0 && ls.reduce((a, b) => (b.wasserstein1! < a.wasserstein1! ? b : a)).name === l.name;
     }).length;
-    L.push(`| ${l.name} | ${f2(l.depth)} | ${l.depth !== null && isMiddleDepth(l.depth) ? 'yes' : 'no'} | ${sig(mean(w))} ± ${sig(sd(w))} | ${sig(mean(j))} ± ${sig(sd(j))} | ${closest} of ${cps.length} |`);
+    const ms = (xs: number[]) => (xs.length > 1 ? `${sig(mean(xs))} ± ${sig(sd(xs))}` : sig(mean(xs)));
+    L.push(`| ${l.name} | ${f2(l.depth)} | ${l.depth !== null && isMiddleDepth(l.depth) ? 'yes' : 'no'} | ${ms(w)} | ${ms(j)} | ${closest} of ${cps.length} |`);
   }
   return L;
 }

@@ -142,7 +142,10 @@ export async function loadTrainingData(spec: string, model: Model, seed: number,
   const data = await loadDataset(spec, { seed, inputShape, numClasses: model.outputSize, ...(root ? { root } : {}) });
   const want = model.inputShape.reduce((a, b) => a * b, 1);
   const got = data.shape.slice(1).reduce((a, b) => a * b, 1);
-  if (want !== got) throw new UserError(`--${flag}: examples of shape [${data.shape.slice(1).join(', ')}] do not fit model input [${model.inputShape.join(', ')}]; choose data made for this model`);
+  if (want !== got)
+    throw new UserError(
+      `--${flag}: examples of shape [${data.shape.slice(1).join(', ')}]${pad > 0 ? ` (padded by ${pad})` : ''} do not fit model input [${model.inputShape.join(', ')}]; ${pad > 0 ? 'give a model for the padded size (zoo:lenet-32 for Fashion-MNIST with --pad 2) or change --pad' : 'choose data made for this model'}`,
+    );
   const maxLabel = data.labels.reduce((m, l) => Math.max(m, l), 0);
   if (maxLabel >= model.outputSize) throw new UserError(`--${flag}: label ${maxLabel} is out of range for a model with ${model.outputSize} outputs; choose data made for this model`);
   return data;

@@ -129,6 +129,9 @@ describe('a run with --pad 2 --normalize mean-std --augment flip,rotate:15', () 
     assert.ok(w(b).equals(w(a)), 'weights after the resumed epoch equal the uninterrupted run, byte for byte');
     assert.ok(readFileSync(join(b, 'checkpoints', 'epoch-001', 'momentum.bin')).equals(readFileSync(join(a, 'checkpoints', 'epoch-001', 'momentum.bin'))));
 
+    // a padded set on a model for the unpadded size: one sentence naming the fix
+    await assert.rejects(train(normalizeTrainSpec({ ...PAPER_MINI, model: 'zoo:lenet' }), join(root, 'wrong-size')), /--data: examples of shape \[32, 32, 1\] \(padded by 2\) do not fit model input \[28, 28, 1\]; give a model for the padded size \(zoo:lenet-32/);
+
     // without augmentation the run differs (the ops did something)
     const c = join(root, 'plain');
     await train(normalizeTrainSpec({ ...PAPER_MINI, augment: 'none' }), c);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # 2-worker local cluster vs embedded on a narrow resnet18 (width 1/16), HESSIAN_WORKER_MEMORY=4G.
-cd /work/wt/large
+cd "$(dirname "$0")/../.." && mkdir -p /tmp/lc
 export HESSIAN_WORKER_MEMORY=4G
 M='zoo:resnet18?width=0.0625'
 ARGS=(--model "$M" --data 'fashion-mnist:train[0:64]' --batch-size 16 --layers middle --top-k 2 --eig-max-iter 30 --trace-probes 20 --trace-chunk 10 --density-runs 1 --density-steps 20 --seed 3 --format json -q)

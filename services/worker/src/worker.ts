@@ -175,15 +175,17 @@ export class WorkerService implements WorkerRuntime {
     this.log.info({ jobId, tasksStopped: n }, 'job cancelled');
   }
 
-  /** Fetches an uploaded model from the object store once, writes its files under the cache dir; resolves the model.json path. */
+  /** Fetches an uploaded model from the object store once, writes its files under the cache dir; resolves the model.json (or model.onnx) path. */
   private fetchModel(digest: string): Promise<string> {
     let p = this.models.get(digest);
     if (!p) {
       p = (async () => {
         const hex = digest.slice('sha256:'.length);
         const dir = path.join(this.cfg.cacheDir, 'models', hex);
-        const file = path.join(dir, 'model.json');
-        if (existsSync(file)) return file;
+        // an upload is a tfjs model.json with its weights, or one single-file model (model.onnx)
+        const entry = (): string | null => ['model.json', 'model.onnx'].map((f) => path.join(dir, f)).find((f) => existsSync(f)) ?? null;
+        const cached = entry();
+        if (cached) return cached;
         const store = await this.nc!.jetstream().views.os(BUCKETS.models);
         const blob = await store.getBlob(digest);
         if (!blob) throw new UserError(`model: ${digest} is not in the object store; upload it with hessctl upload-model`, 'NOT_FOUND');
@@ -196,6 +198,8 @@ export class WorkerService implements WorkerRuntime {
         mkdirSync(path.dirname(dir), { recursive: true });
         if (!existsSync(dir)) renameSync(tmp, dir);
         this.log.info({ digest, dir }, 'model fetched');
+        const file = entry();
+        if (!file) throw new UserError(`model: ${digest} holds neither model.json nor model.onnx; upload it again with hessctl upload-model`, 'FAILED_PRECONDITION');
         return file;
       })();
       this.models.set(digest, p);

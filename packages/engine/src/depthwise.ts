@@ -1,11 +1,31 @@
 /**
- * Depthwise 2-D convolution (NHWC input, [kh, kw, C, multiplier] kernel, TF's layout) as a
- * sum over kernel taps of shifted, strided slices times per-channel weights. Why not
- * tf.depthwiseConv2d: its gradients are the DepthwiseConv2dNativeBackpropInput/Filter kernels,
- * which have no gradients of their own in tfjs (the second backward pass fails). Pad, slice,
- * reshape, multiply and add have gradients of every order.
+ * Depthwise 2-D convolution (NHWC input, [kh, kw, C, multiplier] kernel, TF's layout) from ops
+ * with gradients of every order. Why not tf.depthwiseConv2d: its gradients are the
+ * DepthwiseConv2dNativeBackpropInput/Filter kernels, which have no gradients of their own in
+ * tfjs (the second backward pass fails). Two equal formulations:
+ *  - a plain convolution with the block-diagonal kernel K[i,j,c,c*m+k] = w[i,j,c,k] (w times a
+ *    constant 0/1 mask): C times the arithmetic, but one fast conv kernel; used while that
+ *    kernel stays small (C*C*m*kh*kw <= 2^20);
+ *  - a sum over taps of shifted, strided slices times per-channel weights (pad, slice, reshape,
+ *    mul, add): no extra arithmetic, but tfjs-cpu's strided Slice is slow (measured: 3 s of a
+ *    9 s HVP of a small depthwise block, against ~10 ms for the conv form).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2d } from './layers.js';
+
+const DENSE_LIMIT = 1 << 20;
+const masks = new Map<string, tf.Tensor>();
+
+/** Constant [1, 1, C, C, 1] identity mask (kept; one per channel count and backend). */
+function channelMask(c: number): tf.Tensor {
+  const key = `${tf.getBackend()}:${c}`;
+  let m = masks.get(key);
+  if (!m || m.isDisposed) {
+    m = tf.keep(tf.reshape(tf.eye(c), [1, 1, c, c, 1]));
+    masks.set(key, m);
+  }
+  return m;
+}
 
 export interface DepthwiseSpec {
   strides: [number, number];
@@ -34,9 +54,22 @@ export function samePads(h: number, w: number, kh: number, kw: number, s: [numbe
 }
 
 export function depthwiseConv2d(x: tf.Tensor4D, kernel: tf.Tensor4D, spec: DepthwiseSpec): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
+  const c = x.shape[3];
   const [kh, kw, kc, m] = kernel.shape;
   if (kc !== c) throw new Error(`depthwiseConv2d: kernel has ${kc} channels, input ${c}`);
+  if (c * c * m * kh * kw <= DENSE_LIMIT) {
+    const full = tf.reshape(tf.mul(tf.reshape(kernel, [kh, kw, c, 1, m]), channelMask(c)), [kh, kw, c, c * m]) as tf.Tensor4D;
+    const [pt, pb, pl, pr] = spec.pads;
+    const xp = pt || pb || pl || pr ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x;
+    return conv2d(xp, full, spec.strides, 'valid', spec.dilation);
+  }
+  return depthwiseBySlices(x, kernel, spec);
+}
+
+/** The slice formulation (see the module comment); exported for the test that both agree. */
+export function depthwiseBySlices(x: tf.Tensor4D, kernel: tf.Tensor4D, spec: DepthwiseSpec): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const [kh, kw, , m] = kernel.shape;
   const { outH, outW } = depthwiseGeometry(h, w, kh, kw, spec);
   const [sh, sw] = spec.strides;
   const [dh, dw] = spec.dilation;

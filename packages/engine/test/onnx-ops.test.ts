@@ -4,6 +4,7 @@
  * operator, central finite differences of the gradient, and every layer block.
  */
 import { test, describe, before, after } from 'node:test';
+import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { initBackend, HessianEngine, modelFromFileBytes, type Model, type Batch } from '../src/index.js';
 import { buildOnnx, type GraphSpec } from './onnx-builder.js';
@@ -179,5 +180,27 @@ describe('ONNX load errors are one sentence naming what to change', () => {
   test('NaN weights are refused naming the initializer', () => {
     const nan: GraphSpec = { ...DENSE, floats: { ...DENSE.floats, 'fc2.bias': { dims: [5], values: [0, NaN, 0, 0, 0] } } };
     err(buildOnnx(nan), /Weight 'fc2.bias' .* contains NaN/);
+  });
+});
+
+describe('depthwise convolution: the block-diagonal conv form equals the slice form', () => {
+  test('forward, gradient and a second derivative agree (stride 2, padding, multiplier 2)', async () => {
+    await initBackend('cpu');
+    const { depthwiseConv2d, depthwiseBySlices } = await import('../src/depthwise.js');
+    const { tf } = await import('../src/index.js');
+    const x = tf.tensor(randomVector(2 * 7 * 7 * 3, 1), [2, 7, 7, 3]) as Tensor4D;
+    const k = tf.tensor(randomVector(3 * 3 * 3 * 2, 2), [3, 3, 3, 2]) as Tensor4D;
+    const u = tf.tensor(randomVector(3 * 3 * 3 * 2, 3), [3, 3, 3, 2]);
+    const spec = { strides: [2, 2] as [number, number], pads: [1, 0, 1, 1] as [number, number, number, number], dilation: [1, 1] as [number, number] };
+    const probe = (f: typeof depthwiseConv2d): Float32Array[] => {
+      const loss = (kk: Tensor): Scalar => tf.sum(tf.tanh(f(x, kk as Tensor4D, spec)));
+      const y = f(x, k, spec).dataSync() as Float32Array;
+      const g = tf.grad(loss)(k).dataSync() as Float32Array;
+      const hu = tf.grad((kk: Tensor) => tf.sum(tf.mul(tf.grad(loss)(kk), u)))(k).dataSync() as Float32Array;
+      return [y, g, hu];
+    };
+    const a = probe(depthwiseConv2d);
+    const b = probe(depthwiseBySlices);
+    for (let i = 0; i < 3; i++) assert.ok(relErr(a[i], b[i]) < 1e-5, `part ${i}: ${relErr(a[i], b[i])}`);
   });
 });

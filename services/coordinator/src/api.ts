@@ -33,20 +33,38 @@ export interface CoordinatorApi {
  */
 export function authenticated(h: CoordinatorHandlers, auth: TokenAuth, log: Logger): CoordinatorHandlers {
   if (!auth.enabled) return h;
-  const out: Record<string, unknown> = {};
-  for (const [name, f] of Object.entries(h) as [string, (call: grpc.ServerUnaryCall<unknown, unknown>, cb?: (e: Partial<grpc.ServiceError>) => void) => void][]) {
-    out[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb?: (e: Partial<grpc.ServiceError>) => void) => {
-      const why = auth.check(call.metadata);
-      if (why === null) return f(call, cb);
-      log.warn({ method: name, peer: call.getPeer(), why }, 'unauthenticated call refused');
-      const err = { code: grpc.status.UNAUTHENTICATED, details: why, message: why };
-      if (typeof cb === 'function') {
-        (call as unknown as NodeJS.EventEmitter).on?.('data', () => undefined);
-        cb(err);
-      } else (call as unknown as NodeJS.EventEmitter).emit('error', err);
+  /** null when the call may go on, else the UNAUTHENTICATED error (logged). */
+  const refusal = (method: string, call: { metadata: grpc.Metadata; getPeer(): string }) => {
+    const why = auth.check(call.metadata);
+    if (why === null) return null;
+    log.warn({ method, peer: call.getPeer(), why }, 'unauthenticated call refused');
+    return { code: grpc.status.UNAUTHENTICATED, details: why, message: why };
+  };
+  const unary =
+    <Req, Res>(method: string, f: grpc.handleUnaryCall<Req, Res>): grpc.handleUnaryCall<Req, Res> =>
+    (call, cb) => {
+      const err = refusal(method, call);
+      if (err) cb(err);
+      else f(call, cb);
     };
-  }
-  return out as unknown as CoordinatorHandlers;
+  return {
+    SubmitAnalysis: unary('SubmitAnalysis', h.SubmitAnalysis),
+    GetJob: unary('GetJob', h.GetJob),
+    CancelJob: unary('CancelJob', h.CancelJob),
+    ListJobs: unary('ListJobs', h.ListJobs),
+    ListWorkers: unary('ListWorkers', h.ListWorkers),
+    WatchJob: (call) => {
+      const err = refusal('WatchJob', call);
+      if (err) call.emit('error', err);
+      else h.WatchJob(call);
+    },
+    UploadModel: (call, cb) => {
+      const err = refusal('UploadModel', call);
+      if (!err) return h.UploadModel(call, cb);
+      call.on('data', () => undefined); // drain what the client streams
+      cb(err);
+    },
+  };
 }
 
 export function coordinatorHandlers(c: CoordinatorApi): CoordinatorHandlers {

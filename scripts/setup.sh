@@ -33,6 +33,11 @@ if [ ! -e /usr/include/x86_64-linux-gnu/cblas.h ] && [ ! -e /usr/include/cblas.h
   apt_install libopenblas-dev g++ make || say "warning: OpenBLAS headers not found; the fast 'native' backend will be skipped (install libopenblas-dev, g++ and make for it)."
 fi
 
+# The Python client example (examples/python) and its test need Debian's gRPC for Python (no PyPI here).
+if ! /usr/bin/python3 -c 'import grpc, grpc_tools' >/dev/null 2>&1; then
+  apt_install python3-grpcio python3-grpc-tools || say "note: python3-grpcio / python3-grpc-tools not installed; the Python client test will skip (apt-get install python3-grpcio python3-grpc-tools)."
+fi
+
 # The cluster (services/coordinator, services/worker) and its tests need nats-server with JetStream (Debian's 2.9).
 if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then
   apt_install nats-server || say "warning: nats-server not found; the cluster services and their tests need it (apt-get install nats-server)."

@@ -38,8 +38,8 @@ export function examplesOf(dataSpec: string): number | null {
 
 /**
  * Seconds of one full-network Hessian product over the whole batch: one product on the first
- * micro-batch (at most 64 examples, so a Prepare never pays for a whole large product), after a
- * warm-up product for small models, times examples / micro-batch.
+ * micro-batch (at most 64 examples, so a Prepare never pays for a whole large product), times
+ * examples / micro-batch.
  */
 export async function calibrateHvp(model: Model, batch: Batch, batchSize: number, loss: 'cross-entropy' | 'mse'): Promise<number> {
   const n = batch.shape[0];
@@ -48,8 +48,8 @@ export async function calibrateHvp(model: Model, batch: Batch, batchSize: number
   try {
     const op = e.operator('hessian', { kind: 'full' });
     const v = new Rng(0).gaussian(op.dim);
-    // Warm-up only for small micro-batches: a large model's first product is already minutes long.
-    if (model.paramCount < 1e6) await op.matvec(v);
+    // No warm-up product: Prepare (the coordinator's submit check waits for it) pays one product
+    // only; the first product's one-time costs make the estimate pessimistic, never optimistic.
     const t0 = performance.now();
     await op.matvec(v);
     return ((performance.now() - t0) / 1000) * (n / mb);

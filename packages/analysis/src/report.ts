@@ -4,6 +4,7 @@
  * Documented field by field in packages/analysis/REPORT.md. Every estimate carries its
  * error (standard error, Ritz residual, runs and steps) and the HVPs it cost.
  */
+import type { PlannedScope } from './scope.js';
 import type { AnalysisSpec, Convention, DensityPreset, EigenMethod, TraceMethod } from './spec.js';
 
 export const REPORT_SCHEMA = 'hessian-cluster/report/v1';
@@ -65,16 +66,8 @@ export interface OperatorReport {
   seconds: number;
 }
 
-export interface ScopeReport {
-  /** 'full' for the whole network, else the layer name. */
-  name: string;
-  kind: 'full' | 'layer';
-  className: string;
-  /** Parameter tensors in this scope, e.g. ["conv1/kernel", "conv1/bias"]. */
-  tensors: string[];
-  params: number;
-  /** Position of the layer among the analyzed parameterized layers, 0..1 (full: null). */
-  depth: number | null;
+/** A planned scope (name, kind, className, tensors, params, depth; see scope.ts) and its operators' results. */
+export interface ScopeReport extends PlannedScope {
   operators: OperatorReport[];
 }
 

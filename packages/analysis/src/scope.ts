@@ -7,12 +7,16 @@ import type { Convention, Scope } from '@hessian/engine';
 /** The scope name of the whole network (a layer may not be called this). */
 export const FULL = 'full';
 
+/** A scope as planned, and as the report describes it (ScopeReport adds its operators). */
 export interface PlannedScope {
+  /** 'full' for the whole network, else the layer name. */
   name: string;
   kind: 'full' | 'layer';
   className: string;
+  /** Parameter tensors in this scope, e.g. ["conv1/kernel", "conv1/bias"]. */
   tensors: string[];
   params: number;
+  /** Position of the layer among the analyzed parameterized layers, 0..1 (full: null). */
   depth: number | null;
 }
 

@@ -4,7 +4,7 @@
  * CLI and the coordinator reject bad input the same way before any work starts.
  */
 import { UserError } from '@hessian/linalg';
-import { methodNames, type MethodName } from './estimators/registry.js';
+import { methodNames, REGISTRY, type MethodName } from './estimators/registry.js';
 
 export type LayerSelection =
   | { select: 'all' }
@@ -175,7 +175,6 @@ export function normalizeSpec(p: PartialSpec): AnalysisSpec {
           const t = { ...DEFAULTS.trace, ...(p.trace ?? {}) };
           const probes = positiveInt('trace-probes', t.probes, 1e7);
           const method = oneOf('trace-method', t.method, methodNames('trace'));
-          if (method === 'hutch++' && probes < 3) bad('trace-probes', 'must be at least 3 for hutch++ (its budget is split in three)');
           const target = t.targetRelStderr ?? 0;
           if (typeof target !== 'number' || !Number.isFinite(target) || target < 0)
             bad('trace-target', `must be a relative standard error >= 0 (e.g. 0.01), got ${JSON.stringify(target)}`);
@@ -210,7 +209,7 @@ export function normalizeSpec(p: PartialSpec): AnalysisSpec {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) bad('seed', `must be a whole number in [0, 4294967295], got ${JSON.stringify(seed)}`);
   const modelSeed = p.modelSeed ?? 0;
   if (!Number.isInteger(modelSeed) || modelSeed < 0) bad('model-seed', `must be a whole number >= 0, got ${JSON.stringify(modelSeed)}`);
-  return {
+  const spec: AnalysisSpec = {
     model: p.model.trim(),
     modelSeed,
     data: typeof p.data === 'string' && p.data.trim() !== '' ? p.data.trim() : DEFAULTS.data,
@@ -227,4 +226,7 @@ export function normalizeSpec(p: PartialSpec): AnalysisSpec {
     batchSize: nonNegInt('batch-size', p.batchSize ?? 0),
     seed,
   };
+  // What only an estimator knows it cannot run (e.g. hutch++ below 3 products).
+  for (const e of REGISTRY) e.checkSpec?.(spec);
+  return spec;
 }

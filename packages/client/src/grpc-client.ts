@@ -21,8 +21,9 @@ import {
   type WorkerInfo__Output,
 } from '@hessian/wire';
 import { randomUUID } from 'node:crypto';
+import { uploadFiles } from './model-files.js';
 import { open, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { diagnoseConnection } from './diagnose.js';
 import { checkWeightBytes, type ManifestGroup } from './weights-check.js';
 
@@ -278,7 +279,8 @@ export class CoordinatorConnection {
    */
   async uploadModel(modelJsonPath: string, opts: { name?: string; chunkBytes?: number } = {}): Promise<UploadResult> {
     const path = resolve(modelJsonPath);
-    const files = await modelFiles(path);
+    const sent = await uploadFiles(path, modelFiles);
+    const files = sent.map((f) => f.rel);
     const chunk = opts.chunkBytes ?? UPLOAD_CHUNK_BYTES;
     const dir = dirname(path);
     return new Promise<UploadResult>((res, rej) => {
@@ -301,9 +303,9 @@ export class CoordinatorConnection {
           else call.once('drain', ok);
         });
       (async () => {
-        await write({ header: { name: opts.name ?? basename(dir) } });
-        for (const rel of files) {
-          const fh = await open(join(dir, rel), 'r');
+        await write({ header: { name: opts.name ?? (sent.length === 1 && sent[0].rel !== 'model.json' ? basename(path, extname(path)) : basename(dir)) } });
+        for (const { rel, abs } of sent) {
+          const fh = await open(abs, 'r');
           try {
             const buf = Buffer.allocUnsafe(chunk);
             let sent = false;

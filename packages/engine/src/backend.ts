@@ -204,6 +204,9 @@ export async function probeBackend(name: BackendName, opts: { restore: BackendNa
 export function modelNeedsConv(modelSpec: string): boolean {
   if (modelSpec.startsWith('zoo:')) return !/^zoo:(tiny-)?mlp$/.test(modelSpec);
   try {
+    // ONNX: operator names are plain ASCII strings inside the protobuf
+    if (modelSpec.toLowerCase().endsWith('.onnx')) return /Conv|Pool/.test(readFileSync(modelSpec, 'latin1'));
+    if (!modelSpec.toLowerCase().endsWith('.json')) return true;
     return /"(Conv2D|MaxPooling2D|AveragePooling2D|GlobalAveragePooling2D)"/.test(readFileSync(modelSpec, 'utf8'));
   } catch {
     return true;

@@ -7,6 +7,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@hessian/linalg';
 import { conv2dIm2col, pool2d, poolGeometry, type Pool2DSpec } from './pool.js';
+import { activation, bool, channelsLast, fail, need, num, pair, padding, prod, sameShape, zeroPadding } from './layer-config.js';
+import { compileExtraLayer, EXTRA_LAYERS } from './layers-extra.js';
+
+export { activationName, SUPPORTED_ACTIVATIONS } from './layer-config.js';
 
 export type ConvImplementation = 'auto' | 'im2col' | 'kernel';
 let convImpl: ConvImplementation = 'auto';
@@ -76,112 +80,8 @@ const ALIASES: Record<string, string> = {
   AveragePool2D: 'AveragePooling2D',
   GlobalAvgPool2D: 'GlobalAveragePooling2D',
   GlobalAveragePool2D: 'GlobalAveragePooling2D',
+  GlobalMaxPool2D: 'GlobalMaxPooling2D',
 };
-
-export const SUPPORTED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'softmax', 'elu', 'softplus'] as const;
-
-function fail(node: GraphNode, what: string): never {
-  throw new UserError(`Layer '${node.name}' (${node.className}): ${what}.`);
-}
-
-function pair(node: GraphNode, key: string, dflt?: [number, number]): [number, number] {
-  const v = node.config[key];
-  if ((v === undefined || v === null) && dflt) return dflt;
-  if (typeof v === 'number') return [v, v];
-  if (Array.isArray(v) && v.length === 2 && v.every((e) => typeof e === 'number')) return [v[0] as number, v[1] as number];
-  fail(node, `config '${key}' must be a number or a pair of numbers, got ${JSON.stringify(v)}`);
-}
-
-function num(node: GraphNode, key: string, dflt?: number): number {
-  const v = node.config[key];
-  if ((v === undefined || v === null) && dflt !== undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(node, `config '${key}' must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function bool(node: GraphNode, key: string, dflt: boolean): boolean {
-  const v = node.config[key];
-  return typeof v === 'boolean' ? v : dflt;
-}
-
-function channelsLast(node: GraphNode): void {
-  const df = node.config['data_format'];
-  if (df !== undefined && df !== null && df !== 'channels_last') {
-    fail(node, `data_format '${String(df)}' is not supported; save the model with data_format 'channels_last' (NHWC)`);
-  }
-}
-
-/** Keras' ZeroPadding2D padding: n, [h, w] or [[top, bottom], [left, right]] (tf.pad: differentiable to any order). */
-function zeroPadding(node: GraphNode): number[][] {
-  const v = node.config['padding'] ?? 1;
-  const ok = (e: unknown): e is number => typeof e === 'number' && Number.isInteger(e) && e >= 0;
-  const side = (e: unknown): number[] | null => (ok(e) ? [e, e] : Array.isArray(e) && e.length === 2 && e.every(ok) ? e : null);
-  const hw = ok(v) ? [[v, v], [v, v]] : Array.isArray(v) && v.length === 2 ? v.map(side) : [null];
-  if (hw.some((p) => p === null)) fail(node, `padding must be a non-negative integer, a pair or a pair of pairs, got ${JSON.stringify(v)}`);
-  return hw as number[][];
-}
-
-function padding(node: GraphNode): 'same' | 'valid' {
-  const p = node.config['padding'] ?? 'valid';
-  if (p !== 'same' && p !== 'valid') fail(node, `padding '${String(p)}' is not supported (use 'same' or 'valid')`);
-  return p;
-}
-
-export function activationName(node: GraphNode, key = 'activation'): string {
-  const a = node.config[key];
-  if (a === undefined || a === null) return 'linear';
-  if (typeof a === 'string') return a;
-  if (typeof a === 'object') {
-    const o = a as Json;
-    const cfg = o['config'] as Json | undefined;
-    const n = (cfg && typeof cfg['name'] === 'string' ? cfg['name'] : o['class_name']) as unknown;
-    if (typeof n === 'string') return n;
-  }
-  fail(node, `cannot read activation ${JSON.stringify(a)}`);
-}
-
-function activationFn(node: GraphNode, name: string): (x: tf.Tensor) => tf.Tensor {
-  switch (name.toLowerCase()) {
-    case 'linear':
-      return (x) => x;
-    case 'relu':
-      return (x) => tf.relu(x);
-    case 'relu6':
-      return (x) => tf.relu6(x);
-    case 'sigmoid':
-      return (x) => tf.sigmoid(x);
-    case 'tanh':
-      return (x) => tf.tanh(x);
-    case 'softmax':
-      return (x) => tf.softmax(x);
-    case 'elu':
-      return (x) => tf.elu(x);
-    case 'softplus':
-      return (x) => tf.softplus(x);
-    default:
-      fail(node, `activation '${name}' is not supported (supported: ${SUPPORTED_ACTIVATIONS.join(', ')})`);
-  }
-}
-
-/**
- * The activation of a layer; a softmax on the model's output layer is replaced by the
- * identity (the engine's losses take logits) and reported through `note`.
- */
-function activation(node: GraphNode, isOutput: boolean, key = 'activation'): { fn: (x: tf.Tensor) => tf.Tensor; note?: string } {
-  const name = activationName(node, key);
-  if (isOutput && name.toLowerCase() === 'softmax') {
-    return { fn: (x) => x, note: `final softmax of layer '${node.name}' stripped: the engine works on logits` };
-  }
-  return { fn: activationFn(node, name) };
-}
-
-function prod(s: number[]): number {
-  return s.reduce((a, b) => a * b, 1);
-}
-
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
 
 /** Conv kernel with zeros inserted between taps: dilated conv as plain conv (second-order safe). */
 function dilateKernel(k: tf.Tensor4D, d: [number, number]): tf.Tensor4D {
@@ -193,6 +93,11 @@ function dilateKernel(k: tf.Tensor4D, d: [number, number]): tf.Tensor4D {
   return tf.slice(full, [0, 0, 0, 0], [(kh - 1) * d[0] + 1, (kw - 1) * d[1] + 1, ci, co]) as tf.Tensor4D;
 }
 
+/** A plain (HWIO kernel, NHWC) convolution by the implementation `setConvImplementation` chose. */
+export function conv2d(x: tf.Tensor4D, k: tf.Tensor4D, s: [number, number], pad: 'same' | 'valid', d: [number, number]): tf.Tensor4D {
+  return useIm2col() ? conv2dIm2col(x, k, s, pad, d) : tf.conv2d(x, dilateKernel(k, d), s, pad);
+}
+
 function convOut(size: number, k: number, s: number, d: number, pad: 'same' | 'valid'): number {
   return pad === 'same' ? Math.ceil(size / s) : Math.ceil((size - (k - 1) * d) / s);
 }
@@ -201,15 +106,6 @@ function poolSpec(node: GraphNode): Pool2DSpec {
   channelsLast(node);
   const pool = pair(node, 'pool_size', [2, 2]);
   return { pool, strides: pair(node, 'strides', pool), padding: padding(node) };
-}
-
-function need(node: GraphNode, inShapes: number[][], n: number | 'many', rank?: number): void {
-  if (n === 'many' ? inShapes.length < 2 : inShapes.length !== n) {
-    fail(node, `expects ${n === 'many' ? 'two or more' : n} input(s), got ${inShapes.length}`);
-  }
-  if (rank !== undefined && inShapes[0].length !== rank) {
-    fail(node, `expects an input of rank ${rank + 1} (with batch), got shape [batch, ${inShapes[0].join(', ')}]`);
-  }
 }
 
 /** Compiles one graph node, given its input shapes (without batch). */
@@ -280,9 +176,7 @@ export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: bo
         weights,
         note: act.note,
         apply: (x, w) => {
-          let y: tf.Tensor = useIm2col()
-            ? conv2dIm2col(x[0] as tf.Tensor4D, w('kernel') as tf.Tensor4D, s, pad, d)
-            : tf.conv2d(x[0] as tf.Tensor4D, dilateKernel(w('kernel') as tf.Tensor4D, d), s, pad);
+          let y: tf.Tensor = conv2d(x[0] as tf.Tensor4D, w('kernel') as tf.Tensor4D, s, pad, d);
           if (useBias) y = tf.add(y, w('bias'));
           return act.fn(y);
         },
@@ -392,9 +286,12 @@ export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: bo
       const [h, w0, c] = inShapes[0];
       return { ...base, outShape: [h + t + b, w0 + l + r, c], weights: [], apply: (x) => tf.pad(x[0], [[0, 0], [t, b], [l, r], [0, 0]]) };
     }
-    default:
+    default: {
+      const extra = compileExtraLayer(cls, node, inShapes, isOutput);
+      if (extra) return extra;
       throw new UserError(
-        `Layer '${node.name}' has class ${node.className}, which the engine does not support; supported layer classes: ${SUPPORTED_LAYERS.join(', ')}.`,
+        `Layer '${node.name}' has class ${node.className}, which the engine does not support; supported layer classes: ${[...SUPPORTED_LAYERS, ...EXTRA_LAYERS].join(', ')}.`,
       );
+    }
   }
 }

@@ -8,6 +8,7 @@ import { UserError } from '@hessian/linalg';
 import { compileLayer, type CompiledLayer, type Json } from './layers.js';
 import type { Model, ModelArtifacts } from './model.js';
 import { InterpretedModel } from './interpreted.js';
+import { checkOnnxBytes, ONNX_FILE, onnxModelFromBytes } from './onnx/model.js';
 import { INPUT, isObj, parseTopology, topoSort } from './topology.js';
 import { zooArtifacts, zooCatalog } from './zoo.js';
 
@@ -106,14 +107,64 @@ async function readModelJson(spec: string): Promise<ModelArtifacts> {
   return { modelTopology: json['modelTopology'] as Json, weightSpecs: specs, weightData, source: `'${file}'` };
 }
 
-/** 'zoo:NAME' or the path of a tfjs model.json (or of its folder). */
+/** Model files that are one file (ONNX, Keras), by extension. */
+export type SingleFileFormat = 'onnx';
+
+export function singleFileFormat(file: string): SingleFileFormat | null {
+  const ext = path.extname(file).toLowerCase();
+  return ext === '.onnx' ? 'onnx' : null;
+}
+
+async function readBytes(file: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`Model file '${file}' does not exist; give the path of a .onnx file, a tfjs model.json or zoo:NAME.`, 'NOT_FOUND');
+    throw new UserError(`Cannot read model file '${file}': ${(e as Error).message}.`, 'FAILED_PRECONDITION');
+  }
+}
+
+/** A folder holding model.onnx and no model.json (a checkpoint of an ONNX model) is that file. */
+async function resolveFolder(file: string): Promise<string> {
+  try {
+    if (!(await fs.stat(file)).isDirectory()) return file;
+    const json = path.join(file, 'model.json');
+    const onnxFile = path.join(file, ONNX_FILE);
+    const has = async (f: string): Promise<boolean> => fs.stat(f).then(() => true, () => false);
+    return !(await has(json)) && (await has(onnxFile)) ? onnxFile : file;
+  } catch {
+    return file;
+  }
+}
+
+/**
+ * Checks the bytes of a single-file model without building it (no tensors): a truncated or
+ * corrupt file or an unsupported operator is a UserError. The coordinator runs it at upload.
+ */
+export function checkModelFile(bytes: Uint8Array, fileName: string, source = `'${fileName}'`): { params: number } {
+  const fmt = singleFileFormat(fileName);
+  if (fmt === 'onnx') return checkOnnxBytes(bytes, source);
+  throw new UserError(`Model file '${fileName}' is not a .onnx file.`);
+}
+
+/** Builds a model from the bytes of a single-file model (format by the file name). */
+export function modelFromFileBytes(bytes: Uint8Array, fileName: string, source = `'${fileName}'`): Model {
+  const fmt = singleFileFormat(fileName);
+  if (fmt === 'onnx') return onnxModelFromBytes(bytes, source, path.basename(fileName, path.extname(fileName)));
+  throw new UserError(`Model file '${fileName}' is not a .onnx file.`);
+}
+
+/** 'zoo:NAME', a .onnx file, or the path of a tfjs model.json (or of its folder). */
 export async function loadModel(spec: string, opts: { seed?: number } = {}): Promise<Model> {
   if (spec.startsWith('zoo:')) {
     const name = spec.slice(4);
     const a = await zooArtifacts(name, opts.seed ?? 0);
     return modelFromArtifacts(a, name);
   }
-  return modelFromArtifacts(await readModelJson(spec));
+  const file = await resolveFolder(spec.startsWith('file://') ? spec.slice('file://'.length) : spec);
+  if (singleFileFormat(file) !== null) return modelFromFileBytes(await readBytes(file), file);
+  return modelFromArtifacts(await readModelJson(file));
 }
 
 export function zooModels(): { name: string; description: string; inputShape: number[]; params: number; fixture?: boolean }[] {

@@ -18,6 +18,8 @@ export interface ParamTensor {
   size: number;
   /** offset into the flat parameter vector */
   offset: number;
+  /** for imported files: the tensor's name there (ONNX initializer = PyTorch state_dict name) and the layout change made at load */
+  origin?: { name: string; layout: string };
 }
 
 /** Where a tensor lies in the flat parameter vector: what plan, execute and the wire need of a ParamTensor. */
@@ -98,4 +100,6 @@ export interface ModelArtifacts {
   source: string;
 }
 
-export { loadModel, modelFromArtifacts, zooModels } from './load.js';
+export { checkModelFile, loadModel, modelFromArtifacts, modelFromFileBytes, singleFileFormat, zooModels, type SingleFileFormat } from './load.js';
+export { SUPPORTED_ONNX_OPS } from './onnx/ops.js';
+export { OnnxModel } from './onnx/model.js';

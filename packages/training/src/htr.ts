@@ -48,6 +48,8 @@ export function formatLayerSet(s: LayerSet): string {
  *   tensors are grouped back by layer, so a layer whose kernel is in and bias out is a block
  *   of its kernel alone;
  * - names: those layers (model order), an unknown name is a UserError listing the valid ones.
+ * (`hessctl analyze --layers middle` means the middle LAYERS instead, each whole: analysis's
+ * selectLayers. On LeNet: conv2, fc1 there; conv2, fc1 and fc2's kernel here. test/middle.test.ts)
  */
 export function selectBlocks(model: Model, set: LayerSet, convention: Convention): HtrBlock[] {
   const groups = model.groups(convention);

@@ -3,7 +3,7 @@
  * and then validates with normalizeSpec, so a bad field gets the same sentence over gRPC
  * as on the command line. Zero / empty proto fields mean "default".
  */
-import type { LayerSelection, PartialSpec } from '@hessian/analysis';
+import type { EigenMethod, LayerSelection, PartialSpec, TraceMethod } from '@hessian/analysis';
 import type { AnalysisSpec as ProtoSpec, AnalysisSpec__Output as ProtoSpecOut } from './gen/hessian/v1/AnalysisSpec.js';
 
 const nz = (x: number | string | undefined | null) => (x ? Number(x) : undefined);
@@ -29,11 +29,11 @@ export function specFromProto(p: ProtoSpecOut | ProtoSpec): PartialSpec & { scop
     layers,
     convention: ne(p.convention) as PartialSpec['convention'],
     full: p.skipFull ? false : undefined,
-    topK: p.skipTopK ? null : strip({ k: nz(p.topK?.k), method: ne(p.topK?.method) as 'lanczos' | 'power' | undefined, tol: nz(p.topK?.tol), maxIter: nz(p.topK?.maxIter) }),
+    topK: p.skipTopK ? null : strip({ k: nz(p.topK?.k), method: ne(p.topK?.method) as EigenMethod | undefined, tol: nz(p.topK?.tol), maxIter: nz(p.topK?.maxIter) }),
     trace: p.skipTrace
       ? null
       : strip({
-          method: ne(p.trace?.method) as 'hutchinson' | 'hutch++' | undefined,
+          method: ne(p.trace?.method) as TraceMethod | undefined,
           probes: nz(p.trace?.probes),
           targetRelStderr: nz(p.trace?.targetRelStderr),
           chunk: nz(p.trace?.chunk),

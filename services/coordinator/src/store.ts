@@ -5,7 +5,7 @@
  * nats-server costs time, not jobs.
  */
 import type { AnalysisSpec, TaskResult } from '@hessian/analysis';
-import { BUCKETS, EVENTS_STREAM, resultKey, SUBJECTS, taskIdOfResultKey, type NatsAuthOptions } from '@hessian/wire';
+import { BUCKETS, EVENTS_STREAM, resultKey, sleep, SUBJECTS, taskIdOfResultKey, type NatsAuthOptions } from '@hessian/wire';
 import { connect, consumerOpts, nanos, RetentionPolicy, StorageType, type JetStreamClient, type KV, type NatsConnection, type ObjectStore } from 'nats';
 import type { Logger } from 'pino';
 
@@ -47,7 +47,6 @@ export interface EventBody {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Store {
   nc!: NatsConnection;

@@ -6,7 +6,7 @@
  * is dropped for good and a new one can join at any time.
  */
 import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, loadProtos, Registry, type WorkerClient } from '@hessian/wire';
+import { CHANNEL_OPTIONS, loadProtos, Registry, sleep, type WorkerClient } from '@hessian/wire';
 import type { Logger } from 'pino';
 
 export interface PoolWorker {
@@ -26,7 +26,6 @@ export interface WorkerPool {
   close(): void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function pollUntil(pred: () => boolean, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;

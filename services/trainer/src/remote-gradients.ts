@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { isUserError, UserError } from '@hessian/linalg';
 import { TRAIN_DATA_SEED, trainDataSpec, type GradientProvider, type GradientSource, type HtrStepSpec, type ShardResult, type StepRequest } from '@hessian/training';
-import { fromServiceError, toChunks, VectorAssembler, type PrepareReply__Output, type PrepareRequest, type TrainGradientHeader } from '@hessian/wire';
+import { fromServiceError, toChunks, VectorAssembler, type PrepareReply__Output, type PrepareRequest, type TrainGradientHeader, USER_STATUS_CODES } from '@hessian/wire';
 import type { Logger } from 'pino';
 import type { PoolWorker, WorkerPool } from './pool.js';
 import { combineShards, splitShards } from './shards.js';
@@ -29,11 +29,9 @@ export interface ClusterGradientOptions {
 }
 
 /** Errors the request caused (the worker's UserErrors): retrying elsewhere cannot help. */
-const USER_CODES = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND, grpc.status.FAILED_PRECONDITION, grpc.status.RESOURCE_EXHAUSTED]);
-
 function isRequestFault(e: unknown): boolean {
   const code = (e as Partial<grpc.ServiceError>)?.code;
-  return typeof code === 'number' && USER_CODES.has(code);
+  return typeof code === 'number' && USER_STATUS_CODES.has(code);
 }
 
 function describe(e: unknown): string {

@@ -7,10 +7,10 @@
  * A thread prepared for training (ThreadInit.training) holds the model and the whole training
  * set instead of a Hessian engine and serves TrainGradient steps only.
  */
-import { calibrateHvp, executeTask, prepare, scopeOf, workerMemoryBudget, type ComputeContext, type EngineMemory } from '@hessian/analysis';
+import { calibrateHvp, errorMessage, executeTask, prepare, scopeOf, workerMemoryBudget, type ComputeContext, type EngineMemory } from '@hessian/analysis';
 import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Batch, type Dataset, type Model, type OperatorKind, type ParamGroup } from '@hessian/engine';
 import { Augmenter, BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
-import { isUserError, UserError, type LinearOperator } from '@hessian/linalg';
+import { UserError, type LinearOperator } from '@hessian/linalg';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromThread, ThreadInit, ToThread } from './protocol.js';
 
@@ -19,11 +19,6 @@ const { spec, backend, shardIndex, shardCount, training } = workerData as Thread
 const send = (m: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 class Stopped extends Error {}
-
-function describe(e: unknown): { message: string; code: string | null } {
-  if (isUserError(e)) return { message: e.message, code: e.code };
-  return { message: e instanceof Error ? e.message : String(e), code: null };
-}
 
 /** A product's buffer can move to the main thread without a copy when the array owns it whole. */
 function movable(v: Float32Array): { v: Float32Array; transfer: ArrayBuffer[] } {
@@ -76,7 +71,7 @@ let built: Awaited<ReturnType<typeof build>>;
 try {
   built = await build();
 } catch (e) {
-  send({ type: 'failed', ...describe(e) });
+  send({ type: 'failed', ...errorMessage(e) });
   process.exit(0);
 }
 const { engine: maybeEngine, prepared, examples, total, memory, batch } = built!;
@@ -136,7 +131,7 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
     const result = await executeTask(m.task, wrapped, m.convention, taskMemory);
     send({ type: 'result', id: m.id, result, done });
   } catch (e) {
-    send({ type: 'error', id: m.id, ...describe(e), cancelled: e instanceof Stopped, done });
+    send({ type: 'error', id: m.id, ...errorMessage(e), cancelled: e instanceof Stopped, done });
   }
 }
 
@@ -149,7 +144,7 @@ async function handle(m: ToThread): Promise<void> {
       return;
     case 'train': {
       const run = trainChain.then(() => trainStep(m));
-      trainChain = run.catch((e: unknown) => send({ type: 'error', id: m.id, ...describe(e), cancelled: false, done: 0 }));
+      trainChain = run.catch((e: unknown) => send({ type: 'error', id: m.id, ...errorMessage(e), cancelled: false, done: 0 }));
       return trainChain;
     }
   }
@@ -185,7 +180,7 @@ async function handle(m: ToThread): Promise<void> {
       }
     }
   } catch (e) {
-    send({ type: 'error', id: m.id, ...describe(e), cancelled: false, done: 0 });
+    send({ type: 'error', id: m.id, ...errorMessage(e), cancelled: false, done: 0 });
   }
 }
 

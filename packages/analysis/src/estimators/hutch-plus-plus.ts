@@ -7,7 +7,7 @@
  * of 1/sqrt(m). One task per scope and operator (the sketch cannot be split); the reported
  * standard error is that of the Hutchinson part, conditional on the sketch.
  */
-import { hutchPlusPlus as hpp } from '@hessian/linalg';
+import { hutchPlusPlus as hpp, UserError } from '@hessian/linalg';
 import type { Estimator, ResultBase, TaskBase } from './types.js';
 
 export interface HutchPlusPlusTask extends TaskBase {
@@ -25,6 +25,10 @@ export interface HutchPlusPlusResult extends ResultBase {
 export const hutchPlusPlus: Estimator<HutchPlusPlusTask, HutchPlusPlusResult, { quantity: 'trace'; name: 'hutch++' }> = {
   name: 'hutch++',
   method: { quantity: 'trace', name: 'hutch++' },
+  fields: { matvecs: { int: [3, 1e7] } },
+  checkSpec(spec) {
+    if (spec.trace?.method === 'hutch++' && spec.trace.probes < 3) throw new UserError('trace-probes: must be at least 3 for hutch++ (its budget is split in three)', 'INVALID_ARGUMENT');
+  },
   planScope(spec, scope, ctx) {
     const t = spec.trace;
     if (!t || t.method !== 'hutch++') return [];

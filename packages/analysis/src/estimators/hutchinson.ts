@@ -55,6 +55,7 @@ const targetOf = (view: ScopeView<HutchinsonTask, HutchinsonResult>) => view.spe
 export const hutchinson: Estimator<HutchinsonTask, HutchinsonResult, { quantity: 'trace'; name: 'hutchinson' }> = {
   name: 'hutchinson',
   method: { quantity: 'trace', name: 'hutchinson' },
+  fields: { index: { int: [0, 1e7] }, probes: { int: [1, 1e6] } },
   planScope(spec, scope, ctx) {
     const t = spec.trace;
     if (!t || t.method !== 'hutchinson') return [];

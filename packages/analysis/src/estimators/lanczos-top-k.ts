@@ -46,6 +46,7 @@ export function topPartial(r: TopKResult<string, 'lanczos' | 'power'> | undefine
 export const lanczosTopK: Estimator<LanczosTopKTask, LanczosTopKResult, { quantity: 'topK'; name: 'lanczos' }> = {
   name: 'lanczos-top-k',
   method: { quantity: 'topK', name: 'lanczos' },
+  fields: { k: { int: [1, 1000] }, method: { oneOf: ['lanczos'] }, tol: { positive: true }, maxIter: { int: [1, 100000] } },
   planScope(spec, scope, ctx) {
     const t = spec.topK;
     if (!t || t.method !== 'lanczos') return [];

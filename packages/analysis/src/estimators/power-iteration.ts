@@ -17,6 +17,7 @@ export type PowerIterationResult = TopKResult<'power-iteration', 'power'>;
 export const powerIteration: Estimator<PowerIterationTask, PowerIterationResult, { quantity: 'topK'; name: 'power' }> = {
   name: 'power-iteration',
   method: { quantity: 'topK', name: 'power' },
+  fields: { k: { int: [1, 1000] }, method: { oneOf: ['power'] }, tol: { positive: true }, maxIter: { int: [1, 100000] } },
   planScope(spec, scope, ctx) {
     const t = spec.topK;
     if (!t || t.method !== 'power') return [];

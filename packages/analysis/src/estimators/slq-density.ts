@@ -31,6 +31,7 @@ export interface SlqDensityResult extends ResultBase {
 export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
   name: 'slq-density',
   method: null,
+  fields: { index: { int: [0, 10000] }, steps: { int: [1, 100000] } },
   planScope(spec, scope, ctx) {
     const d = spec.density;
     if (!d) return [];

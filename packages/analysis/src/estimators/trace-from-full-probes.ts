@@ -29,6 +29,7 @@ export interface TraceFromFullProbesResult extends ResultBase {
 export const traceFromFullProbes: Estimator<TraceFromFullProbesTask, TraceFromFullProbesResult, null> = {
   name: 'trace-from-full-probes',
   method: null,
+  fields: { index: { int: [0, 1e7] }, probes: { int: [1, 1e6] }, layers: { names: true } },
   planJob(spec, ctx) {
     const t = spec.trace;
     if (!t?.fromFullProbes || t.method !== 'hutchinson') return [];

@@ -12,6 +12,7 @@
 import type { ParamGroup, Scope } from '@hessian/engine';
 import type { LinearOperator, Rng } from '@hessian/linalg';
 import type { ComputeContext, ParamRange } from '../compute.js';
+import type { FieldRules } from './fields.js';
 import type { OperatorName, OperatorReport } from '../report.js';
 import type { PlannedScope } from '../scope.js';
 import type { AnalysisSpec } from '../spec.js';
@@ -115,6 +116,10 @@ export interface Estimator<T extends TaskBase, R extends ResultBase, M extends M
   readonly name: T['kind'];
   /** The spec choice that selects it, or null when a flag or a quantity does. */
   readonly method: M;
+  /** Rules of its tasks' own fields (beyond TaskBase), checked by parseTask where tasks arrive over the network. */
+  readonly fields: FieldRules;
+  /** Refuses a normalized spec it cannot run, with a UserError naming the field (normalizeSpec calls it). */
+  checkSpec?(spec: AnalysisSpec): void;
   /** Tasks for one scope and operator, in order (called for every scope x operator). */
   planScope?(spec: AnalysisSpec, scope: PlannedScope, ctx: ScopePlanContext): Draft<T>[];
   /** Tasks that span scopes, planned once after every per-scope task. */

@@ -3,7 +3,7 @@
  * PartialSpec they make. The command itself runs in analyze-run.ts (embedded) or
  * analyze-remote.ts (--server); both import this file and neither is imported by it.
  */
-import { parseLayerSelection, PYHESSIAN_PRESET, type PartialSpec } from '@hessian/analysis';
+import { methodNames, parseLayerSelection, PYHESSIAN_PRESET, type PartialSpec } from '@hessian/analysis';
 import type { BackendName } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { choice, givenFlags, intFlag, numFlag, type Command, type Values } from '../flags.js';
@@ -16,13 +16,13 @@ export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu', 'webgpu'
 export const analyzeCommand: Command = {
   name: 'analyze',
   summary: 'measure the Hessian of a model layer by layer: top eigenvalues, trace and eigenvalue density',
-  usage: 'hessctl analyze --model zoo:NAME|PATH/model.json [--data SPEC] [flags]',
+  usage: 'hessctl analyze --model zoo:NAME|PATH/model.json|PATH.onnx [--data SPEC] [flags]',
   flags: [
-    { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME (see `hessctl models`) or the path of a tfjs model.json with its weight files' },
+    { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME (see `hessctl models`), the path of a tfjs model.json with its weight files, or a .onnx file (PyTorch: torch.onnx.export)' },
     { name: 'model-seed', type: 'string', arg: 'N', default: '0', help: "seed of a zoo model's initial weights (ignored for model.json)" },
     { name: 'data', type: 'string', arg: 'SPEC', default: 'fashion-mnist:train[0:256]', help: 'examples the loss is averaged over: fashion-mnist:train[a:b] | fashion-mnist:test[a:b] | idx:IMAGES,LABELS[a:b] | npy:X.npy,Y.npy[a:b] | synthetic:N' },
     { name: 'per-class', type: 'string', arg: 'K', help: 'balanced subset: the first K examples of each class within --data (the paper uses 10)' },
-    { name: 'layers', type: 'string', arg: 'SEL', default: 'all', help: 'layers to analyze: all | middle (paper: floor(n/4)..floor(3n/4)) | name,name,... | /regex/' },
+    { name: 'layers', type: 'string', arg: 'SEL', default: 'all', help: 'layers to analyze: all | middle (the middle LAYERS, floor(n/4)..floor(3n/4) of the n layers with parameters, each whole; on lenet conv2, fc1) | name,name,... | /regex/' },
     { name: 'convention', type: 'string', arg: 'C', default: 'layer', help: "layer block: layer (kernel and bias) | weights-only (kernel only, as the paper's code)" },
     { name: 'no-full', type: 'boolean', help: 'skip the full-network Hessian (also turns off ESD similarity)' },
     { name: 'top-k', type: 'string', arg: 'K', default: '3', help: 'number of top eigenvalues per scope' },
@@ -85,7 +85,7 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
         ...(p?.topK ?? {}),
         ...defined({
           k: intFlag(v('top-k'), 'top-k', 1),
-          method: choice(v('eig-method'), 'eig-method', ['lanczos', 'power'] as const),
+          method: choice(v('eig-method'), 'eig-method', methodNames('topK')),
           tol: numFlag(v('eig-tol'), 'eig-tol', Number.MIN_VALUE),
           maxIter: intFlag(v('eig-max-iter'), 'eig-max-iter', 1),
         }),
@@ -95,7 +95,7 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
         ...(p?.trace ?? {}),
         ...defined({
           probes: intFlag(v('trace-probes'), 'trace-probes', 1),
-          method: choice(v('trace-method'), 'trace-method', ['hutchinson', 'hutch++'] as const),
+          method: choice(v('trace-method'), 'trace-method', methodNames('trace')),
           targetRelStderr: numFlag(v('trace-target'), 'trace-target', 0),
           chunk: intFlag(v('trace-chunk'), 'trace-chunk', 1),
           fromFullProbes: values['trace-from-full'] === true ? true : undefined,

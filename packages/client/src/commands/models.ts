@@ -18,9 +18,9 @@ export const modelsCommand: Command = {
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'show the layers of a model: names, classes, output shapes and parameter counts, and the parameter groups analyze uses',
-  usage: 'hessctl inspect --model zoo:NAME|PATH/model.json [--convention layer|weights-only]',
+  usage: 'hessctl inspect --model zoo:NAME|PATH/model.json|PATH.onnx [--convention layer|weights-only]',
   flags: [
-    { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME or the path of a tfjs model.json' },
+    { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME, the path of a tfjs model.json, or a .onnx file' },
     { name: 'model-seed', type: 'string', arg: 'N', default: '0', help: "seed of a zoo model's initial weights" },
     { name: 'convention', type: 'string', arg: 'C', default: 'layer', help: 'parameter groups: layer (kernel and bias) | weights-only (kernel only)' },
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: BACKENDS.join(' | ') },
@@ -59,13 +59,18 @@ export async function inspect(argv: string[]): Promise<number> {
     const layers = model.layers();
     const groups = model.groups(convention);
     if (choice(values, 'format', ['table', 'json'] as const) === 'json') {
-      process.stdout.write(JSON.stringify({ name: model.name, inputShape: model.inputShape, outputSize: model.outputSize, params: model.paramCount, layers, groups, convention }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ name: model.name, inputShape: model.inputShape, outputSize: model.outputSize, params: model.paramCount, layers, groups, convention, notes: model.notes }, null, 2) + '\n');
       return 0;
     }
     process.stdout.write(`${model.name}: input [${model.inputShape.join(', ')}], ${model.outputSize} outputs, ${model.paramCount} trainable parameters\n\n`);
     process.stdout.write(table([['layer', 'class', 'output shape', 'params'], ...layers.map((l) => [l.name, l.className, `[${l.outputShape.join(', ')}]`, String(l.params)])]));
     process.stdout.write(`\nparameter groups (--convention ${convention}), as named in --layers:\n`);
     process.stdout.write(table([['group', 'class', 'tensors', 'params'], ...groups.map((g) => [g.name, g.className, g.tensors.map((t) => `${t.name}[${t.shape.join('x')}]`).join(' '), String(g.size)])]));
+    if (model.params.some((p) => p.origin)) {
+      // Where each range of the parameter vector comes from in the file (PyTorch state_dict names for torch.onnx exports).
+      process.stdout.write('\nparameter vector (offsets into --diagonal-style outputs) and the tensors of the file:\n');
+      process.stdout.write(table([['range', 'tensor', 'file tensor', 'layout'], ...model.params.map((p) => [`${p.offset}..${p.offset + p.size - 1}`, p.name, p.origin?.name ?? '', p.origin?.layout ?? ''])]));
+    }
   } finally {
     model.dispose();
   }

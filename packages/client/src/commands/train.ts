@@ -34,7 +34,7 @@ export const trainCommand: Command = {
     { name: 'schedule', type: 'string', arg: 'S', default: D.schedule, help: 'learning rate per epoch: constant | step:EVERY[:FACTOR] (default factor 0.1) | milestones:E1,E2,...[:FACTOR] (the paper: milestones:10,20:0.25) | cosine[:MIN_LR]' },
     { name: 'htr-gamma', type: 'string', arg: 'X', default: String(D.htr.gamma), help: 'weight of the Hessian-trace regularizer (0: off; the paper uses 1e-3)' },
     { name: 'htr-probes', type: 'string', arg: 'K', default: String(D.htr.probes), help: 'Hutchinson probes per layer block and regularized step' },
-    { name: 'htr-layers', type: 'string', arg: 'SEL', default: D.htr.layers, help: "regularized layers: all | middle (the paper's code: parameter tensors floor(n/4)..floor(3n/4) of the tensor list) | name,name,..." },
+    { name: 'htr-layers', type: 'string', arg: 'SEL', default: D.htr.layers, help: "regularized layers: all | middle (the paper's code: the middle parameter TENSORS, floor(n/4)..floor(3n/4) of the tensor list, regrouped by layer; on lenet conv2, fc1 and fc2's kernel) | name,name,..." },
     { name: 'htr-freq', type: 'string', arg: 'N', default: String(D.htr.freq), help: 'add the regularizer every N optimizer steps' },
     { name: 'htr-start', type: 'string', arg: 'E', default: String(D.htr.start), help: 'first epoch (0-based) with the regularizer, i.e. after E plain epochs (the paper: 15)' },
     { name: 'htr-probe-dist', type: 'string', arg: 'D', default: D.htr.dist, help: 'rademacher | gaussian' },

@@ -1,0 +1,16 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+const a = JSON.parse(readFileSync('/tmp/lc/cluster.json', 'utf8'));
+const b = JSON.parse(readFileSync('/tmp/lc/embedded.json', 'utf8'));
+const t = JSON.parse(readFileSync('/tmp/lc/times.json', 'utf8'));
+const rss = readFileSync('/tmp/lc/worker-rss.txt', 'utf8').trim().split('\n').map((l) => Number(/VmHWM:\s*(\d+)/.exec(l)[1]) / 1024);
+let maxRel = 0;
+let identical = true;
+const nums = (r) => r.scopes.map((s) => s.operators.map((o) => [o.top?.values, o.trace?.mean, o.trace?.stderr, o.density?.nodes, o.density?.weights]));
+const x = JSON.stringify(nums(a)), y = JSON.stringify(nums(b));
+identical = x === y;
+const flat = (v) => (Array.isArray(v) ? v.flatMap(flat) : typeof v === 'number' ? [v] : []);
+const fa = flat(nums(a)), fb = flat(nums(b));
+for (let i = 0; i < fa.length; i++) maxRel = Math.max(maxRel, Math.abs(fa[i] - fb[i]) / Math.max(1e-12, Math.abs(fb[i])));
+const out = { model: a.model?.spec ?? 'zoo:resnet18?width=0.0625', params: a.model?.params, data: 'fashion-mnist:train[0:64]', flags: '--batch-size 16 --layers middle --top-k 2 --eig-max-iter 30 --trace-probes 20 --trace-chunk 10 --density-runs 1 --density-steps 20 --seed 3', workers: 2, workerMemory: 'HESSIAN_WORKER_MEMORY=4G', scopes: a.scopes.length, clusterWallS: t.clusterS, embeddedWallS: t.embeddedS, workerPeakRssMB: rss.map((r) => Math.round(r)), numbersIdentical: identical, maxRelDiff: maxRel, values: fa.length, date: new Date().toISOString() };
+writeFileSync('/work/wt/large/bench/results/large-cluster-narrow.json', JSON.stringify(out, null, 2) + '\n');
+console.log(JSON.stringify(out));

@@ -1,0 +1,140 @@
+/**
+ * The Keras layers of layers-extra.ts (DepthwiseConv2D, SeparableConv2D, Concatenate,
+ * ZeroPadding2D, Reshape, LayerNormalization, GlobalMaxPooling2D, LeakyReLU, ELU) and the
+ * leaky_relu / gelu / swish activations: the interpreter predicts what tfjs-layers predicts
+ * (its twin), and the Hessian is exact (explicit, symmetric, finite differences, blocks).
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { Rng } from '@hessian/linalg';
+import { initBackend, HessianEngine, modelFromArtifacts, tf, type Model, type ModelArtifacts, type Batch } from '../src/index.js';
+import { randomBatch, randomVector, unit, explicitMatrix, matvec, relErr, transpose, subMatrix, indicesOf } from './helpers.js';
+
+/** A functional tfjs-layers model with every new layer, seeded weights. */
+export function buildTwin(seed: number): tfl.LayersModel {
+  const x = tfl.input({ shape: [6, 6, 2], name: 'x' });
+  const a = tfl.layers.leakyReLU({ alpha: 0.2, name: 'lrelu' }).apply(tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', name: 'dw1' }).apply(x)) as tfl.SymbolicTensor;
+  const b = tfl.layers.separableConv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'tanh', name: 'sep' }).apply(x) as tfl.SymbolicTensor;
+  const c = tfl.layers.concatenate({ name: 'cat' }).apply([a, b]) as tfl.SymbolicTensor;
+  const d = tfl.layers.zeroPadding2d({ padding: 1, name: 'pad' }).apply(c) as tfl.SymbolicTensor;
+  const e = tfl.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'valid', name: 'dw2' }).apply(d) as tfl.SymbolicTensor;
+  const f = tfl.layers.globalMaxPooling2d({ name: 'gmax' }).apply(tfl.layers.elu({ name: 'elu' }).apply(e)) as tfl.SymbolicTensor;
+  const g = tfl.layers.layerNormalization({ name: 'ln' }).apply(tfl.layers.reshape({ targetShape: [2, 4], name: 'rs' }).apply(f)) as tfl.SymbolicTensor;
+  const h = tfl.layers.dense({ units: 4, name: 'hid' }).apply(tfl.layers.flatten({ name: 'flat' }).apply(g)) as tfl.SymbolicTensor;
+  const y = tfl.layers.dense({ units: 3, activation: 'softmax', name: 'out' }).apply(h) as tfl.SymbolicTensor;
+  const m = tfl.model({ inputs: x, outputs: y, name: 'keras-extra' });
+  const rng = new Rng(seed);
+  const names = m.weights.map((w) => w.originalName);
+  m.setWeights(m.getWeights().map((w, i) => tf.tensor(rng.gaussian(w.size).map((v) => 0.5 * v + (names[i].includes('gamma') ? 1 : 0)), w.shape)));
+  return m;
+}
+
+export async function artifactsOf(m: tfl.LayersModel): Promise<ModelArtifacts> {
+  let out: ModelArtifacts | null = null;
+  await m.save(
+    tf.io.withSaveHandler(async (a) => {
+      const wd = Array.isArray(a.weightData) ? Buffer.concat(a.weightData.map((b) => Buffer.from(b))) : Buffer.from(a.weightData as ArrayBuffer);
+      out = { modelTopology: a.modelTopology as Record<string, unknown>, weightSpecs: a.weightSpecs ?? [], weightData: wd.buffer.slice(wd.byteOffset, wd.byteOffset + wd.byteLength) as ArrayBuffer, source: 'the twin' };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!out) throw new Error('tfjs save handler was not called');
+  return out;
+}
+
+async function fdHvp(engine: HessianEngine, u: Float32Array, eps: number): Promise<Float64Array> {
+  const model = engine.model;
+  const theta = model.getFlatParams();
+  model.setFlatParams(theta.map((t, i) => t + eps * u[i]));
+  const gp = await engine.gradient();
+  model.setFlatParams(theta.map((t, i) => t - eps * u[i]));
+  const gm = await engine.gradient();
+  model.setFlatParams(theta);
+  return Float64Array.from(gp, (g, i) => (g - gm[i]) / (2 * eps));
+}
+
+describe('new Keras layers', () => {
+  let twin: tfl.LayersModel;
+  let model: Model;
+  let batch: Batch;
+  let engine: HessianEngine;
+  let H: Float64Array;
+  let n: number;
+
+  before(async () => {
+    await initBackend('cpu');
+    twin = buildTwin(4);
+    const a = await artifactsOf(twin);
+    // the exactness model also carries the new activations on its hidden dense layer
+    type Topo = { config: { layers: { name: string; config: Record<string, unknown> }[] } };
+    const raw = JSON.parse(JSON.stringify(a.modelTopology)) as Topo & { model_config?: Topo };
+    const topo = raw.model_config ?? raw;
+    const withActs = { ...a, modelTopology: raw as Record<string, unknown> };
+    const hid = topo.config.layers.find((l) => l.name === 'hid');
+    assert.ok(hid);
+    hid.config['activation'] = 'gelu';
+    model = modelFromArtifacts(withActs);
+    batch = randomBatch(model, 4, 9);
+    engine = new HessianEngine(model, batch);
+    n = model.paramCount;
+    H = await explicitMatrix(engine.operator('hessian', { kind: 'full' }));
+  });
+  after(() => {
+    engine.dispose();
+    model.dispose();
+    twin.dispose();
+  });
+
+  test('the interpreter predicts what tfjs-layers predicts (softmax stripped), and gelu/leaky_relu/swish are what they say', async () => {
+    const plain = modelFromArtifacts(await artifactsOf(twin));
+    const x = tf.tensor(new Rng(3).gaussian(5 * 72), [5, 6, 6, 2]);
+    const ours = tf.tidy(() => tf.softmax(plain.forward(plain.paramTensors(), x)).dataSync());
+    const theirs = (twin.predict(x) as tf.Tensor).dataSync();
+    assert.ok(relErr(ours, theirs) < 1e-5, `predict mismatch ${relErr(ours, theirs)}`);
+    assert.deepEqual(plain.groups('layer').map((g) => g.name), ['dw1', 'sep', 'dw2', 'ln', 'hid', 'out']);
+    plain.dispose();
+    x.dispose();
+    const z = tf.tensor([-2, -0.5, 0, 0.7, 3]);
+    const gel = [-2, -0.5, 0, 0.7, 3].map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    const { gelu, activationFn } = await import('../src/layer-config.js');
+    assert.ok(relErr(gelu(z).dataSync(), gel) < 1e-5);
+    const node = { name: 'n', className: 'Dense', config: {}, inbound: [] };
+    assert.deepEqual(Array.from(activationFn(node, 'leaky_relu')(z).dataSync()).map((v) => +v.toFixed(5)), [-0.4, -0.1, 0, 0.7, 3]);
+    const sw = activationFn(node, 'swish')(z).dataSync();
+    assert.ok(Math.abs(sw[3] - 0.7 / (1 + Math.exp(-0.7))) < 1e-6);
+    z.dispose();
+  });
+
+  test('explicit Hessian is symmetric and equals the operator', async () => {
+    assert.ok(relErr(H, transpose(H, n)) < 1e-5, `asymmetry ${relErr(H, transpose(H, n))}`);
+    const v = randomVector(n, 5);
+    const e = relErr(await engine.operator('hessian', { kind: 'full' }).matvec(v), matvec(H, n, v));
+    assert.ok(e < 1e-5, `H v vs explicit: ${e}`);
+  });
+
+  test('agrees with central finite differences of the gradient', async () => {
+    const u = unit(randomVector(n, 8));
+    const hv = await engine.operator('hessian', { kind: 'full' }).matvec(u);
+    const e = relErr(hv, await fdHvp(engine, u, 1e-3));
+    assert.ok(e < 1e-2, `HVP vs finite differences: ${e}`);
+  });
+
+  test('every layer block equals the matching block of the explicit Hessian', async () => {
+    for (const g of model.groups('layer')) {
+      const scope = { kind: 'group', group: g.name, convention: 'layer' } as const;
+      const idx = indicesOf(engine.scopeOffsets(scope));
+      const op = engine.operator('hessian', scope);
+      const v = randomVector(op.dim, 21);
+      const e = relErr(await op.matvec(v), matvec(subMatrix(H, n, idx), idx.length, v));
+      assert.ok(e < 1e-5, `block ${g.name}: ${e}`);
+    }
+  });
+});
+
+/** erf by Numerical Recipes' erfc Chebyshev fit (fractional error < 1.2e-7). */
+function erf(x: number): number {
+  const t = 1 / (1 + 0.5 * Math.abs(x));
+  const y = 1 - t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? y : -y;
+}

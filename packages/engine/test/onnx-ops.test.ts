@@ -1,0 +1,206 @@
+/**
+ * Second-order exactness of every ONNX operator the engine interprets: tiny graphs written by
+ * onnx-builder.ts, explicit Hessian (one product per column) symmetric and equal to the
+ * operator, central finite differences of the gradient, and every layer block.
+ */
+import { test, describe, before, after } from 'node:test';
+import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import assert from 'node:assert/strict';
+import { initBackend, HessianEngine, modelFromFileBytes, type Model, type Batch } from '../src/index.js';
+import { buildOnnx, type GraphSpec } from './onnx-builder.js';
+import { randomBatch, randomVector, unit, explicitMatrix, matvec, relErr, transpose, subMatrix, indicesOf } from './helpers.js';
+
+/** Depthwise (multiplier 2) + BN + LeakyRelu + grouped conv + padded max pool + Pad + AveragePool + Sigmoid + Concat + SAME conv + GAP + Flatten. */
+const CONVS: GraphSpec = {
+  input: [2, 6, 6],
+  output: 'logits',
+  seed: 3,
+  nodes: [
+    { op: 'Conv', inputs: ['x', 'dw.weight'], outputs: ['a'], attrs: { group: 2, kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+    { op: 'BatchNormalization', inputs: ['a', 'bn.weight', 'bn.bias', 'bn.mean', 'bn.var'], outputs: ['b'], attrs: { epsilon: 1e-5 } },
+    { op: 'LeakyRelu', inputs: ['b'], outputs: ['c'], attrs: { alpha: 0.1 } },
+    { op: 'Conv', inputs: ['c', 'g.weight', 'g.bias'], outputs: ['d'], attrs: { group: 2, kernel_shape: [1, 1] } },
+    { op: 'MaxPool', inputs: ['d'], outputs: ['e'], attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1] } },
+    { op: 'Pad', inputs: ['e', 'pads'], outputs: ['f'] },
+    { op: 'AveragePool', inputs: ['f'], outputs: ['g'], attrs: { kernel_shape: [2, 2], count_include_pad: 1 } },
+    { op: 'Sigmoid', inputs: ['g'], outputs: ['h'] },
+    { op: 'Concat', inputs: ['g', 'h'], outputs: ['i'], attrs: { axis: 1 } },
+    { op: 'Conv', inputs: ['i', 'head.weight', 'head.bias'], outputs: ['j'], attrs: { kernel_shape: [1, 1], strides: [2, 2], auto_pad: 'SAME_UPPER' } },
+    { op: 'GlobalAveragePool', inputs: ['j'], outputs: ['k'] },
+    { op: 'Flatten', inputs: ['k'], outputs: ['logits'] },
+  ],
+  floats: {
+    'dw.weight': { dims: [4, 1, 3, 3] },
+    'bn.weight': { dims: [4], offset: 1, scale: 0.2 },
+    'bn.bias': { dims: [4], scale: 0.1 },
+    'bn.mean': { dims: [4], scale: 0.2 },
+    'bn.var': { dims: [4], values: [0.6, 1.2, 0.9, 1.5] },
+    'g.weight': { dims: [4, 2, 1, 1] },
+    'g.bias': { dims: [4], scale: 0.1 },
+    'head.weight': { dims: [3, 8, 1, 1] },
+    'head.bias': { dims: [3], scale: 0.1 },
+  },
+  ints: { pads: { dims: [8], values: [0, 0, 1, 1, 0, 0, 0, 0] } },
+};
+
+/** Transpose + torch's flatten pattern (Shape, Gather, Unsqueeze, Concat, Reshape) + MatMul/Add + Tanh + Gemm + GELU as Div/Erf/Add/Mul/Mul + Sub/Mul/Div + mid-graph Softmax + Gemm + Identity/Dropout + final Softmax. */
+const DENSE: GraphSpec = {
+  input: [2, 3, 3],
+  output: 'probs',
+  seed: 5,
+  nodes: [
+    { op: 'Transpose', inputs: ['x'], outputs: ['t'], attrs: { perm: [0, 2, 3, 1] } },
+    { op: 'Shape', inputs: ['t'], outputs: ['s'] },
+    { op: 'Constant', inputs: [], outputs: ['zero'], attrs: { value: { tensor: { dims: [], ints: [0] } } } },
+    { op: 'Gather', inputs: ['s', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
+    { op: 'Unsqueeze', inputs: ['n', 'axes0'], outputs: ['n1'] },
+    { op: 'Concat', inputs: ['n1', 'minus1'], outputs: ['shape'], attrs: { axis: 0 } },
+    { op: 'Reshape', inputs: ['t', 'shape'], outputs: ['flat'] },
+    { op: 'MatMul', inputs: ['flat', 'fc1.weight'], outputs: ['m'] },
+    { op: 'Add', inputs: ['m', 'fc1.bias'], outputs: ['m1'] },
+    { op: 'Tanh', inputs: ['m1'], outputs: ['a'] },
+    { op: 'Gemm', inputs: ['a', 'fc2.weight', 'fc2.bias'], outputs: ['b'], attrs: { transB: 1 } },
+    { op: 'Div', inputs: ['b', 'sqrt2'], outputs: ['g1'] },
+    { op: 'Erf', inputs: ['g1'], outputs: ['g2'] },
+    { op: 'Add', inputs: ['g2', 'one'], outputs: ['g3'] },
+    { op: 'Mul', inputs: ['b', 'g3'], outputs: ['g4'] },
+    { op: 'Mul', inputs: ['g4', 'half'], outputs: ['gelu'] },
+    { op: 'Sub', inputs: ['gelu', 'shift'], outputs: ['u'] },
+    { op: 'Mul', inputs: ['u', 'u'], outputs: ['u2'] },
+    { op: 'Div', inputs: ['u2', 'three'], outputs: ['u3'] },
+    { op: 'Softmax', inputs: ['u3'], outputs: ['sm'], attrs: { axis: -1 } },
+    { op: 'Identity', inputs: ['sm'], outputs: ['id'] },
+    { op: 'Dropout', inputs: ['id'], outputs: ['dr'] },
+    { op: 'Gemm', inputs: ['dr', 'fc3.weight', 'fc3.bias'], outputs: ['z'], attrs: { alpha: 2 } },
+    { op: 'Softmax', inputs: ['z'], outputs: ['probs'], attrs: { axis: 1 } },
+  ],
+  floats: {
+    'fc1.weight': { dims: [18, 6] },
+    'fc1.bias': { dims: [6], scale: 0.1 },
+    'fc2.weight': { dims: [5, 6] },
+    'fc2.bias': { dims: [5], scale: 0.1 },
+    sqrt2: { dims: [], values: [Math.SQRT2] },
+    one: { dims: [], values: [1] },
+    half: { dims: [], values: [0.5] },
+    shift: { dims: [5], scale: 0.3 },
+    three: { dims: [], values: [3] },
+    'fc3.weight': { dims: [5, 3], scale: 2 },
+    'fc3.bias': { dims: [3], scale: 0.1 },
+  },
+  ints: { axes0: { dims: [1], values: [0] }, minus1: { dims: [1], values: [-1] } },
+};
+
+async function fdHvp(engine: HessianEngine, u: Float32Array, eps: number): Promise<Float64Array> {
+  const model = engine.model;
+  const theta = model.getFlatParams();
+  model.setFlatParams(theta.map((t, i) => t + eps * u[i]));
+  const gp = await engine.gradient();
+  model.setFlatParams(theta.map((t, i) => t - eps * u[i]));
+  const gm = await engine.gradient();
+  model.setFlatParams(theta);
+  return Float64Array.from(gp, (g, i) => (g - gm[i]) / (2 * eps));
+}
+
+for (const [name, spec, groups] of [['convs', CONVS, ['dw/Conv', 'bn/BatchNormalization', 'g/Conv', 'head/Conv']], ['dense', DENSE, ['fc1/MatMul', 'fc2/Gemm', 'fc3/Gemm']]] as const) {
+  describe(`ONNX operators at second order: ${name}`, () => {
+    let model: Model;
+    let batch: Batch;
+    let engine: HessianEngine;
+    let H: Float64Array;
+    let n: number;
+
+    before(async () => {
+      await initBackend('cpu');
+      const named = { ...spec, nodes: spec.nodes.map((nd, i) => ({ ...nd, name: nd.inputs[1]?.includes('.weight') ? `/${nd.inputs[1].split('.')[0]}/${nd.op}` : `/${nd.op}_${i}` })) };
+      model = modelFromFileBytes(buildOnnx(named), `${name}.onnx`);
+      batch = randomBatch(model, 4, 17);
+      engine = new HessianEngine(model, batch);
+      n = model.paramCount;
+      H = await explicitMatrix(engine.operator('hessian', { kind: 'full' }));
+    });
+    after(() => {
+      engine.dispose();
+      model.dispose();
+    });
+
+    test('parameters are grouped by their consuming node, in node order', () => {
+      assert.deepEqual(model.groups('layer').map((g) => g.name), groups);
+      if (name === 'dense') assert.match(model.notes.join(' '), /final softmax .* stripped/);
+    });
+
+    test('explicit Hessian is symmetric and equals the operator', async () => {
+      assert.ok(relErr(H, transpose(H, n)) < 1e-5, `asymmetry ${relErr(H, transpose(H, n))}`);
+      const op = engine.operator('hessian', { kind: 'full' });
+      const v = randomVector(n, 101);
+      const e = relErr(await op.matvec(v), matvec(H, n, v));
+      assert.ok(e < 1e-5, `H v vs explicit: ${e}`);
+      assert.ok(Math.sqrt(H.reduce((a, b) => a + b * b, 0)) > 1e-3);
+    });
+
+    test('agrees with central finite differences of the gradient', async () => {
+      const u = unit(randomVector(n, 7));
+      const hv = await engine.operator('hessian', { kind: 'full' }).matvec(u);
+      const e = relErr(hv, await fdHvp(engine, u, 1e-3));
+      assert.ok(e < 1e-2, `HVP vs finite differences: ${e}`);
+    });
+
+    test('every layer block equals the matching block of the explicit Hessian', async () => {
+      for (const g of model.groups('layer')) {
+        const scope = { kind: 'group', group: g.name, convention: 'layer' } as const;
+        const idx = indicesOf(engine.scopeOffsets(scope));
+        const op = engine.operator('hessian', scope);
+        const v = randomVector(op.dim, 200);
+        const e = relErr(await op.matvec(v), matvec(subMatrix(H, n, idx), idx.length, v));
+        assert.ok(e < 1e-5, `block ${g.name}: ${e}`);
+      }
+    });
+  });
+}
+
+describe('ONNX load errors are one sentence naming what to change', () => {
+  const good = buildOnnx({ ...DENSE });
+  const err = (bytes: Uint8Array, re: RegExp): void => {
+    assert.throws(() => modelFromFileBytes(bytes, 'm.onnx'), (e: Error) => e.name === 'UserError' && re.test(e.message) && !e.message.includes('\n'));
+  };
+  before(async () => {
+    await initBackend('cpu');
+  });
+
+  test('an unsupported operator names the operator and the node', () => {
+    const spec: GraphSpec = { ...DENSE, nodes: DENSE.nodes.map((nd) => (nd.op === 'Tanh' ? { ...nd, op: 'Softsign', name: '/act/Softsign' } : nd)) };
+    err(buildOnnx(spec), /ONNX node '\/act\/Softsign' .* uses operator Softsign, which the engine does not support/);
+  });
+
+  test('a truncated or corrupt file is refused', () => {
+    for (const cut of [10, Math.floor(good.length / 2), good.length - 3]) err(good.subarray(0, cut), /truncated or corrupt/);
+    err(new TextEncoder().encode('{"modelTopology": {}}'), /truncated or corrupt/);
+    err(new Uint8Array(64).fill(0xff), /truncated or corrupt/);
+  });
+
+  test('NaN weights are refused naming the initializer', () => {
+    const nan: GraphSpec = { ...DENSE, floats: { ...DENSE.floats, 'fc2.bias': { dims: [5], values: [0, NaN, 0, 0, 0] } } };
+    err(buildOnnx(nan), /Weight 'fc2.bias' .* contains NaN/);
+  });
+});
+
+describe('depthwise convolution: the block-diagonal conv form equals the slice form', () => {
+  test('forward, gradient and a second derivative agree (stride 2, padding, multiplier 2)', async () => {
+    await initBackend('cpu');
+    const { depthwiseConv2d, depthwiseBySlices } = await import('../src/depthwise.js');
+    const { tf } = await import('../src/index.js');
+    const x = tf.tensor(randomVector(2 * 7 * 7 * 3, 1), [2, 7, 7, 3]) as Tensor4D;
+    const k = tf.tensor(randomVector(3 * 3 * 3 * 2, 2), [3, 3, 3, 2]) as Tensor4D;
+    const u = tf.tensor(randomVector(3 * 3 * 3 * 2, 3), [3, 3, 3, 2]);
+    const spec = { strides: [2, 2] as [number, number], pads: [1, 0, 1, 1] as [number, number, number, number], dilation: [1, 1] as [number, number] };
+    const probe = (f: typeof depthwiseConv2d): Float32Array[] => {
+      const loss = (kk: Tensor): Scalar => tf.sum(tf.tanh(f(x, kk as Tensor4D, spec)));
+      const y = f(x, k, spec).dataSync() as Float32Array;
+      const g = tf.grad(loss)(k).dataSync() as Float32Array;
+      const hu = tf.grad((kk: Tensor) => tf.sum(tf.mul(tf.grad(loss)(kk), u)))(k).dataSync() as Float32Array;
+      return [y, g, hu];
+    };
+    const a = probe(depthwiseConv2d);
+    const b = probe(depthwiseBySlices);
+    for (let i = 0; i < 3; i++) assert.ok(relErr(a[i], b[i]) < 1e-5, `part ${i}: ${relErr(a[i], b[i])}`);
+  });
+});

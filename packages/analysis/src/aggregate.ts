@@ -9,6 +9,7 @@ import type { TaskResult } from './estimators/registry.js';
 import type { Plan } from './plan.js';
 import { PlanIndex } from './plan-index.js';
 import { REPORT_SCHEMA, type DensityReport, type OperatorReport, type Report, type ScopeReport } from './report.js';
+import { describeMethods } from './estimators/exact-rule.js';
 import { FULL } from './scope.js';
 import type { AnalysisSpec } from './spec.js';
 
@@ -47,6 +48,7 @@ export function aggregate(spec: AnalysisSpec, plan: Plan, results: ReadonlyMap<s
         }
       }
       for (const { e, view } of index.views(scope, op, results)) Object.assign(rep, e.combine(view));
+      rep.methods = describeMethods(spec, scope, op, rep);
       return rep;
     }),
   );

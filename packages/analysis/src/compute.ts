@@ -26,4 +26,9 @@ export interface ComputeContext {
   hessianDiagonal?(scope: Scope, kind?: OperatorKind): Promise<Float64Array>;
   /** The exact dense block of a scope's operator, row-major dim x dim. */
   denseBlock?(kind: OperatorKind, scope: Scope): Promise<Float64Array>;
+  /**
+   * Whether hessianDiagonal / denseBlock are exact for a scope: `exact` for the Hessian,
+   * `ggn` for the Gauss-Newton part, `why` in words ('exact: ...' / 'not exact: ...').
+   */
+  curvatureVerdict?(scope: Scope): { exact: boolean; ggn: boolean; why: string };
 }

@@ -12,7 +12,8 @@ export const REPORT_SCHEMA = 'hessian-cluster/report/v1';
 export type OperatorName = 'hessian' | 'gauss-newton' | 'residual';
 
 export interface EigenReport {
-  method: EigenMethod;
+  /** 'exact': eigenvalues of the formed block (estimators/exact-block.ts) */
+  method: EigenMethod | 'exact';
   /** Descending. */
   values: number[];
   /** ||A x - theta x|| of each returned (unit) vector. */
@@ -23,15 +24,26 @@ export interface EigenReport {
 }
 
 export interface TraceReport {
-  method: TraceMethod | 'full-network-probes';
+  /** 'exact': sum of the exact diagonal or of the formed block's eigenvalues (stderr 0, probes 0) */
+  method: TraceMethod | 'full-network-probes' | 'exact';
   mean: number;
   /** Standard error of the mean (Hutch++: of its Hutchinson part on the deflated residual). */
   stderr: number;
   probes: number;
   hvps: number;
+  /** why this method ran (trace-method auto / exact-diagonal) */
+  why?: string;
+}
+
+/** Which method produced a quantity, and why (the exact rule, a verdict, the spec). */
+export interface MethodChoice {
+  method: string;
+  why: string;
 }
 
 export interface DensityReport {
+  /** 'exact': nodes are every eigenvalue of the formed block, weights 1/n (absent: SLQ) */
+  method?: 'exact';
   preset: DensityPreset;
   runs: number;
   steps: number;
@@ -62,6 +74,8 @@ export interface OperatorReport {
   density?: DensityReport;
   /** Layers only: distance of this layer's ESD to the full network's (same operator). */
   similarity?: SimilarityReport;
+  /** Which method produced each quantity and why (exact rule, verdicts): estimators/exact-rule.ts */
+  methods?: { top?: MethodChoice; trace?: MethodChoice; density?: MethodChoice };
   hvps: number;
   seconds: number;
 }

@@ -15,7 +15,7 @@ export type LayerSelection =
 export type Convention = 'layer' | 'weights-only';
 /** Top-k methods: the registered estimators tagged `topK` ('lanczos' | 'power'). */
 export type EigenMethod = MethodName<'topK'>;
-/** Trace methods: the registered estimators tagged `trace` ('hutchinson' | 'hutch++'). */
+/** Trace methods: the registered estimators tagged `trace` ('auto' | 'exact-diagonal' | 'hutchinson' | 'hutch++'). */
 export type TraceMethod = MethodName<'trace'>;
 export type DensityPreset = 'pyhessian' | 'papyan';
 export type LossName = 'cross-entropy' | 'mse';
@@ -70,6 +70,11 @@ export interface AnalysisSpec {
   /** Micro-batch size for HVPs (0 = whole batch at once); changes memory, not results beyond float rounding. */
   batchSize: number;
   seed: number;
+  /**
+   * Scopes of at most this many parameters are computed exactly (dense block, float64
+   * eigendecomposition) when building costs no more than estimating (estimators/exact-rule.ts); 0 = never.
+   */
+  exactMax: number;
 }
 
 export type PartialSpec = Partial<Omit<AnalysisSpec, 'topK' | 'trace' | 'density'>> & {
@@ -88,8 +93,9 @@ export const PYHESSIAN_PRESET = {
 
 export const DEFAULTS = {
   data: 'fashion-mnist:train[0:256]',
+  exactMax: 1000,
   topK: { k: 3, method: 'lanczos' as EigenMethod, tol: 1e-4, maxIter: 100 },
-  trace: { method: 'hutchinson' as TraceMethod, probes: 100, targetRelStderr: 0, chunk: 10, fromFullProbes: false },
+  trace: { method: 'auto' as TraceMethod, probes: 100, targetRelStderr: 0, chunk: 10, fromFullProbes: false },
   density: { runs: 5, steps: 80, preset: 'papyan' as DensityPreset, gridPoints: 1000 },
 };
 
@@ -225,6 +231,7 @@ export function normalizeSpec(p: PartialSpec): AnalysisSpec {
     similarity,
     batchSize: nonNegInt('batch-size', p.batchSize ?? 0),
     seed,
+    exactMax: nonNegInt('exact-max', p.exactMax ?? DEFAULTS.exactMax),
   };
   // What only an estimator knows it cannot run (e.g. hutch++ below 3 products).
   for (const e of REGISTRY) e.checkSpec?.(spec);

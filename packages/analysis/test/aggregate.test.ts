@@ -29,11 +29,16 @@ function fake(t: Task, base: Record<string, number>): TaskResult {
       return { ...head, kind: t.kind, nodes: [0, base[t.scope]], weights: [0.5, 0.5], steps: t.steps };
     case 'trace-from-full-probes':
       return { ...head, kind: t.kind, samples: Object.fromEntries(t.layers.map((l) => [l, Array(t.probes).fill(base[l] * 2)])) };
+    case 'exact-block':
+      return { ...head, kind: t.kind, eigenvalues: [0, base[t.scope]], source: 'unit-vector products', asymmetry: 0 };
+    case 'auto':
+    case 'exact-diagonal':
+      return t.index < 0 ? { ...head, kind: t.kind, exact: true, sum: base[t.scope], why: 'exact: test' } : { ...head, kind: t.kind, samples: Array(t.probes).fill(base[t.scope]) };
   }
 }
 
 test('aggregate puts each estimator in its place and counts every result', () => {
-  const spec = normalizeSpec({ model: 'm', topK: { k: 1 }, trace: { probes: 20, chunk: 10, fromFullProbes: true }, density: { runs: 2, steps: 3, gridPoints: 50 } });
+  const spec = normalizeSpec({ model: 'm', topK: { k: 1 }, trace: { method: 'hutchinson', probes: 20, chunk: 10, fromFullProbes: true }, density: { runs: 2, steps: 3, gridPoints: 50 }, exactMax: 0 });
   const p = plan(spec, groups);
   const base = { full: 10, l1: 4, l2: 6 };
   const results = new Map(p.tasks.map((t) => [t.id, fake(t, base)]));
@@ -42,7 +47,7 @@ test('aggregate puts each estimator in its place and counts every result', () =>
   assert.equal(r.totals.tasks, p.tasks.length);
   assert.equal(r.totals.hvps, p.tasks.reduce((s, t) => s + t.cost, 0));
   const [full, l1] = r.scopes.map((s) => s.operators[0]);
-  assert.deepEqual(Object.keys(l1), ['operator', 'hvps', 'seconds', 'top', 'trace', 'density', 'traceFromFullProbes', 'similarity']);
+  assert.deepEqual(Object.keys(l1), ['operator', 'hvps', 'seconds', 'top', 'trace', 'density', 'traceFromFullProbes', 'methods', 'similarity']);
   assert.deepEqual(full.top!.values, [10]);
   // chunks 0 and 1 of l1: samples 4 (x10) and 5 (x10)
   assert.equal(l1.trace!.mean, 4.5);
@@ -55,7 +60,7 @@ test('aggregate puts each estimator in its place and counts every result', () =>
 });
 
 test('aggregate uses only the trace prefix that met the target and leaves out what has no result', () => {
-  const spec = normalizeSpec({ model: 'm', topK: null, density: null, full: false, trace: { probes: 40, chunk: 10, targetRelStderr: 0.5 } });
+  const spec = normalizeSpec({ model: 'm', topK: null, density: null, full: false, trace: { method: 'hutchinson', probes: 40, chunk: 10, targetRelStderr: 0.5 }, exactMax: 0 });
   const p = plan(spec, groups);
   const results = new Map<string, TaskResult>();
   for (const t of p.tasks) if (t.scope === 'l1') results.set(t.id, fake(t, { l1: 4 }));

@@ -46,7 +46,7 @@ test('per-job limits: top-k above --eig-max-iter, --density-steps, and the task 
   assert.doesNotThrow(() => normalizeSpec({ ...base, topK: { k: 500, maxIter: 100, method: 'power' } }));
   assert.throws(() => normalizeSpec({ ...base, density: { steps: 100000 } }), /density-steps: must be at most 1000/);
   // 1e7 probes in chunks of 10 would be a million tasks: refused after the cap, not built.
-  const spec = normalizeSpec({ ...base, topK: null, density: null, similarity: false, trace: { probes: 1e7, chunk: 10 } });
+  const spec = normalizeSpec({ ...base, topK: null, density: null, similarity: false, trace: { method: 'hutchinson', probes: 1e7, chunk: 10 }, exactMax: 0 });
   const groups = [{ name: 'dense1', className: 'Dense', size: 54, tensors: [{ name: 'dense1/kernel', shape: [8, 6], offset: 0, size: 48 }, { name: 'dense1/bias', shape: [6], offset: 48, size: 6 }] }];
   assert.throws(() => plan(spec, groups), (e: unknown) => isUserError(e) && /more than 100000 tasks \(the per-job limit HESSIAN_MAX_TASKS\); raise --trace-chunk/.test(e.message));
   assert.equal(plan(spec, groups, { maxTasks: 2e6 }).tasks.length, 2e6);

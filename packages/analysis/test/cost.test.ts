@@ -7,7 +7,7 @@ const groups = [
   { name: 'a', className: 'Dense', size: 1000, tensors: [{ name: 'a/kernel', shape: [100, 10], offset: 0, size: 1000 }] },
   { name: 'b', className: 'Dense', size: 10, tensors: [{ name: 'b/kernel', shape: [10, 1], offset: 1000, size: 10 }] },
 ];
-const spec = normalizeSpec({ model: 'zoo:x', data: 'synthetic:8', topK: { k: 2, maxIter: 20 }, trace: { probes: 40, chunk: 10 }, density: { runs: 3, steps: 15 } });
+const spec = normalizeSpec({ model: 'zoo:x', data: 'synthetic:8', topK: { k: 2, maxIter: 20 }, trace: { method: 'hutchinson', probes: 40, chunk: 10 }, density: { runs: 3, steps: 15 }, exactMax: 0 });
 
 test('predictPlan: products x seconds per product, makespan longest-first on N workers, Lanczos modes', () => {
   const p = plan(spec, groups);

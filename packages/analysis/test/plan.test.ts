@@ -16,7 +16,7 @@ const groups: ParamGroup[] = ['conv1', 'conv2', 'dense1', 'dense2', 'dense3'].ma
 });
 
 test('plan gives unique ids, seeds that depend only on (job seed, task id), and the full scope first', () => {
-  const spec = normalizeSpec({ model: 'zoo:lenet', seed: 7 });
+  const spec = normalizeSpec({ model: 'zoo:lenet', seed: 7, trace: { method: 'hutchinson' }, exactMax: 0 });
   const p = plan(spec, groups);
   const ids = p.tasks.map((t) => t.id);
   assert.equal(new Set(ids).size, ids.length);
@@ -28,7 +28,7 @@ test('plan gives unique ids, seeds that depend only on (job seed, task id), and 
   // Re-planning gives identical seeds; another job seed changes them all.
   const again = plan(spec, groups);
   assert.deepEqual(again.tasks.map((t) => t.seed), p.tasks.map((t) => t.seed));
-  const other = plan(normalizeSpec({ model: 'zoo:lenet', seed: 8 }), groups);
+  const other = plan(normalizeSpec({ model: 'zoo:lenet', seed: 8, trace: { method: 'hutchinson' }, exactMax: 0 }), groups);
   const same = other.tasks.filter((t, i) => t.seed === p.tasks[i].seed).length;
   assert.equal(same, 0);
   // Trace chunks cover exactly the probe budget.

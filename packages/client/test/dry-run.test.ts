@@ -12,7 +12,8 @@ function hessctl(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 test('analyze --dry-run prints tasks, products, memory and predicted time without running the plan', () => {
-  const args = ['analyze', '--model', 'zoo:tiny-mlp', '--data', 'synthetic:16', '--top-k', '2', '--trace-probes', '20', '--density-runs', '2', '--density-steps', '10', '--dry-run'];
+  // The estimators' tasks (exact blocks and exact traces, which these tiny scopes would get, pinned off).
+  const args = ['analyze', '--model', 'zoo:tiny-mlp', '--data', 'synthetic:16', '--top-k', '2', '--trace-probes', '20', '--density-runs', '2', '--density-steps', '10', '--exact-max', '0', '--trace-method', 'hutchinson', '--dry-run'];
   const json = hessctl([...args, '--format', 'json'], { HESSIAN_WORKER_MEMORY: '3G' });
   assert.equal(json.code, 0, json.stderr);
   const r = JSON.parse(json.stdout) as { tasks: number; hvps: number; hvpSeconds: number; secondsOn: Record<string, number>; modes: Record<string, number>; memory: { budgetBytes: number; budgetSource: string } };

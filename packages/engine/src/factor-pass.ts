@@ -25,6 +25,8 @@ export interface BlockVerdict {
   group: string;
   /** H_ll = G_ll, so the pass gives the Hessian's diagonal and block */
   exact: boolean;
+  /** the pass has a rule for this layer, so it gives the Gauss-Newton diagonal and block */
+  ggn: boolean;
   /** 'exact: ...' or 'not exact: ...' in words, for reports */
   why: string;
 }
@@ -59,7 +61,7 @@ function setupOf(engine: HessianEngine): Setup {
     const c = byName.get(g.name) as CompiledLayer;
     const rule = layerRule(c, inShapes.get(g.name) as number[]);
     if (typeof rule === 'string') {
-      verdicts.push({ group: g.name, exact: false, why: `not exact: ${rule}` });
+      verdicts.push({ group: g.name, exact: false, ggn: false, why: `not exact: ${rule}` });
       continue;
     }
     rules.set(g.name, rule);
@@ -73,8 +75,8 @@ function setupOf(engine: HessianEngine): Setup {
     }
     verdicts.push(
       smooth
-        ? { group: g.name, exact: false, why: `not exact: ${smooth} (H = G + R with R != 0 in this block); use Hessian products` }
-        : { group: g.name, exact: true, why: `exact: the logits are piecewise linear in this block's parameters (ReLU/pooling/BN/Add/linear layers after it), so its Hessian block equals its Gauss-Newton block` },
+        ? { group: g.name, exact: false, ggn: true, why: `not exact: ${smooth} (H = G + R with R != 0 in this block); use Hessian products` }
+        : { group: g.name, exact: true, ggn: true, why: `exact: the logits are piecewise linear in this block's parameters (ReLU/pooling/BN/Add/linear layers after it), so its Hessian block equals its Gauss-Newton block` },
     );
   }
   return { program, rules, verdicts, inShapes };

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError, type LinearOperator } from '@hessian/linalg';
 import { registerHigherOrderGradients } from './gradients.js';
 import { FrontCache } from './block-forward.js';
+import { ExactCurvature, type ScopeVerdict } from './exact-curvature.js';
 import { lossSum, outputHessianProduct, type LossName } from './losses.js';
 import type { Convention, Model, ParamTensor } from './model.js';
 
@@ -53,6 +54,7 @@ export class HessianEngine {
   private chunks: Chunk[] = [];
   private disposed = false;
   private readonly front: FrontCache | null;
+  private exactCurvature: ExactCurvature | null = null;
 
   constructor(
     readonly model: Model,
@@ -278,6 +280,35 @@ export class HessianEngine {
     const idx = this.scopeTensors(scope);
     const dim = idx.reduce((a, i) => a + this.model.params[i].size, 0);
     return { dim, matvec: (v: Float32Array) => this.product(kind, idx, dim, v) };
+  }
+
+  private exact(): ExactCurvature {
+    this.live();
+    this.exactCurvature ??= new ExactCurvature(this);
+    return this.exactCurvature;
+  }
+
+  /** Whether the extended backward pass gives this scope's Hessian diagonal and blocks exactly, and why. */
+  curvatureVerdict(scope: Scope): ScopeVerdict {
+    this.scopeTensors(scope);
+    return this.exact().verdict(scope);
+  }
+
+  /** Exact diagonal of a scope's operator by backpropagation (exact-curvature.ts); a UserError where it is not exact. */
+  hessianDiagonal(scope: Scope, kind: OperatorKind = 'hessian'): Promise<Float64Array> {
+    this.scopeTensors(scope);
+    return this.exact().diagonal(scope, kind);
+  }
+
+  /** Exact dense block of a layer scope's operator by backpropagation; a UserError where it is not exact. */
+  denseBlock(kind: OperatorKind, scope: Scope): Promise<Float64Array> {
+    this.scopeTensors(scope);
+    return this.exact().block(kind, scope);
+  }
+
+  /** Backward passes of the factor pass taken so far (C per batch chunk and pass). */
+  get factorPasses(): number {
+    return this.exactCurvature?.passes ?? 0;
   }
 
   dispose(): void {

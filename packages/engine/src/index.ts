@@ -5,6 +5,7 @@ export * from './pool.js';
 export * from './layers.js';
 export * from './model.js';
 export * from './hessian.js';
+export type { ScopeVerdict } from './exact-curvature.js';
 export { factorDiagonal, factorBlock, factorVerdicts, type BlockVerdict, type DiagonalResult } from './factor-pass.js';
 export * from './data/index.js';
 export { describeWebgpu, webgpuDeviceInfo, type WebgpuDeviceInfo } from './webgpu.js';

@@ -126,7 +126,21 @@ test('a smooth activation inside: verdict not exact where H_ll != G_ll, and the 
     else assert.ok(eh > 1e-3, `${g.name}: H_ll differs from G_ll here (${eh}), as the verdict says`);
     const { block } = await factorBlock(engine, g.name, 'layer');
     assert.ok(relErr(block, G) < 1e-5, `${g.name}: factor block = G_ll`);
+    // the engine's capabilities: exact where the verdict says so, a sentence elsewhere
+    assert.equal(engine.curvatureVerdict(scope).exact, v.exact);
+    assert.deepEqual(await engine.hessianDiagonal(scope, 'gauss-newton'), d);
+    if (v.exact) {
+      assert.deepEqual(await engine.hessianDiagonal(scope), d);
+      assert.deepEqual(await engine.denseBlock('hessian', scope), block);
+    } else {
+      await assert.rejects(engine.hessianDiagonal(scope), /Hessian diagonal by backpropagation is not exact: layer '.*' applies tanh/);
+      await assert.rejects(engine.denseBlock('hessian', scope), /not exact/);
+    }
   }
+  const full = engine.curvatureVerdict({ kind: 'full' });
+  assert.equal(full.exact, false);
+  assert.match(full.why, /tanh/);
+  assert.ok(engine.factorPasses > 0);
   engine.dispose();
   model.dispose();
 });

@@ -12,3 +12,4 @@ export * from './distance.js';
 export * from './symeig.js';
 export * from './bounded.js';
 export * from './memory.js';
+export * from './dense-eigen.js';

@@ -90,7 +90,7 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
   for (const name of ops) out.push('', ...block(report, name, o));
   out.push(
     '',
-    'trace: Hutchinson mean \u00b1 standard error.  W1 / JS: Wasserstein-1 distance / Jensen-Shannon divergence',
+    'trace: estimate \u00b1 standard error (\u00b1 0: exact).  W1 / JS: Wasserstein-1 distance / Jensen-Shannon divergence',
     'of the layer\u2019s ESD to the full network\u2019s (smaller = more alike).  \u2014 = not computed.',
   );
   return out.join('\n') + '\n';

@@ -174,6 +174,7 @@ export function fixtureReport(): Report {
       similarity: true,
       batchSize: 0,
       seed: 7,
+      exactMax: 0,
     },
     model: { spec: 'zoo:lenet5', name: 'lenet5', params: 61706, inputShape: [28, 28, 1] },
     data: { spec: 'fashion-mnist:train[0:256]', description: 'Fashion-MNIST training images 0..255', examples: 256 },

@@ -45,6 +45,7 @@ export function specFromProto(p: ProtoSpecOut | ProtoSpec): PartialSpec & { scop
     batchSize: nz(p.batchSize),
     seed: nz(p.seed),
     scope: ne(p.scope) ?? 'batch',
+    exactMax: p.skipExact ? 0 : nz(p.exactMax),
   };
 }
 
@@ -81,5 +82,7 @@ export function specToProto(s: PartialSpec, scope: 'batch' | 'dataset' = 'batch'
     batchSize: s.batchSize ?? 0,
     seed: s.seed ?? 0,
     scope,
+    exactMax: s.exactMax ?? 0,
+    skipExact: s.exactMax === 0,
   };
 }

@@ -126,6 +126,10 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
       };
     },
     scopeOffsets: (s) => hessianEngine().scopeOffsets(s),
+    // Exact curvature by backpropagation (one pass, no products to cancel between).
+    hessianDiagonal: (s, k) => hessianEngine().hessianDiagonal(s, k),
+    denseBlock: (k, s) => hessianEngine().denseBlock(k, s),
+    curvatureVerdict: (s) => hessianEngine().curvatureVerdict(s),
   };
   try {
     const result = await executeTask(m.task, wrapped, m.convention, taskMemory);

@@ -15,7 +15,7 @@ import { EngineCache } from '../src/engines.js';
 import { workerHandlers } from '../src/handlers/index.js';
 import type { WorkerRuntime } from '../src/runtime.js';
 
-const spec = normalizeSpec({ model: 'zoo:tiny-mlp', data: 'synthetic:32', topK: { k: 1, maxIter: 10 }, trace: { probes: 8, chunk: 4 }, density: null, similarity: false, seed: 2 });
+const spec = normalizeSpec({ model: 'zoo:tiny-mlp', data: 'synthetic:32', topK: { k: 1, maxIter: 10 }, trace: { method: 'hutchinson', probes: 8, chunk: 4 }, density: null, similarity: false, seed: 2, exactMax: 0 });
 const noop = { inc: () => undefined };
 
 describe('worker handlers', () => {

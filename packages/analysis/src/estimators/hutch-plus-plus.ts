@@ -9,6 +9,7 @@
  */
 import { hutchPlusPlus as hpp, UserError } from '@hessian/linalg';
 import type { Estimator, ResultBase, TaskBase } from './types.js';
+import { exactDecision } from './exact-rule.js';
 
 export interface HutchPlusPlusTask extends TaskBase {
   kind: 'hutch++';
@@ -31,7 +32,7 @@ export const hutchPlusPlus: Estimator<HutchPlusPlusTask, HutchPlusPlusResult, { 
   },
   planScope(spec, scope, ctx) {
     const t = spec.trace;
-    if (!t || t.method !== 'hutch++') return [];
+    if (!t || t.method !== 'hutch++' || exactDecision(spec, scope, ctx.operator).exact) return [];
     return [{ id: `${scope.name}/${ctx.operator}/hutch++`, kind: 'hutch++', scope: scope.name, operator: ctx.operator, matvecs: t.probes, cost: t.probes }];
   },
   async run(task, { op, rng }) {

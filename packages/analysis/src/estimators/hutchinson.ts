@@ -10,6 +10,7 @@
 import { summarizeTrace, traceSamples } from '@hessian/linalg';
 import type { TraceReport } from '../report.js';
 import type { Estimator, ResultBase, ScopeView, TaskBase } from './types.js';
+import { exactDecision } from './exact-rule.js';
 
 export interface HutchinsonTask extends TaskBase {
   kind: 'hutchinson';
@@ -58,7 +59,7 @@ export const hutchinson: Estimator<HutchinsonTask, HutchinsonResult, { quantity:
   fields: { index: { int: [0, 1e7] }, probes: { int: [1, 1e6] } },
   planScope(spec, scope, ctx) {
     const t = spec.trace;
-    if (!t || t.method !== 'hutchinson') return [];
+    if (!t || t.method !== 'hutchinson' || exactDecision(spec, scope, ctx.operator).exact) return [];
     const out = [];
     for (let i = 0, done = 0; done < t.probes && out.length <= (ctx.maxTasks ?? Infinity); i++) {
       const probes = Math.min(t.chunk, t.probes - done);

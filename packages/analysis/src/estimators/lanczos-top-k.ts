@@ -10,6 +10,7 @@ import { topEigenvalues } from '@hessian/linalg';
 import { lanczosModeFor, modeNote } from '../budget.js';
 import type { EigenReport } from '../report.js';
 import type { Estimator, ResultBase, TaskBase } from './types.js';
+import { exactDecision } from './exact-rule.js';
 
 export interface TopKTask<K extends string, M extends 'lanczos' | 'power'> extends TaskBase {
   kind: K;
@@ -49,7 +50,7 @@ export const lanczosTopK: Estimator<LanczosTopKTask, LanczosTopKResult, { quanti
   fields: { k: { int: [1, 1000] }, method: { oneOf: ['lanczos'] }, tol: { positive: true }, maxIter: { int: [1, 100000] } },
   planScope(spec, scope, ctx) {
     const t = spec.topK;
-    if (!t || t.method !== 'lanczos') return [];
+    if (!t || t.method !== 'lanczos' || exactDecision(spec, scope, ctx.operator).exact) return [];
     const k = Math.min(t.k, scope.params);
     return [{ id: `${scope.name}/${ctx.operator}/top-k`, kind: 'lanczos-top-k', scope: scope.name, operator: ctx.operator, k, method: 'lanczos', tol: t.tol, maxIter: t.maxIter, cost: Math.min(t.maxIter, scope.params) + t.k }];
   },

@@ -10,6 +10,7 @@
 import { powerIteration as power } from '@hessian/linalg';
 import { topPartial, topReport, type TopKResult, type TopKTask } from './lanczos-top-k.js';
 import type { Estimator } from './types.js';
+import { exactDecision } from './exact-rule.js';
 
 export type PowerIterationTask = TopKTask<'power-iteration', 'power'>;
 export type PowerIterationResult = TopKResult<'power-iteration', 'power'>;
@@ -20,7 +21,7 @@ export const powerIteration: Estimator<PowerIterationTask, PowerIterationResult,
   fields: { k: { int: [1, 1000] }, method: { oneOf: ['power'] }, tol: { positive: true }, maxIter: { int: [1, 100000] } },
   planScope(spec, scope, ctx) {
     const t = spec.topK;
-    if (!t || t.method !== 'power') return [];
+    if (!t || t.method !== 'power' || exactDecision(spec, scope, ctx.operator).exact) return [];
     const k = Math.min(t.k, scope.params);
     return [{ id: `${scope.name}/${ctx.operator}/top-k`, kind: 'power-iteration', scope: scope.name, operator: ctx.operator, k, method: 'power', tol: t.tol, maxIter: t.maxIter, cost: t.k * t.maxIter }];
   },

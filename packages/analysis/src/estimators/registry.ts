@@ -5,6 +5,8 @@
  * of tasks within a scope (and so of scheduling) and of the report fields each fills.
  */
 import { UserError } from '@hessian/linalg';
+import { exactBlock } from './exact-block.js';
+import { exactDiagonal, traceAuto } from './exact-diagonal.js';
 import { hutchPlusPlus } from './hutch-plus-plus.js';
 import { hutchinson } from './hutchinson.js';
 import { lanczosTopK } from './lanczos-top-k.js';
@@ -13,7 +15,8 @@ import { slqDensity } from './slq-density.js';
 import { traceFromFullProbes } from './trace-from-full-probes.js';
 import type { Estimator, MethodTag, ResultBase, TaskBase } from './types.js';
 
-export const ESTIMATORS = [lanczosTopK, powerIteration, hutchinson, hutchPlusPlus, slqDensity, traceFromFullProbes] as const;
+// exact-block first: a scope it covers gets every quantity from it (the others plan nothing there).
+export const ESTIMATORS = [exactBlock, traceAuto, exactDiagonal, lanczosTopK, powerIteration, hutchinson, hutchPlusPlus, slqDensity, traceFromFullProbes] as const;
 
 type Entry = (typeof ESTIMATORS)[number];
 type TaskOf<E> = E extends Estimator<infer T, infer _R, infer _M> ? T : never;

@@ -11,6 +11,7 @@ import { mergeRuns, slqRun, smoothDensity, type SlqRun } from '@hessian/linalg';
 import { lanczosModeFor, modeNote } from '../budget.js';
 import type { DensityReport } from '../report.js';
 import type { Estimator, ResultBase, TaskBase } from './types.js';
+import { exactDecision } from './exact-rule.js';
 
 export interface SlqDensityTask extends TaskBase {
   kind: 'slq-density';
@@ -34,7 +35,7 @@ export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
   fields: { index: { int: [0, 10000] }, steps: { int: [1, 100000] } },
   planScope(spec, scope, ctx) {
     const d = spec.density;
-    if (!d) return [];
+    if (!d || exactDecision(spec, scope, ctx.operator).exact) return [];
     const steps = Math.min(d.steps, scope.params);
     return Array.from({ length: d.runs }, (_, i) => ({ id: `${scope.name}/${ctx.operator}/density/${i}`, kind: 'slq-density' as const, scope: scope.name, operator: ctx.operator, index: i, steps, cost: steps }));
   },

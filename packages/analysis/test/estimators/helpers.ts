@@ -75,7 +75,10 @@ export interface EstimatorRun {
 
 /** Plans (per scope, or per job), runs every task on the dense context and returns views on the results. */
 export async function runEstimator(e: Estimator<TaskBase, ResultBase>, partial: Omit<PartialSpec, 'model'>, ctx: { compute: ComputeContext; groups: ParamGroup[] }, only?: string[]): Promise<EstimatorRun> {
-  const spec = normalizeSpec({ model: 'dense', ...partial });
+  // The stochastic estimators on their own: exact blocks (exact-block.ts) only where a test asks.
+  // (and Hutchinson, not the default 'auto', unless a test names the trace method).
+  const trace = partial.trace ? { method: 'hutchinson' as const, ...partial.trace } : partial.trace;
+  const spec = normalizeSpec({ model: 'dense', exactMax: 0, ...partial, trace });
   const scopes = scopesOf(ctx.groups);
   const planCtx = { spec, groups: ctx.groups, scopes, operators: ['hessian' as const] };
   const drafts = [...scopes.flatMap((s) => e.planScope?.(spec, s, { ...planCtx, operator: 'hessian' }) ?? []), ...(e.planJob?.(spec, planCtx) ?? [])];

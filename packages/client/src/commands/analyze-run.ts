@@ -14,6 +14,7 @@ export async function analyze(argv: string[]): Promise<number> {
   }
   const server = analyzeServer(values);
   if (server !== undefined) {
+    if (typeof values.diagonal === 'string') throw new UserError('--diagonal: the diagonal is written by embedded runs; drop --server (or --diagonal)');
     // Loaded only here: the embedded path never loads gRPC.
     const { analyzeRemote } = await import('./analyze-remote.js');
     return analyzeRemote(server, values, argv);
@@ -40,5 +41,10 @@ export async function analyze(argv: string[]): Promise<number> {
   });
   bar.done();
   await emitReport(report, values, format, quiet);
+  if (typeof values.diagonal === 'string') {
+    const { writeDiagonals } = await import('./diagonal.js');
+    const files = await writeDiagonals(spec, backend, values.diagonal);
+    if (!quiet) process.stderr.write(`diagonal: ${files.length} layer file(s) and diagonal.json in ${values.diagonal}\n`);
+  }
   return 0;
 }

@@ -32,7 +32,8 @@ export const analyzeCommand: Command = {
     { name: 'eig-max-iter', type: 'string', arg: 'N', default: '100', help: 'lanczos steps, or power iterations per eigenvalue' },
     { name: 'trace-probes', type: 'string', arg: 'N', default: '100', help: 'Hutchinson probe budget (hutch++: matvec budget) per scope' },
     { name: 'no-trace', type: 'boolean', help: 'skip the trace' },
-    { name: 'trace-method', type: 'string', arg: 'M', default: 'hutchinson', help: 'hutchinson (Rademacher probes) | hutch++' },
+    { name: 'trace-method', type: 'string', arg: 'M', default: 'auto', help: 'auto (the exact Hessian diagonal by backpropagation where it is exact, else Hutchinson) | exact-diagonal | hutchinson (Rademacher probes) | hutch++' },
+    { name: 'exact-max', type: 'string', arg: 'N', default: '1000', help: 'compute scopes of at most N parameters exactly (dense block, every eigenvalue) when that costs no more than estimating them; 0: never' },
     { name: 'trace-target', type: 'string', arg: 'R', default: '0', help: "stop a scope's trace once its standard error is at most R times |trace| (0: use the whole budget)" },
     { name: 'trace-chunk', type: 'string', arg: 'N', default: '10', help: 'probes per task (the unit of parallel work and of early stopping)' },
     { name: 'trace-from-full', type: 'boolean', help: "also estimate every layer's trace from full-network probes (one HVP samples all layers) and report its error beside the per-block estimate" },
@@ -55,6 +56,7 @@ export const analyzeCommand: Command = {
     { name: 'scope', type: 'string', arg: 'S', default: 'batch', help: 'with --server: batch (every worker holds all examples) | dataset (examples sharded over the workers, each HVP summed over shards)' },
     { name: 'embedded', type: 'boolean', help: 'run in this process even when HESSIAN_SERVER is set' },
     { name: 'out', type: 'string', arg: 'DIR', help: 'write report.json, report.md and SVG figures here' },
+    { name: 'diagonal', type: 'string', arg: 'DIR', help: 'also write the Hessian diagonal of each analyzed layer (by backpropagation, where exact) as DIR/LAYER.npy, with DIR/diagonal.json (embedded runs)' },
     { name: 'format', type: 'string', arg: 'F', default: 'table', help: 'table | json (the report on stdout)' },
     { name: 'quiet', short: 'q', type: 'boolean', help: 'no progress on stderr' },
     { name: 'help', short: 'h', type: 'boolean', help: 'show this help' },
@@ -132,6 +134,7 @@ export function specFromFlags(values: Values, given: Set<string>): PartialSpec {
     similarity: values['no-similarity'] || values['no-full'] || values['no-density'] ? false : undefined,
     batchSize: intFlag(values, 'batch-size', 1) ?? 0,
     seed: intFlag(values, 'seed', 0, 0xffffffff),
+    exactMax: intFlag(values, 'exact-max', 0),
   };
 }
 

@@ -44,6 +44,14 @@ export interface AnalysisSpec {
    * "batch" (default: every worker holds all examples) | "dataset" (examples sharded over workers, HVPs summed)
    */
   'scope'?: (string);
+  /**
+   * scopes with at most this many parameters are computed exactly when no dearer (0: default 1000)
+   */
+  'exactMax'?: (number);
+  /**
+   * --exact-max 0: never build exact blocks
+   */
+  'skipExact'?: (boolean);
 }
 
 /**
@@ -85,4 +93,12 @@ export interface AnalysisSpec__Output {
    * "batch" (default: every worker holds all examples) | "dataset" (examples sharded over workers, HVPs summed)
    */
   'scope': (string);
+  /**
+   * scopes with at most this many parameters are computed exactly when no dearer (0: default 1000)
+   */
+  'exactMax': (number);
+  /**
+   * --exact-max 0: never build exact blocks
+   */
+  'skipExact': (boolean);
 }

@@ -3,7 +3,7 @@
 
 export interface TraceSpec {
   /**
-   * "hutchinson" | "hutch++"
+   * "auto" (default: exact diagonal where exact, else Hutchinson) | "exact-diagonal" | "hutchinson" | "hutch++"
    */
   'method'?: (string);
   'probes'?: (number);
@@ -14,7 +14,7 @@ export interface TraceSpec {
 
 export interface TraceSpec__Output {
   /**
-   * "hutchinson" | "hutch++"
+   * "auto" (default: exact diagonal where exact, else Hutchinson) | "exact-diagonal" | "hutchinson" | "hutch++"
    */
   'method': (string);
   'probes': (number);

@@ -93,6 +93,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// grpc-js sends the host as the TLS server name (SNI) even when --server is an IP address, and
+// Node then warns (DEP0123) on every command. Verification is unaffected (the certificate's IP
+// SAN is checked), so hessctl drops that one warning and keeps every other.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]): void {
+  const o = rest[0];
+  const code = typeof o === 'object' && o !== null && 'code' in o ? o.code : rest[1];
+  if (code === 'DEP0123') return;
+  (emitWarning as (...args: unknown[]) => void).apply(this, [warning, ...rest]);
+} as typeof process.emitWarning;
+
 // `hessctl watch ID | head`: a closed pipe ends the command quietly.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -176,7 +176,7 @@ export function falls(runs: RunResult[], configs: Config[], q: 'trace' | 'top'):
     numbers[c] = i;
     if (i.lo === null || i.hi === null) {
       allDown = false;
-      parts.push(`${CONFIG_LABELS[c].short} ${i.n} run(s)`);
+      parts.push(`${CONFIG_LABELS[c].short} ${i.n ? fmtInterval(i) : 'no run'}`);
       continue;
     }
     any = true;

@@ -29,6 +29,21 @@ function errorTable(R: Results): string[] {
   return L;
 }
 
+/** The plain-SGD baseline against the paper's: the gap, and whether the runs had converged (change over their last 10 epochs). */
+function baselineNote(R: Results): string[] {
+  const p = paperRow(R.settings, 'sgd');
+  const rs = R.runs.filter((r) => r.config === 'sgd' && r.complete);
+  if (!p || !rs.length) return [];
+  const fin = rs.map((r) => r.finalTestError!);
+  const k = Math.min(10, rs[0].testError.length - 1);
+  const late = rs.map((r) => r.testError[r.testError.length - 1] - r.testError[r.testError.length - 1 - k]);
+  return [
+    `**Baseline.** Our plain SGD ends at ${f2(mean(fin))} % (${rs.length} seed(s)), ${f2(mean(fin) - p.mean)} points above the paper’s ${f2(p.mean)} % with the same network size, pipeline, batch, schedule and length; ` +
+      `its test error changed by ${f2(mean(late))} points over the last ${k} epochs (${Math.abs(mean(late)) < 0.5 ? 'about flat at the last learning rate' : 'still moving'}).`,
+    '',
+  ];
+}
+
 function statusTable(R: Results): string[] {
   const L = ['| run | epochs | test error at the last epoch (%) | sweep checkpoints analyzed | training time |', '|---|---|---|---|---|'];
   const row = (r: RunRecord) =>
@@ -129,6 +144,7 @@ export function renderReport(R: Results, figures: string[]): string {
     L.push('');
   }
   if (figures.includes('test-error.svg')) L.push('![test error](test-error.svg)', '');
+  L.push(...baselineNote(R));
   L.push('## Runs: complete, or how far they got');
   L.push('');
   L.push(...statusTable(R));

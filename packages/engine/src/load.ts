@@ -8,6 +8,7 @@ import { UserError } from '@hessian/linalg';
 import { compileLayer, type CompiledLayer, type Json } from './layers.js';
 import type { Model, ModelArtifacts } from './model.js';
 import { InterpretedModel } from './interpreted.js';
+import { readKerasFile } from './keras-file.js';
 import { checkOnnxBytes, ONNX_FILE, onnxModelFromBytes } from './onnx/model.js';
 import { INPUT, isObj, parseTopology, topoSort } from './topology.js';
 import { zooArtifacts, zooCatalog } from './zoo.js';
@@ -155,7 +156,7 @@ export function modelFromFileBytes(bytes: Uint8Array, fileName: string, source =
   throw new UserError(`Model file '${fileName}' is not a .onnx file.`);
 }
 
-/** 'zoo:NAME', a .onnx file, or the path of a tfjs model.json (or of its folder). */
+/** 'zoo:NAME', a .onnx / .h5 / .keras file, or the path of a tfjs model.json (or of its folder). */
 export async function loadModel(spec: string, opts: { seed?: number } = {}): Promise<Model> {
   if (spec.startsWith('zoo:')) {
     const name = spec.slice(4);
@@ -164,6 +165,7 @@ export async function loadModel(spec: string, opts: { seed?: number } = {}): Pro
   }
   const file = await resolveFolder(spec.startsWith('file://') ? spec.slice('file://'.length) : spec);
   if (singleFileFormat(file) !== null) return modelFromFileBytes(await readBytes(file), file);
+  if (/\.(h5|hdf5|keras)$/i.test(file)) return modelFromArtifacts(await readKerasFile(await readBytes(file), file, `'${file}'`), path.basename(file, path.extname(file)));
   return modelFromArtifacts(await readModelJson(file));
 }
 

@@ -8,7 +8,10 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '@hessian/linalg';
-import { initBackend, HessianEngine, modelFromArtifacts, tf, type Model, type ModelArtifacts, type Batch } from '../src/index.js';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { initBackend, HessianEngine, loadModel, modelFromArtifacts, tf, type Model, type ModelArtifacts, type Batch } from '../src/index.js';
 import { randomBatch, randomVector, unit, explicitMatrix, matvec, relErr, transpose, subMatrix, indicesOf } from './helpers.js';
 
 /** A functional tfjs-layers model with every new layer, seeded weights. */
@@ -138,3 +141,69 @@ function erf(x: number): number {
   const y = 1 - t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
   return x >= 0 ? y : -y;
 }
+
+/** Writes the twin as Keras 2 `.h5` and Keras 3 `.keras` in the layouts keras-file.ts reads (no Python Keras here). */
+async function writeKerasFiles(a: ModelArtifacts, dir: string): Promise<{ h5: string; keras: string }> {
+  const h5wasm = await import('h5wasm/node');
+  const { zipSync } = await import('fflate');
+  await h5wasm.ready;
+  const data = new Float32Array(a.weightData as ArrayBuffer);
+  const byLayer = new Map<string, { role: string; shape: number[]; values: Float32Array }[]>();
+  let o = 0;
+  for (const s of a.weightSpecs) {
+    const n = s.shape.reduce((x, y) => x * y, 1);
+    const layer = s.name.slice(0, s.name.lastIndexOf('/'));
+    const list = byLayer.get(layer) ?? [];
+    list.push({ role: s.name.slice(s.name.lastIndexOf('/') + 1), shape: s.shape, values: data.slice(o, o + n) });
+    byLayer.set(layer, list);
+    o += n;
+  }
+  const h5 = path.join(dir, 'twin.h5');
+  const f = new h5wasm.File(h5, 'w');
+  f.create_attribute('model_config', JSON.stringify(a.modelTopology));
+  const mw = f.create_group('model_weights');
+  mw.create_attribute('layer_names', [...byLayer.keys()]);
+  for (const [layer, ws] of byLayer) {
+    const g = mw.create_group(layer);
+    g.create_attribute('weight_names', ws.map((w) => `${layer}/${w.role}:0`));
+    const inner = g.create_group(layer);
+    for (const w of ws) inner.create_dataset({ name: `${w.role}:0`, data: w.values, shape: w.shape, dtype: '<f' });
+  }
+  f.close();
+  const wpath = path.join(dir, 'model.weights.h5');
+  const wf = new h5wasm.File(wpath, 'w');
+  const layers = wf.create_group('layers');
+  for (const [layer, ws] of byLayer) {
+    const vars = layers.create_group(layer).create_group('vars');
+    ws.forEach((w, i) => vars.create_dataset({ name: String(i), data: w.values, shape: w.shape, dtype: '<f' }));
+  }
+  wf.close();
+  const keras = path.join(dir, 'twin.keras');
+  const zip = zipSync({ 'config.json': new TextEncoder().encode(JSON.stringify(a.modelTopology)), 'metadata.json': new TextEncoder().encode('{"keras_version": "3 (written by a test)"}'), 'model.weights.h5': await fs.readFile(wpath) });
+  await fs.writeFile(keras, zip);
+  return { h5, keras };
+}
+
+describe('Keras .h5 and .keras files load into the same model as their tfjs twin', () => {
+  test('predictions equal the twin; truncated files are refused', async () => {
+    await initBackend('cpu');
+    const twin = buildTwin(6);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'keras-file-'));
+    const files = await writeKerasFiles(await artifactsOf(twin), dir);
+    const x = tf.tensor(new Rng(8).gaussian(3 * 72), [3, 6, 6, 2]);
+    const theirs = (twin.predict(x) as tf.Tensor).dataSync();
+    for (const file of [files.h5, files.keras]) {
+      const m = await loadModel(file);
+      const ours = tf.tidy(() => tf.softmax(m.forward(m.paramTensors(), x)).dataSync());
+      assert.ok(relErr(ours, theirs) < 1e-5, `${path.basename(file)}: ${relErr(ours, theirs)}`);
+      m.dispose();
+      const bytes = await fs.readFile(file);
+      const cut = path.join(dir, `cut${path.extname(file)}`);
+      await fs.writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+      await assert.rejects(loadModel(cut), (e: Error) => e.name === 'UserError' && /truncated or corrupt/.test(e.message));
+    }
+    x.dispose();
+    twin.dispose();
+    await fs.rm(dir, { recursive: true });
+  });
+});

@@ -20,7 +20,7 @@ function errorTable(R: Results): string[] {
     const i = meanInterval(fin);
     const p = paperRow(R.settings, c);
     L.push(
-      `| ${CONFIG_LABELS[c].label} | ${fin.length} of ${rs.length} | ${fin.length ? `**${f2(mean(fin))} ± ${f2(sd(fin))}**` : '—'} | ${i.lo !== null ? `[${f2(i.lo)}, ${f2(i.hi)}]` : '—'} | ${rs
+      `| ${CONFIG_LABELS[c].label} | ${fin.length} of ${rs.length} | ${fin.length > 1 ? `**${f2(mean(fin))} ± ${f2(sd(fin))}**` : fin.length ? `**${f2(fin[0])}** (one seed)` : '—'} | ${i.lo !== null ? `[${f2(i.lo)}, ${f2(i.hi)}]` : '—'} | ${rs
         .filter((r) => r.complete)
         .map((r) => `${r.seed}: ${f2(r.finalTestError)}`)
         .join(', ')} | ${p ? `${f2(p.mean)} ± ${f2(p.sd)}` : '— (not reported)'} | ${[...new Set(rs.filter((r) => r.complete).map((r) => r.regSteps))].join(', ') || '—'} |`,

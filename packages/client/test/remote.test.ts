@@ -169,7 +169,9 @@ describe('an unreachable coordinator', () => {
       assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
       assert.match(r.stderr.trim(), new RegExp(`^hessctl: the coordinator at ${server.replace(/\./g, '\\.')} cannot be reached .*\`hessctl cluster up --workers 2\``), args[0]);
       assert.doesNotMatch(r.stderr, /\n\s+at /);
-      assert.ok(Date.now() - t0 < 8000, `${args[0]} took ${Date.now() - t0} ms`);
+      // Not a speed test: only that no command waits out a long default deadline (or hangs) on a
+      // closed port; the bound is generous so a loaded machine cannot fail it.
+      assert.ok(Date.now() - t0 < 30000, `${args[0]} took ${Date.now() - t0} ms`);
     }
     // HESSIAN_SERVER is used by the commands too.
     const r = hessctl(['workers'], { HESSIAN_SERVER: server });

@@ -18,10 +18,8 @@ const installed = existsSync(join(root, 'train-images-idx3-ubyte.gz')) || exists
 const skip = installed ? false : `Fashion-MNIST not found in ${root} (apt-get install dataset-fashion-mnist)`;
 
 describe('fashion-mnist', { skip }, () => {
-  test('the whole training set: shape, first labels, known pixels, balance, speed', async () => {
-    const t0 = performance.now();
+  test('the whole training set: shape, first labels, known pixels, balance', async () => {
     const d = await loadDataset('fashion-mnist:train');
-    const ms = performance.now() - t0;
     assert.deepEqual(d.shape, [60000, 28, 28, 1]);
     assert.equal(d.x.length, 60000 * 784);
     assert.equal(d.numClasses, 10);
@@ -41,7 +39,7 @@ describe('fashion-mnist', { skip }, () => {
       if (v > max) max = v;
     }
     assert.deepEqual([min, max], [0, 1]);
-    assert.ok(ms < 5000, `loading the training set took ${ms.toFixed(0)} ms`);
+    // Load time is measured by bench/, never asserted here (a shared machine is noisy).
   });
 
   test('test split, slices and the per-class Hessian subset', async () => {

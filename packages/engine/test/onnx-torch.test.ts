@@ -107,7 +107,7 @@ for (const name of NAMES) {
     });
 
     test('top eigenvalue of the full Hessian equals PyTorch to 1e-4 relative', async () => {
-      const r = await topEigenvalues(engine.operator('hessian', { kind: 'full' }), { k: 1, rng: new Rng(1), tol: 1e-6, maxSteps: 80 });
+      const r = await topEigenvalues(engine.operator('hessian', { kind: 'full' }), { k: 1, rng: new Rng(1), tol: 1e-5, maxSteps: 40 });
       assert.ok(rel(r.eigenvalues[0], ref.full.top) < 1e-4, `top ${r.eigenvalues[0]} vs ${ref.full.top}`);
     });
 
@@ -116,7 +116,7 @@ for (const name of NAMES) {
         for (const l of ref.layers) {
           const g = model.groups('layer').find((x) => x.tensors.map((t) => t.origin?.name).sort().join() === [...l.params].sort().join());
           assert.ok(g, `no layer holds ${l.params.join(', ')}`);
-          const r = await topEigenvalues(engine.operator('hessian', { kind: 'group', group: g.name, convention: 'layer' }), { k: 1, rng: new Rng(2), tol: 1e-7, maxSteps: Math.min(80, g.size) });
+          const r = await topEigenvalues(engine.operator('hessian', { kind: 'group', group: g.name, convention: 'layer' }), { k: 1, rng: new Rng(2), tol: 1e-6, maxSteps: Math.min(30, g.size) });
           // a tiny block's top eigenvalue (BN scale ~1e-6) is compared absolutely against the full one
           const err = Math.abs(r.eigenvalues[0] - l.top) / Math.max(Math.abs(l.top), 1e-3 * ref.full.top);
           assert.ok(err < 1e-4, `${g.name} top ${r.eigenvalues[0]} vs ${l.top}`);
@@ -130,7 +130,7 @@ for (const name of NAMES) {
       if (probes.length === 0) {
         // exact reference: check our Hutchinson estimate is within 4 standard errors of it
         const samples: number[] = [];
-        for (let k = 0; k < 30; k++) {
+        for (let k = 0; k < 20; k++) {
           const z = fromTorch(model, ref, hashedProbe(k, ref.dim));
           const hz = await op.matvec(z);
           samples.push(hz.reduce((a, b, i) => a + b * z[i], 0));

@@ -15,7 +15,7 @@ test('parseTask accepts every task the planner makes, unchanged', () => {
 });
 
 test('parseTask refuses forged tasks with INVALID_ARGUMENT and a sentence naming the field', () => {
-  const t = plan(normalizeSpec({ model: 'm' }), groups).tasks.find((x) => x.kind === 'hutchinson')!;
+  const t = plan(normalizeSpec({ model: 'm', exactMax: 0, trace: { method: 'hutchinson' } }), groups).tasks.find((x) => x.kind === 'hutchinson')!;
   const cases: [unknown, RegExp][] = [
     [{ ...t, probes: 1e9 }, /probes must be a whole number from 1 to 1000000, got 1000000000/],
     [{ ...t, probes: -1 }, /probes/],

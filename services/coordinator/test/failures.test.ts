@@ -12,7 +12,8 @@ import { Cluster } from './harness.js';
 import { numbers } from './common.js';
 
 // About 170 ms per task on the cpu backend here: long enough to kill a worker in the middle of one.
-const SLOW: PartialSpec = { model: 'zoo:tiny-mlp', data: 'synthetic:1024', topK: null, trace: { probes: 40, chunk: 10 }, density: null, similarity: false, seed: 9 };
+// Pinned to Hutchinson (no exact diagonal or exact blocks), so the job has 12 probe tasks to kill in.
+const SLOW: PartialSpec = { model: 'zoo:tiny-mlp', data: 'synthetic:1024', topK: null, trace: { probes: 40, chunk: 10, method: 'hutchinson' }, exactMax: 0, density: null, similarity: false, seed: 9 };
 
 let embedded: Report | null = null;
 async function embeddedSlow(): Promise<Report> {
@@ -59,7 +60,7 @@ describe('failures', () => {
     c = await Cluster.start({ workers: 2 });
     const cl = c;
     // Tasks of 200 probes: several seconds each, so both workers are inside one when the cancel comes.
-    const long: PartialSpec = { ...SLOW, trace: { probes: 2000, chunk: 200 } };
+    const long: PartialSpec = { ...SLOW, trace: { probes: 2000, chunk: 200, method: 'hutchinson' } };
     const job = await cl.submit({ spec: specToProto(long) });
     const running = async (port: number) => /^hessian_worker_running_tasks 1$/m.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     // Cancel once both workers are inside a task.

@@ -174,7 +174,7 @@ describe('budgets at submit (issues #13, #16): refused with one sentence, the wo
 
   test('too many examples for the worker budget, 1e7 probes, --density-steps 100000, --top-k above --eig-max-iter', async () => {
     await refused(c, { ...GOOD, data: 'synthetic:10000000' }, grpc.status.INVALID_ARGUMENT, /^memory: 10000000 examples of 75 parameters need about .* more than its budget of 600.0 MB \(HESSIAN_WORKER_MEMORY=600M\); use fewer examples in --data, or raise HESSIAN_WORKER_MEMORY$/);
-    await refused(c, { ...GOOD, trace: { probes: 1e7, chunk: 10 } }, grpc.status.INVALID_ARGUMENT, /more than 100000 tasks \(the per-job limit HESSIAN_MAX_TASKS\)/);
+    await refused(c, { ...GOOD, exactMax: 0, trace: { probes: 1e7, chunk: 10, method: 'hutchinson' } }, grpc.status.INVALID_ARGUMENT, /more than 100000 tasks \(the per-job limit HESSIAN_MAX_TASKS\)/);
     await refused(c, { ...GOOD, density: { steps: 100000 } }, grpc.status.INVALID_ARGUMENT, /^density-steps: must be at most 1000/);
     await refused(c, { ...GOOD, topK: { k: 500, maxIter: 100 } }, grpc.status.INVALID_ARGUMENT, /^top-k: 500 is more than --eig-max-iter 100/);
     assert.deepEqual(await listed(c), []);

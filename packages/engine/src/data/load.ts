@@ -277,6 +277,17 @@ async function fashionMnistFile(root: string, base: string): Promise<string> {
   return resolve(root, `${base}.gz`);
 }
 
+/**
+ * Reads images and labels in parallel but reports their errors in a fixed order (the images'
+ * first): with Promise.all the message would depend on which file's read failed first.
+ */
+async function imagesThenLabels<A, B>(images: Promise<A>, labels: Promise<B>): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled([images, labels]);
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  return [a.value, b.value];
+}
+
 async function openFashionMnist(split: 'train' | 'test', opts: DataOptions): Promise<OpenedSource> {
   const root = opts.root ?? process.env.HESSIAN_FASHION_MNIST ?? DEFAULT_FASHION_MNIST_ROOT;
   const prefix = split === 'train' ? 'train' : 't10k';
@@ -287,10 +298,7 @@ async function openFashionMnist(split: 'train' | 'test', opts: DataOptions): Pro
       `Fashion-MNIST file ${p} was not found; install it with \`apt-get install dataset-fashion-mnist\` or set HESSIAN_FASHION_MNIST (or the root option) to a folder holding ${prefix}-images-idx3-ubyte.gz and ${prefix}-labels-idx1-ubyte.gz.`,
       'NOT_FOUND',
     );
-  const [images, labels] = await Promise.all([
-    readImagesIdx(imagesPath, notFound(imagesPath)),
-    readLabelsIdx(labelsPath, notFound(labelsPath)),
-  ]);
+  const [images, labels] = await imagesThenLabels(readImagesIdx(imagesPath, notFound(imagesPath)), readLabelsIdx(labelsPath, notFound(labelsPath)));
   return { ...fileSource(images, labels, imagesPath, labelsPath, 10), classNames: FASHION_MNIST_CLASSES };
 }
 
@@ -307,14 +315,8 @@ async function openFiles(kind: 'idx' | 'npy', imagesGiven: string, labelsGiven: 
   const labelsPath = resolve(labelsGiven);
   const [images, labels] =
     kind === 'idx'
-      ? await Promise.all([
-          readImagesIdx(imagesPath, userFileNotFound(imagesGiven, imagesPath)),
-          readLabelsIdx(labelsPath, userFileNotFound(labelsGiven, labelsPath)),
-        ])
-      : await Promise.all([
-          readImagesNpy(imagesPath, userFileNotFound(imagesGiven, imagesPath)),
-          readLabelsNpy(labelsPath, userFileNotFound(labelsGiven, labelsPath)),
-        ]);
+      ? await imagesThenLabels(readImagesIdx(imagesPath, userFileNotFound(imagesGiven, imagesPath)), readLabelsIdx(labelsPath, userFileNotFound(labelsGiven, labelsPath)))
+      : await imagesThenLabels(readImagesNpy(imagesPath, userFileNotFound(imagesGiven, imagesPath)), readLabelsNpy(labelsPath, userFileNotFound(labelsGiven, labelsPath)));
   return fileSource(images, labels, imagesPath, labelsPath, 1);
 }
 

@@ -27,23 +27,13 @@ import { isUserError, UserError } from '@hessian/linalg';
 import { renderSweepMarkdown, sweepFigures, writeFileAtomic } from '@hessian/report';
 import { checkpointName, listCheckpoints } from './checkpoint.js';
 import { dataTransform, type TrainSpec } from './spec.js';
+import type { SweepScopeSeries } from '@hessian/report';
 import { readRunSpec } from './trainer.js';
 
 export const SWEEP_SCHEMA = 'hessian-cluster/sweep/v1';
 
-export interface ScopeSeries {
-  name: string;
-  kind: 'full' | 'layer';
-  depth: number | null;
-  epochs: number[];
-  /** largest Hessian eigenvalue (null where top-k was off) */
-  top: (number | null)[];
-  topResidual: (number | null)[];
-  trace: (number | null)[];
-  traceStderr: (number | null)[];
-  /** per epoch: grid and log10 density (null where density was off) */
-  esd: ({ grid: number[]; logDensity: number[] } | null)[];
-}
+/** One scope's series over the checkpoints: the type the sweep figures draw (@hessian/report). */
+export type ScopeSeries = SweepScopeSeries;
 
 /** A checkpoint whose analysis did not succeed, and why (one sentence). */
 export interface FailedCheckpoint {

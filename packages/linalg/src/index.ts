@@ -14,3 +14,4 @@ export * from './bounded.js';
 export * from './partial.js';
 export * from './memory.js';
 export * from './dense-eigen.js';
+export * from './kernels.js';

@@ -27,6 +27,7 @@ describe('worker handlers', () => {
     running: new Map(),
     cancelledJobs: new Map(),
     draining: false,
+    capacity: 1,
     backendName: 'cpu',
     counters: { tasks: noop, hvps: noop, taskSeconds: noop, prepares: noop },
   };

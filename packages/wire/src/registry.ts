@@ -118,7 +118,8 @@ export class Registry {
   /** grpc.health.v1 Check('liveness') on the worker's address: null when it answers SERVING, else why not. */
   private probe(w: LiveWorker): Promise<string | null> {
     w.health ??= new HealthConstructor(w.hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions }) as unknown as HealthClient;
-    const deadline = Date.now() + Math.min(2000, Math.max(200, this.timeoutS * 500));
+    // Generous: a refused connection (the process is gone) fails at once; only an unreachable host waits it out.
+    const deadline = Date.now() + 5000;
     return new Promise((resolve) =>
       w.health!.Check({ service: 'liveness' }, { deadline }, (e, r) => resolve(e ? e.details || e.message : r?.status === 'SERVING' || r?.status === 1 ? null : `status ${String(r?.status)}`)),
     );

@@ -8,11 +8,12 @@
 import { connect, type NatsConnection } from 'nats';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { BUCKETS, natsServerAuthConfig, newSecret, SUBJECTS, type NatsRole } from '../src/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -129,5 +130,42 @@ describe('NATS users per role (natsServerAuthConfig) on a real nats-server', { t
     await sleep(200);
     assert.match(log, /Subscription Violation - User "trainer", Subject "hessian\.jobs\.\*\.cancel"/);
     sub.unsubscribe();
+  });
+});
+
+describe('k8s/base/nats-auth.yaml', () => {
+  const yaml = readFileSync(fileURLToPath(new URL('../../../../k8s/base/nats-auth.yaml', import.meta.url)), 'utf8');
+  // The block scalar under `auth.conf: |`, its 4-space indentation removed.
+  const conf = yaml
+    .slice(yaml.indexOf('auth.conf: |\n') + 'auth.conf: |\n'.length)
+    .split('\n')
+    .map((l) => l.replace(/^ {4}/, ''))
+    .join('\n');
+  const envRef = (r: NatsRole) => ({ env: `${r.toUpperCase()}_PASSWORD` });
+
+  test('is natsServerAuthConfig with the passwords as $ROLE_PASSWORD references', () => {
+    assert.equal(conf, natsServerAuthConfig(envRef));
+  });
+
+  test('nats-server resolves the references from its environment: the worker connects with its password, a wrong one is refused', { timeout: 30_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hessian-nats-k8s-'));
+    const pw = { COORDINATOR_PASSWORD: newSecret(), WORKER_PASSWORD: newSecret(), TRAINER_PASSWORD: newSecret() };
+    writeFileSync(path.join(dir, 'auth.conf'), conf);
+    const port = await freePort();
+    const p = spawn(natsBinary(), ['-p', String(port), '-a', '127.0.0.1', '-c', path.join(dir, 'auth.conf')], { stdio: 'ignore', env: { ...process.env, ...pw } });
+    try {
+      let nc: NatsConnection | null = null;
+      for (let i = 0; !nc; i++) {
+        nc = await connect({ servers: `nats://127.0.0.1:${port}`, user: 'worker', pass: pw.WORKER_PASSWORD, timeout: 1000 }).catch((e: Error) => {
+          if (i > 100 || /Authorization/i.test(e.message)) throw e;
+          return sleep(50).then(() => null);
+        });
+      }
+      await nc.close();
+      await assert.rejects(connect({ servers: `nats://127.0.0.1:${port}`, user: 'worker', pass: '$WORKER_PASSWORD', timeout: 3000 }), /Authorization Violation/i);
+    } finally {
+      p.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

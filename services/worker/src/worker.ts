@@ -13,8 +13,8 @@ import {
   bindServers,
   closeServers,
   BUCKETS,
-  CHANNEL_OPTIONS,
   ClusterSecretCheck,
+  SERVER_OPTIONS,
   decodeModelBundle,
   loadProtos,
   Metrics,
@@ -62,7 +62,7 @@ export interface WorkerConfig {
 
 export class WorkerService implements WorkerRuntime {
   private nc: NatsConnection | null = null;
-  private server = new grpc.Server(CHANNEL_OPTIONS);
+  private server = new grpc.Server(SERVER_OPTIONS);
   private healthServer: grpc.Server | null = null;
   healthPort = -1;
   /** grpc.health.v1.Health on the gRPC port: '' and hessian.v1.Worker SERVING when ready, NOT_SERVING while draining; 'liveness' SERVING while the process runs. */

@@ -27,6 +27,7 @@ const svc = new CoordinatorService(
     maxActiveJobs: envInt('HESSIAN_MAX_ACTIVE_JOBS', 4, 1),
     taskDeadlineS: envNumber('HESSIAN_TASK_DEADLINE_S', 600, 0.001),
     maxUploadBytes: envInt('HESSIAN_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1),
+    uploadBytesInFlight: envInt('HESSIAN_UPLOAD_BYTES_IN_FLIGHT', 1024 ** 3, 1),
     heartbeatTimeoutS: envNumber('HESSIAN_HEARTBEAT_TIMEOUT_S', 6, 0.1),
     submitCheckS: envNumber('HESSIAN_SUBMIT_CHECK_S', 5, 0),
   },

@@ -13,7 +13,7 @@ import {
   bindServers,
   closeServers,
   BUCKETS,
-  CHANNEL_OPTIONS,
+  SERVER_OPTIONS,
   decodeModelBundle,
   loadProtos,
   Metrics,
@@ -58,7 +58,7 @@ export interface WorkerConfig {
 
 export class WorkerService implements WorkerRuntime {
   private nc: NatsConnection | null = null;
-  private server = new grpc.Server(CHANNEL_OPTIONS);
+  private server = new grpc.Server(SERVER_OPTIONS);
   private healthServer: grpc.Server | null = null;
   healthPort = -1;
   /** grpc.health.v1.Health on the gRPC port: '' and hessian.v1.Worker SERVING when ready, NOT_SERVING while draining; 'liveness' SERVING while the process runs. */

@@ -1,5 +1,19 @@
 /** Entry point: `node services/coordinator/dist/src/main.js`; configuration from the environment (README.md). */
-import { apiTokensFromEnv, channelCredentials, createLogger, dataRootsFromEnv, envInt, envNumber, serviceEnv, tlsChannelOptions, tlsFilesFromEnv, runService } from '@hessian/wire';
+import {
+  apiTokensFromEnv,
+  channelCredentials,
+  clusterSecretFromEnv,
+  createLogger,
+  dataRootsFromEnv,
+  envInt,
+  envNumber,
+  runService,
+  serviceEnv,
+  tlsChannelOptions,
+  tlsFilesFromEnv,
+  workerAuthProblem,
+  workerClientOptions,
+} from '@hessian/wire';
 import os from 'node:os';
 import path from 'node:path';
 import { CoordinatorService } from './coordinator.js';
@@ -12,13 +26,17 @@ const env = serviceEnv(log, { grpc: 7070, metrics: 9464 }, (fashion) => {
   channelCredentials(workerFiles);
   // The default worker cache dir of a worker on the same host (`hessctl cluster up`); uploaded models are fetched there.
   const cache = path.join(os.tmpdir(), 'hessian-worker-cache');
+  const clusterSecret = clusterSecretFromEnv();
+  const apiTokens = apiTokensFromEnv();
+  const problem = workerAuthProblem({ tokens: apiTokens.length > 0, workerMutualTls: Boolean(workerFiles.ca && workerFiles.cert && workerFiles.key), clusterSecret: Boolean(clusterSecret) });
+  if (problem) throw new Error(problem);
   const settings = {
     workerCredentials: () => channelCredentials(workerFiles),
-    workerChannelOptions: tlsChannelOptions(),
-    apiTokens: apiTokensFromEnv(),
+    workerChannelOptions: workerClientOptions(tlsChannelOptions(), clusterSecret),
+    apiTokens,
     dataRoots: dataRootsFromEnv([fashion, cache]),
   };
-  return { settings, log: { workerTls: Boolean(workerFiles.ca), tokens: settings.apiTokens.length, dataRoots: settings.dataRoots } };
+  return { settings, log: { workerTls: Boolean(workerFiles.ca), clusterSecret: Boolean(clusterSecret), tokens: apiTokens.length, dataRoots: settings.dataRoots } };
 });
 const svc = new CoordinatorService(
   {

@@ -1,6 +1,6 @@
 /** Entry point: `node services/worker/dist/src/main.js`; configuration from the environment (README.md). */
 import type { BackendName } from '@hessian/engine';
-import { createLogger, dataRootsFromEnv, envInt, envNumber, envString, runService, serviceEnv } from '@hessian/wire';
+import { clusterSecretFromEnv, createLogger, dataRootsFromEnv, envInt, envNumber, envString, runService, serviceEnv } from '@hessian/wire';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkerService } from './worker.js';
@@ -8,8 +8,12 @@ import { WorkerService } from './worker.js';
 const log = createLogger('worker');
 const cacheDir = envString('HESSIAN_CACHE_DIR', path.join(os.tmpdir(), 'hessian-worker-cache'));
 const env = serviceEnv(log, { grpc: 7071, metrics: 9465 }, (fashion) => {
-  const settings = { dataRoots: dataRootsFromEnv([fashion, cacheDir]), maxModelBytes: envInt('HESSIAN_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1) };
-  return { settings, log: { dataRoots: settings.dataRoots } };
+  const settings = {
+    dataRoots: dataRootsFromEnv([fashion, cacheDir]),
+    maxModelBytes: envInt('HESSIAN_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1),
+    clusterSecret: clusterSecretFromEnv(),
+  };
+  return { settings, log: { clusterSecret: Boolean(settings.clusterSecret), dataRoots: settings.dataRoots } };
 });
 const svc = new WorkerService(
   {

@@ -22,6 +22,14 @@ export interface Shards {
   move(i: number, from: LiveWorker, why: string): Promise<void>;
 }
 
+/** What one operator moved: products, vector bytes sent and received, and seconds spent in matvec. */
+export interface Traffic {
+  products: number;
+  bytesOut: number;
+  bytesIn: number;
+  seconds: number;
+}
+
 /** One Hvp stream to one shard's worker: send v (in chunks), receive its shard product. */
 export class HvpStream {
   private call: grpc.ClientDuplexStream<HvpRequest, VectorChunk__Output>;
@@ -92,6 +100,7 @@ export class HvpStream {
  */
 export class DistributedOperator implements LinearOperator {
   private streams: (HvpStream | null)[];
+  readonly traffic: Traffic = { products: 0, bytesOut: 0, bytesIn: 0, seconds: 0 };
 
   constructor(
     private readonly shards: Shards,
@@ -125,7 +134,12 @@ export class DistributedOperator implements LinearOperator {
 
   async matvec(v: Float32Array): Promise<Float32Array> {
     if (v.length !== this.dim) throw new Error(`matvec: vector has length ${v.length}, operator dimension is ${this.dim}`);
+    const t0 = performance.now();
     const parts = await Promise.all(this.streams.map((_, i) => this.shardProduct(i, v)));
+    this.traffic.products++;
+    this.traffic.bytesOut += parts.length * v.byteLength;
+    this.traffic.bytesIn += parts.reduce((a, p) => a + p.byteLength, 0);
+    this.traffic.seconds += (performance.now() - t0) / 1000;
     const w = this.shards.weights();
     const acc = new Float64Array(this.dim);
     for (let s = 0; s < parts.length; s++) {

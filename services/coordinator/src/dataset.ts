@@ -6,6 +6,7 @@
  * operators sum the shards' products over Hvp streams. A failed shard worker is replaced by
  * preparing its shard elsewhere (`move`), so the algorithm's state is kept.
  */
+import * as grpc from '@grpc/grpc-js';
 import { executeTask, workerMemoryBudget, type ComputeContext, type ParamRange, type TaskQueue } from '@hessian/analysis';
 import type { OperatorKind, ParamGroup, Scope } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
@@ -150,8 +151,14 @@ export class DatasetScope implements Shards {
     return l;
   }
 
+  workerOf(i: number): LiveWorker {
+    return this.shards[i].worker;
+  }
+
   open(i: number, kind: OperatorKind, scope: string): HvpStream {
     const s = this.shards[i];
+    // A worker the registry dropped (missed heartbeats) has a closed channel: move the shard instead.
+    if (this.job.ctx.registry.workers.get(s.worker.id) !== s.worker) throw Object.assign(new Error(`worker ${s.worker.id} was lost`), { code: grpc.status.UNAVAILABLE });
     const st = new HvpStream(s.worker, { key: s.key, operator: kind, scope, convention: this.job.rec.spec.convention }, this.job.ctx.taskDeadlineS, () => this.streams.delete(st));
     this.streams.add(st);
     return st;

@@ -17,6 +17,8 @@ export interface Shards {
   count(): number;
   /** n_s / N of each shard, in shard order. */
   weights(): number[];
+  /** The worker shard i is placed on now. */
+  workerOf(i: number): LiveWorker;
   open(i: number, kind: OperatorKind, scope: string): HvpStream;
   /** Moves shard i off a failed worker (resolves once it is prepared elsewhere). */
   move(i: number, from: LiveWorker, why: string): Promise<void>;
@@ -115,14 +117,16 @@ export class DistributedOperator implements LinearOperator {
     for (let attempt = 0; ; attempt++) {
       if (this.shards.ended) throw new Error('job ended');
       let s = this.streams[i];
-      if (!s) s = this.streams[i] = this.shards.open(i, this.kind, this.scope);
+      const worker = s?.worker ?? this.shards.workerOf(i);
       try {
+        // Opening fails too when the shard's worker was declared dead between two tasks (its channel is closed).
+        if (!s) s = this.streams[i] = this.shards.open(i, this.kind, this.scope);
         return await s.product(v);
       } catch (e) {
         this.streams[i] = null;
-        s.abort('retrying');
+        s?.abort('retrying');
         if (this.shards.ended || classify(e) === 'user' || attempt >= MAX_REDISPATCHES) throw e;
-        await this.shards.move(i, s.worker, details(e));
+        await this.shards.move(i, worker, details(e));
       }
     }
   }

@@ -15,6 +15,7 @@
 //      on a capacity-1 worker.
 // Prints a table (case, what was tried, what held, numbers) and writes JSON
 // (default bench/results/faults.json) with the machine's load.
+/* global fetch */
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

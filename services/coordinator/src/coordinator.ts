@@ -14,6 +14,7 @@ import {
   SERVER_OPTIONS,
   loadProtos,
   Metrics,
+  natsAuthProblem,
   Registry,
   specFromProto,
   specToProto,
@@ -52,9 +53,9 @@ export interface CoordinatorConfig {
   healthPort?: number;
   /** Server credentials of the API port (default: insecure). */
   serverCredentials?: grpc.ServerCredentials;
-  /** Channel credentials (and options) for dialling workers (default: insecure). */
+  /** Channel credentials (and client options: TLS name, the cluster-secret interceptor) for dialling workers (default: insecure). */
   workerCredentials?: () => grpc.ChannelCredentials;
-  workerChannelOptions?: grpc.ChannelOptions;
+  workerChannelOptions?: grpc.ClientOptions;
   /** Bearer tokens accepted on the Coordinator service; empty: no authentication. */
   apiTokens?: string[];
   /** Directories model paths and idx:/npy: data must resolve into (undefined: no check). */
@@ -162,6 +163,9 @@ export class CoordinatorService implements CoordinatorApi {
       healthPort: this.cfg.healthPort,
     }));
     await this.store.open();
+    // Tokens on the API mean nothing if anyone on the network can publish cancels or heartbeats.
+    const natsProblem = natsAuthProblem({ tokens: this.auth.enabled, natsAuthRequired: this.store.nc.info?.auth_required === true, natsUrl: this.cfg.natsUrl });
+    if (natsProblem) throw new Error(natsProblem);
     void (async () => {
       for await (const s of this.store.nc.status()) {
         if (s.type === 'disconnect') this.setServing(false);

@@ -148,6 +148,11 @@ export class BatchDispatch {
     const queue = job.queue!;
     if (kind === 'user') {
       await job.fail(e);
+    } else if (kind === 'busy') {
+      // Another caller (a trainer, a previous coordinator's call) holds its slots: try it again later, not counted.
+      w.suspectUntil = Date.now() + 1000;
+      queue.requeue(t);
+      setTimeout(() => job.ctx.pump(), 1010);
     } else if (kind === 'not-prepared') {
       this.prepared.delete(w.id);
       queue.requeue(t);

@@ -13,6 +13,7 @@ import {
   bindServers,
   closeServers,
   BUCKETS,
+  ClusterSecretCheck,
   SERVER_OPTIONS,
   decodeModelBundle,
   loadProtos,
@@ -29,6 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { EngineCache } from './engines.js';
+import { guarded } from './handlers/guard.js';
 import { workerHandlers } from './handlers/index.js';
 import { Cancelled, type WorkerMetrics, type WorkerRuntime } from './runtime.js';
 
@@ -54,6 +56,8 @@ export interface WorkerConfig {
   maxModelBytes?: number;
   /** NATS credentials and TLS (nats.js ConnectionOptions). */
   natsAuth?: NatsAuthOptions;
+  /** HESSIAN_CLUSTER_SECRET: every Worker call must carry it (handlers/guard.ts); undefined: no check. */
+  clusterSecret?: string;
 }
 
 export class WorkerService implements WorkerRuntime {
@@ -103,6 +107,10 @@ export class WorkerService implements WorkerRuntime {
     return this.cfg.id;
   }
 
+  get capacity(): number {
+    return this.cfg.capacity;
+  }
+
   /** The backend the engines run on (the main thread's until a compute thread reports). */
   get backendName(): string {
     return this.engines.backendName;
@@ -125,7 +133,7 @@ export class WorkerService implements WorkerRuntime {
       for await (const m of sub) this.cancelJob(m.subject.split('.')[2] ?? '');
     })();
     const { worker } = loadProtos();
-    this.server.addService(worker.hessian.v1.Worker.service, workerHandlers(this));
+    this.server.addService(worker.hessian.v1.Worker.service, guarded(workerHandlers(this), this.cfg.clusterSecret ? new ClusterSecretCheck(this.cfg.clusterSecret) : null, this.log));
     this.address = this.cfg.advertise ?? `127.0.0.1:${this.grpcPort}`;
     this.metricsPort = (await this.metrics.serve(this.cfg.metricsPort)).port;
     this.heartbeat();

@@ -30,6 +30,7 @@ describe('cancel of a long task', () => {
     running: new Map(),
     cancelledJobs: new Map(),
     draining: false,
+    capacity: 1,
     backendName: 'cpu',
     counters: { tasks: noop, hvps: { inc: (_l, by = 1) => void (products += by) }, taskSeconds: noop, prepares: noop },
   };

@@ -79,10 +79,10 @@ export class Registry {
 
   private onHeartbeat(hb: Heartbeat): void {
     if (typeof hb?.id !== 'string' || typeof hb.address !== 'string') return;
-    const w = this.workers.get(hb.id);
-    if (w && (w.hb.address !== hb.address || w.hb.started !== hb.started)) this.remove(w, 'restarted with a new address or process');
     const cur = this.workers.get(hb.id);
-    if (cur) {
+    // Another address or process under a known id: it replaces the registered one only once verified (below),
+    // so a forged heartbeat cannot evict a live worker.
+    if (cur && cur.hb.address === hb.address && cur.hb.started === hb.started) {
       const wasDraining = cur.hb.draining;
       cur.hb = hb;
       cur.lastSeen = Date.now();
@@ -114,7 +114,9 @@ export class Registry {
     const client = new worker.hessian.v1.Worker(hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions }) as unknown as WorkerClient;
     client.Health({}, { deadline: Date.now() + 5000 }, (e, r) => {
       const why = e ? e.details || e.message : r?.id !== hb.id ? `it answers as worker ${JSON.stringify(r?.id)}` : null;
-      if (why !== null || this.stopped || this.workers.has(hb.id)) {
+      const old = this.workers.get(hb.id);
+      const same = old !== undefined && old.hb.address === hb.address && old.hb.started === hb.started;
+      if (why !== null || this.stopped || same) {
         client.close();
         if (why !== null) {
           this.verifying.set(key, Date.now());
@@ -123,6 +125,7 @@ export class Registry {
         return;
       }
       this.verifying.delete(key);
+      if (old) this.remove(old, 'restarted with a new address or process');
       this.workers.set(hb.id, { id: hb.id, hb, lastSeen: Date.now(), client, inflight: 0, suspectUntil: 0, reachableAt: 0, heartbeatsLost: false });
       this.log.info({ workerId: hb.id, address: hb.address, capacity: hb.capacity, backend: hb.backend }, 'worker joined');
       this.changed();

@@ -123,12 +123,15 @@ describe('authenticated internals with API tokens on (real nats-server, real gRP
     const hb = { backend: 'cpu', device: 'x', capacity: 8, running: 0, memory: 0, cached: [], draining: false, started: 1 };
     stolen.publish(SUBJECTS.heartbeat, JSON.stringify({ ...hb, id: 'rogue-2', address: '127.0.0.1:1' }));
     stolen.publish(SUBJECTS.heartbeat, JSON.stringify({ ...hb, id: 'impostor', address: `127.0.0.1:${worker.grpcPort}` }));
+    // ... nor evict the live worker by claiming its id from another address.
+    stolen.publish(SUBJECTS.heartbeat, JSON.stringify({ ...hb, id: 'w1', address: '127.0.0.1:1' }));
     stolen.publish(SUBJECTS.cancel(job.id), '');
     await stolen.flush().catch(() => undefined);
     await stolen.close().catch(() => undefined);
     await coord.waitFor((l) => l.msg === 'heartbeat refused: its address does not answer as that worker' && l['workerId'] === 'rogue-2', 15000);
     const imp = await coord.waitFor((l) => l.msg === 'heartbeat refused: its address does not answer as that worker' && l['workerId'] === 'impostor', 15000);
     assert.match(String(imp['why']), /answers as worker "w1"/);
+    await coord.waitFor((l) => l.msg === 'heartbeat refused: its address does not answer as that worker' && l['workerId'] === 'w1', 15000);
     // 3. Direct worker calls without the cluster secret (and with a wrong one): UNAUTHENTICATED before any work.
     const { worker: workerProto } = loadProtos();
     const direct = new workerProto.hessian.v1.Worker(`127.0.0.1:${worker.grpcPort}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as WorkerClient;
@@ -164,6 +167,7 @@ describe('authenticated internals with API tokens on (real nats-server, real gRP
     assert.deepEqual(await listWorkers(), ['w1']);
     assert.ok(!worker.logs.some((l) => l.msg === 'job cancelled'), 'a cancel reached the worker');
     assert.ok(!coord.logs.some((l) => l.msg === 'worker joined' && l['workerId'] !== 'w1'), 'only w1 joined');
+    assert.ok(!coord.logs.some((l) => l.msg === 'worker lost'), 'a forged heartbeat evicted w1');
     assert.ok(!worker.logs.some((l) => l['jobId'] === 'forged' && l.msg !== 'unauthenticated worker call refused'));
     // ... and every attempt is in a log.
     assert.match(nats.log, /authentication error - User ""/);

@@ -67,14 +67,14 @@ describe('NATS users per role (natsServerAuthConfig) on a real nats-server', { t
     writeFileSync(path.join(dir, 'auth.conf'), natsServerAuthConfig((r) => pw[r]), { mode: 0o600 });
     server = spawn(natsBinary(), ['-js', '-sd', path.join(dir, 'js'), '-p', String(port), '-a', '127.0.0.1', '-c', path.join(dir, 'auth.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     server.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    for (let i = 0; ; i++) {
+    for (const until = Date.now() + 30_000; ; ) {
       const ok = await new Promise<boolean>((r) => {
         const c = tcpConnect(port, '127.0.0.1');
         c.once('connect', () => (c.destroy(), r(true)));
         c.once('error', () => r(false));
       });
       if (ok) break;
-      if (i > 200) throw new Error(`nats-server did not start:\n${log}`);
+      if (Date.now() > until) throw new Error(`nats-server did not start:\n${log}`);
       await sleep(50);
     }
   });

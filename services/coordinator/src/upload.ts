@@ -1,10 +1,10 @@
 /**
  * UploadModel: a client streams a tfjs model (model.json and its weight files) or one
- * single-file model (model.onnx); the coordinator checks it (a LayersModel whose weights are all
+ * single-file model (model.onnx, model.h5, model.keras); the coordinator checks it (a LayersModel whose weights are all
  * there; an ONNX file that decodes, with supported operators), bundles the files and
  * stores them once under their digest (sha256:HEX) in the object store `hessian_models`.
  */
-import { checkModelFile, singleFileFormat } from '@hessian/engine';
+import { singleFileFormat, verifyModelFile } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { encodeModelBundle, modelDigest, safeModelPath, toServiceError, type CoordinatorHandlers, type UploadModelChunk__Output } from '@hessian/wire';
 import type { Logger } from 'pino';
@@ -40,7 +40,7 @@ export function uploadModelHandler(store: Store, maxUploadBytes: number, log: Lo
       if (done) return;
       void (async () => {
         const list = [...files].map(([path, parts]) => ({ path, data: Buffer.concat(parts) }));
-        checkUpload(list, name);
+        await checkUpload(list, name);
         const bundle = encodeModelBundle(list);
         const digest = modelDigest(bundle);
         const have = await store.models.info(digest);
@@ -59,17 +59,17 @@ export function uploadModelHandler(store: Store, maxUploadBytes: number, log: Lo
 }
 
 /**
- * What an upload must hold: one single-file model (.onnx), decoded and checked here so a
+ * What an upload must hold: one single-file model (.onnx, .h5, .keras), decoded and checked here so a
  * truncated or corrupt file is refused at upload, or a tfjs model.json with the weight files
  * it names.
  */
-function checkUpload(list: { path: string; data: Buffer }[], name: string): void {
+async function checkUpload(list: { path: string; data: Buffer }[], name: string): Promise<void> {
   if (list.length === 1 && singleFileFormat(list[0].path) !== null && !list[0].path.includes('/')) {
-    checkModelFile(list[0].data, list[0].path, `upload '${name || list[0].path}'`);
+    await verifyModelFile(list[0].data, list[0].path, `upload '${name || list[0].path}'`);
     return;
   }
   const mj = list.find((f) => f.path === 'model.json');
-  if (!mj) throw new UserError('upload: no model.json among the files; send the tfjs model.json and the weight files it names, or one .onnx file');
+  if (!mj) throw new UserError('upload: no model.json among the files; send the tfjs model.json and the weight files it names, or one .onnx, .h5 or .keras file');
   let json: { modelTopology?: unknown; weightsManifest?: { paths?: string[] }[] };
   try {
     json = JSON.parse(mj.data.toString('utf8'));

@@ -192,6 +192,8 @@ describe('deploy/compose.yaml', () => {
     profiles?: string[];
     volumes?: string[];
     restart?: string;
+    entrypoint?: string[];
+    user?: string;
   }
   const file = path.join(DEPLOY, 'compose.yaml');
   const doc = parse(readFileSync(file, 'utf8'), { merge: true }) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
@@ -217,7 +219,7 @@ describe('deploy/compose.yaml', () => {
     for (const [name, svc] of Object.entries(s)) {
       assert.equal(imageProblem(svc.image), null, `${name}: ${svc.image}`);
       if (svc.build) assert.ok(existsSync(path.join(DEPLOY, svc.build.context, svc.build.dockerfile)), `${name}: ${svc.build.dockerfile}`);
-      if (name !== 'nats') {
+      if (name !== 'nats' && name !== 'credentials') {
         assert.equal(svc.environment?.['HESSIAN_NATS_URL'], 'nats://nats:4222', name);
         assert.ok(svc.depends_on?.['nats'], `${name} waits for nats`);
       }
@@ -229,6 +231,30 @@ describe('deploy/compose.yaml', () => {
       workers.map((w) => `${w}:7071`),
     );
     assert.match(s['coordinator'].build?.dockerfile ?? '', /Dockerfile\.coordinator$/);
+  });
+
+  test('authenticated internals: credentials made once into a volume, NATS users per role, every client with its own password file and the cluster secret', () => {
+    const s = doc.services;
+    const cred = s['credentials'];
+    assert.ok(cred, 'a credentials service');
+    assert.deepEqual(cred.entrypoint?.slice(-6), ['cluster', 'credentials', '--dir', '/secrets', '--chown', '10001:10001']);
+    assert.ok(existsSync(path.join(DEPLOY, '..', 'packages/client/src/commands/cluster-credentials.ts')));
+    const vol = (svc: ComposeService) => (svc.volumes ?? []).map((v) => v.split(':')).find(([name]) => name === 'internal-auth');
+    assert.deepEqual(vol(cred), ['internal-auth', '/secrets']);
+    assert.ok('internal-auth' in (doc.volumes ?? {}));
+    const nats = s['nats'];
+    assert.deepEqual(nats.command?.slice(-2), ['-c', '/secrets/auth/nats.conf']);
+    assert.deepEqual(vol(nats), ['internal-auth', '/secrets', 'ro']);
+    assert.deepEqual(nats.depends_on?.['credentials'], { condition: 'service_completed_successfully' });
+    const roles: Record<string, string> = { coordinator: 'coordinator', 'worker-1': 'worker', 'worker-2': 'worker', trainer: 'trainer' };
+    for (const [name, role] of Object.entries(roles)) {
+      const env = s[name].environment ?? {};
+      assert.equal(env['HESSIAN_NATS_USER'], role, name);
+      assert.equal(env['HESSIAN_NATS_PASSWORD_FILE'], `/secrets/auth/${role}.password`, name);
+      assert.equal(env['HESSIAN_CLUSTER_SECRET_FILE'], '/secrets/auth/cluster-secret', name);
+      assert.equal(env['HESSIAN_NATS_PASSWORD'], undefined, `${name}: no password in the environment`);
+      assert.deepEqual(vol(s[name]), ['internal-auth', '/secrets', 'ro'], name);
+    }
   });
 
   test('the trainer: opt-in profile, its Dockerfile, the run folder on a named volume, the spec file mounted, after the workers', () => {

@@ -279,7 +279,10 @@ export class CoordinatorConnection {
    */
   async uploadModel(modelJsonPath: string, opts: { name?: string; chunkBytes?: number } = {}): Promise<UploadResult> {
     const path = resolve(modelJsonPath);
-    const sent = await uploadFiles(path, modelFiles);
+    // Sorted by path with their sizes in the header: the coordinator streams the bundle (whose
+    // order this is) into its object store as the chunks arrive, and admits the upload first.
+    const sent = (await uploadFiles(path, modelFiles)).sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    const sizes = await Promise.all(sent.map(async (f) => (await stat(f.abs)).size));
     const files = sent.map((f) => f.rel);
     const chunk = opts.chunkBytes ?? UPLOAD_CHUNK_BYTES;
     const dir = dirname(path);
@@ -303,7 +306,7 @@ export class CoordinatorConnection {
           else call.once('drain', ok);
         });
       (async () => {
-        await write({ header: { name: opts.name ?? (sent.length === 1 && sent[0].rel !== 'model.json' ? basename(path, extname(path)) : basename(dir)) } });
+        await write({ header: { name: opts.name ?? (sent.length === 1 && sent[0].rel !== 'model.json' ? basename(path, extname(path)) : basename(dir)), files: sent.map((f, i) => ({ path: f.rel, size: sizes[i] })) } });
         for (const { rel, abs } of sent) {
           const fh = await open(abs, 'r');
           try {

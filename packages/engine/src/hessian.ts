@@ -235,7 +235,7 @@ export class HessianEngine {
     }
   }
 
-  private async product(kind: OperatorKind, idx: number[], dim: number, v: Float32Array): Promise<Float32Array> {
+  private async product(kind: OperatorKind, idx: number[], dim: number, v: Float32Array, checkpoint?: () => void): Promise<Float32Array> {
     this.live();
     if (v.length !== dim) throw new Error(`matvec: vector has length ${v.length}, operator dimension is ${dim}`);
     const single = this.chunks.length === 1;
@@ -244,6 +244,8 @@ export class HessianEngine {
     // GPU backends: one concatenated read instead of one per tensor.
     const concat = tf.getBackend() === 'webgpu';
     for (const c of this.chunks) {
+      // A product over many micro-batches can take minutes: the caller may stop it between them (throwing).
+      checkpoint?.();
       const parts = tf.tidy(() => {
         const vt = this.splitVector(v, idx);
         let r: tf.Tensor[];
@@ -273,13 +275,17 @@ export class HessianEngine {
     return out;
   }
 
-  operator(kind: OperatorKind, scope: Scope): LinearOperator {
+  /**
+   * The operator of a scope. `checkpoint`, when given, runs before each micro-batch of every
+   * product and may throw to abandon the product (a cancelled task); nothing is left allocated.
+   */
+  operator(kind: OperatorKind, scope: Scope, checkpoint?: () => void): LinearOperator {
     if (kind !== 'hessian' && kind !== 'gauss-newton' && kind !== 'residual') {
       throw new UserError(`Unknown operator '${String(kind)}'; use 'hessian', 'gauss-newton' or 'residual'.`);
     }
     const idx = this.scopeTensors(scope);
     const dim = idx.reduce((a, i) => a + this.model.params[i].size, 0);
-    return { dim, matvec: (v: Float32Array) => this.product(kind, idx, dim, v) };
+    return { dim, matvec: (v: Float32Array) => this.product(kind, idx, dim, v, checkpoint) };
   }
 
   private exact(): ExactCurvature {

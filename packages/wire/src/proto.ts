@@ -7,6 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as CoordinatorProto } from './gen/coordinator.js';
 import type { ProtoGrpcType as WorkerProto } from './gen/worker.js';
+import { markUndecodable, refuseUndecodable } from './undecodable.js';
 
 /** proto/ at the repository root (packages/wire/dist/src -> ../../../../proto). */
 export const PROTO_ROOT = fileURLToPath(new URL('../../../../proto', import.meta.url));
@@ -24,8 +25,9 @@ let cached: { coordinator: CoordinatorProto; worker: WorkerProto } | null = null
 
 export function loadProtos(): { coordinator: CoordinatorProto; worker: WorkerProto } {
   if (!cached) {
-    const c = protoLoader.loadSync(['hessian/v1/coordinator.proto'], LOADER_OPTIONS);
-    const w = protoLoader.loadSync(['hessian/v1/worker.proto'], LOADER_OPTIONS);
+    // Undecodable requests become a marker that SERVER_OPTIONS' interceptor refuses (undecodable.ts).
+    const c = markUndecodable(protoLoader.loadSync(['hessian/v1/coordinator.proto'], LOADER_OPTIONS));
+    const w = markUndecodable(protoLoader.loadSync(['hessian/v1/worker.proto'], LOADER_OPTIONS));
     cached = {
       coordinator: grpc.loadPackageDefinition(c) as unknown as CoordinatorProto,
       worker: grpc.loadPackageDefinition(w) as unknown as WorkerProto,
@@ -39,3 +41,6 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.max_send_message_length': 64 * 1024 * 1024,
 };
+
+/** Options of every gRPC server of ours: CHANNEL_OPTIONS, and undecodable requests are INVALID_ARGUMENT, not INTERNAL. */
+export const SERVER_OPTIONS: grpc.ServerOptions = { ...CHANNEL_OPTIONS, interceptors: [refuseUndecodable] };

@@ -1,10 +1,13 @@
 /**
- * Live workers, from their heartbeats on hessian.workers.heartbeat. A worker is dead after
- * HESSIAN_HEARTBEAT_TIMEOUT_S without one (or when a caller sees UNAVAILABLE from it and it
- * then misses heartbeats); its work is re-dispatched by whoever listens to onDead.
+ * Live workers, from their heartbeats on hessian.workers.heartbeat. A worker that misses
+ * heartbeats for HESSIAN_HEARTBEAT_TIMEOUT_S is probed on gRPC (grpc.health.v1 `liveness`)
+ * before it is declared dead: a NATS outage stops heartbeats but not the work, so a worker
+ * that still answers keeps its running tasks (issue 16, item 10). A dead worker's work is
+ * re-dispatched by whoever listens to onDead.
  * Shared by the coordinator (tasks) and the trainer (gradient shards).
  */
 import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import type { WorkerClient } from './gen/hessian/v1/Worker.js';
 import { CHANNEL_OPTIONS, loadProtos } from './proto.js';
 import { SUBJECTS, type Heartbeat } from './service.js';
@@ -20,19 +23,29 @@ export interface LiveWorker {
   inflight: number;
   /** Set when a call to it failed with UNAVAILABLE: no new work until then (it may be dead). */
   suspectUntil: number;
+  /** When it last answered a gRPC health probe (made only once its heartbeats stopped). */
+  reachableAt: number;
+  /** Heartbeats stopped but it answers on gRPC (a NATS outage). */
+  heartbeatsLost: boolean;
+  health?: HealthClient;
 }
+
+type HealthClient = grpc.Client & { Check(req: { service: string }, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: { status: string | number }) => void): void };
+const HealthConstructor = grpc.makeClientConstructor(healthService as unknown as grpc.ServiceDefinition, 'grpc.health.v1.Health');
 
 export class Registry {
   readonly workers = new Map<string, LiveWorker>();
   private timer: NodeJS.Timeout | null = null;
   private deadListeners: ((w: LiveWorker, why: string) => void)[] = [];
+  private probing = new Set<LiveWorker>();
   private changeListeners: (() => void)[] = [];
 
   constructor(
     private readonly timeoutS: number,
     private readonly log: Logger,
     private readonly credentials: () => grpc.ChannelCredentials = () => grpc.credentials.createInsecure(),
-    private readonly channelOptions: grpc.ChannelOptions = {},
+    /** Channel options and interceptors (the cluster secret) of the clients dialling workers. */
+    private readonly clientOptions: grpc.ClientOptions = {},
   ) {}
 
   start(nc: NatsConnection): void {
@@ -66,13 +79,17 @@ export class Registry {
       const wasDraining = cur.hb.draining;
       cur.hb = hb;
       cur.lastSeen = Date.now();
+      if (cur.heartbeatsLost) {
+        cur.heartbeatsLost = false;
+        this.log.info({ workerId: cur.id }, 'worker heartbeats back');
+      }
       if (wasDraining !== hb.draining) this.changed();
       else if (hb.running < hb.capacity) this.changed();
       return;
     }
     const { worker } = loadProtos();
-    const client = new worker.hessian.v1.Worker(hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.channelOptions }) as unknown as WorkerClient;
-    this.workers.set(hb.id, { id: hb.id, hb, lastSeen: Date.now(), client, inflight: 0, suspectUntil: 0 });
+    const client = new worker.hessian.v1.Worker(hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions }) as unknown as WorkerClient;
+    this.workers.set(hb.id, { id: hb.id, hb, lastSeen: Date.now(), client, inflight: 0, suspectUntil: 0, reachableAt: 0, heartbeatsLost: false });
     this.log.info({ workerId: hb.id, address: hb.address, capacity: hb.capacity, backend: hb.backend }, 'worker joined');
     this.changed();
   }
@@ -83,7 +100,29 @@ export class Registry {
 
   private sweep(): void {
     const now = Date.now();
-    for (const w of [...this.workers.values()]) if (now - w.lastSeen > this.timeoutS * 1000) this.remove(w, `no heartbeat for ${this.timeoutS} s`);
+    for (const w of [...this.workers.values()]) {
+      if (now - Math.max(w.lastSeen, w.reachableAt) <= this.timeoutS * 1000 || this.probing.has(w)) continue;
+      this.probing.add(w);
+      void this.probe(w).then((answer) => {
+        this.probing.delete(w);
+        if (this.workers.get(w.id) !== w) return;
+        if (answer === null) {
+          w.reachableAt = Date.now();
+          if (!w.heartbeatsLost) this.log.warn({ workerId: w.id, address: w.hb.address, silentSeconds: (Date.now() - w.lastSeen) / 1000 }, 'worker heartbeats missing, but it answers on gRPC: its tasks keep running');
+          w.heartbeatsLost = true;
+        } else this.remove(w, `no heartbeat for ${this.timeoutS} s and no answer on gRPC (${answer})`);
+      });
+    }
+  }
+
+  /** grpc.health.v1 Check('liveness') on the worker's address: null when it answers SERVING, else why not. */
+  private probe(w: LiveWorker): Promise<string | null> {
+    w.health ??= new HealthConstructor(w.hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions }) as unknown as HealthClient;
+    // Generous: a refused connection (the process is gone) fails at once; only an unreachable host waits it out.
+    const deadline = Date.now() + 5000;
+    return new Promise((resolve) =>
+      w.health!.Check({ service: 'liveness' }, { deadline }, (e, r) => resolve(e ? e.details || e.message : r?.status === 'SERVING' || r?.status === 1 ? null : `status ${String(r?.status)}`)),
+    );
   }
 
   remove(w: LiveWorker, why: string): void {
@@ -92,6 +131,7 @@ export class Registry {
     this.log.warn({ workerId: w.id, address: w.hb.address, why }, 'worker lost');
     for (const f of this.deadListeners) f(w, why);
     w.client.close();
+    w.health?.close();
     this.changed();
   }
 
@@ -103,6 +143,9 @@ export class Registry {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const w of this.workers.values()) w.client.close();
+    for (const w of this.workers.values()) {
+      w.client.close();
+      w.health?.close();
+    }
   }
 }

@@ -9,6 +9,7 @@ import { UserError } from '@hessian/linalg';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { natsPasswordFromEnv } from './internal-auth.js';
 
 type Env = NodeJS.ProcessEnv;
 
@@ -130,11 +131,11 @@ export interface NatsAuthOptions {
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
-/** HESSIAN_NATS_USER/HESSIAN_NATS_PASSWORD or HESSIAN_NATS_TOKEN; HESSIAN_NATS_TLS_CA (+ HESSIAN_NATS_TLS_CERT/KEY for client certificates). */
+/** HESSIAN_NATS_USER/HESSIAN_NATS_PASSWORD[_FILE] or HESSIAN_NATS_TOKEN; HESSIAN_NATS_TLS_CA (+ HESSIAN_NATS_TLS_CERT/KEY for client certificates). */
 export function natsAuthFromEnv(env: Env = process.env): NatsAuthOptions {
   const o: NatsAuthOptions = {};
   const user = get(env, 'HESSIAN_NATS_USER');
-  const pass = env['HESSIAN_NATS_PASSWORD'];
+  const pass = natsPasswordFromEnv(env);
   const token = get(env, 'HESSIAN_NATS_TOKEN');
   if (user) {
     o.user = user;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './coordinator.js';
 import type { JobRun } from './job.js';
 import type { EventBody, JobRecord, Store } from './store.js';
-import { uploadModelHandler } from './upload.js';
+import { uploadModelHandler, type UploadLimits } from './upload.js';
 
 const TERMINAL_EVENTS = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -18,6 +18,7 @@ export interface CoordinatorApi {
   readonly log: Logger;
   readonly store: Store;
   readonly registry: Registry;
+  readonly uploads: UploadLimits;
   readonly records: ReadonlyMap<string, JobRecord>;
   readonly runs: ReadonlyMap<string, JobRun>;
   submit(req: SubmitAnalysisRequest__Output): Promise<Job>;
@@ -155,6 +156,6 @@ export function coordinatorHandlers(c: CoordinatorApi): CoordinatorHandlers {
         }
       });
     },
-    UploadModel: uploadModelHandler(c.store, c.cfg.maxUploadBytes, c.log),
+    UploadModel: uploadModelHandler(c.store, c.uploads, c.log),
   };
 }

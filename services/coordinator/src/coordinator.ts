@@ -11,9 +11,10 @@ import {
   bindServers,
   checkSpecFiles,
   closeServers,
-  CHANNEL_OPTIONS,
+  SERVER_OPTIONS,
   loadProtos,
   Metrics,
+  natsAuthProblem,
   Registry,
   specFromProto,
   specToProto,
@@ -29,7 +30,13 @@ import type { Logger } from 'pino';
 import { SubmitChecker, validateModel, type SubmitCheck } from './admission.js';
 import { authenticated, coordinatorHandlers, type CoordinatorApi } from './api.js';
 import { JobRun, type JobContext } from './job.js';
+import { ChunkSlots } from './object-writer.js';
 import { Store, TERMINAL, type JobRecord } from './store.js';
+import { UploadBudget } from './upload-budget.js';
+import type { UploadLimits } from './upload.js';
+
+/** Object-store chunks (128 KiB) unacknowledged at once across all uploads: 4 MiB, so uploads cannot swamp NATS. */
+const UPLOAD_CHUNKS_IN_FLIGHT = 32;
 
 export interface CoordinatorConfig {
   natsUrl: string;
@@ -39,14 +46,16 @@ export interface CoordinatorConfig {
   maxActiveJobs: number;
   taskDeadlineS: number;
   maxUploadBytes: number;
+  /** Bytes of all uploads in progress together (HESSIAN_UPLOAD_BYTES_IN_FLIGHT; undefined: 1 GiB). */
+  uploadBytesInFlight?: number;
   heartbeatTimeoutS: number;
   /** Plaintext port serving only grpc.health.v1.Health (for Kubernetes probes, which speak no TLS); -1 or undefined: none. */
   healthPort?: number;
   /** Server credentials of the API port (default: insecure). */
   serverCredentials?: grpc.ServerCredentials;
-  /** Channel credentials (and options) for dialling workers (default: insecure). */
+  /** Channel credentials (and client options: TLS name, the cluster-secret interceptor) for dialling workers (default: insecure). */
   workerCredentials?: () => grpc.ChannelCredentials;
-  workerChannelOptions?: grpc.ChannelOptions;
+  workerChannelOptions?: grpc.ClientOptions;
   /** Bearer tokens accepted on the Coordinator service; empty: no authentication. */
   apiTokens?: string[];
   /** Directories model paths and idx:/npy: data must resolve into (undefined: no check). */
@@ -72,7 +81,7 @@ export const HEALTH_SERVICES = { overall: '', coordinator: 'hessian.v1.Coordinat
 export class CoordinatorService implements CoordinatorApi {
   readonly store: Store;
   readonly registry: Registry;
-  private server = new grpc.Server(CHANNEL_OPTIONS);
+  private server = new grpc.Server(SERVER_OPTIONS);
   private healthServer: grpc.Server | null = null;
   healthPort = -1;
   readonly health = new HealthImplementation({ [HEALTH_SERVICES.overall]: 'NOT_SERVING', [HEALTH_SERVICES.coordinator]: 'NOT_SERVING', [HEALTH_SERVICES.liveness]: 'SERVING' });
@@ -93,6 +102,7 @@ export class CoordinatorService implements CoordinatorApi {
   private mHvps = this.metrics.counter('hessian_hvps_total', 'HVPs of finished tasks.');
   private mEvents = this.metrics.counter('hessian_events_total', 'Job events published, by type.');
   private readonly checker: SubmitChecker;
+  readonly uploads: UploadLimits;
 
   constructor(
     readonly cfg: CoordinatorConfig,
@@ -110,6 +120,8 @@ export class CoordinatorService implements CoordinatorApi {
         'Submit-time spec checks on a worker, by result (passed, refused, timeout: accepted unchecked, no-worker: accepted unchecked, error: accepted unchecked).',
       ),
     );
+    this.uploads = { maxBytes: cfg.maxUploadBytes, budget: new UploadBudget(cfg.uploadBytesInFlight ?? 1024 ** 3), slots: new ChunkSlots(UPLOAD_CHUNKS_IN_FLIGHT) };
+    this.metrics.gauge('hessian_upload_bytes_in_flight', 'Bytes reserved by uploads in progress (limit HESSIAN_UPLOAD_BYTES_IN_FLIGHT).', () => this.uploads.budget.inFlight);
     this.metrics.gauge('hessian_queue_depth', 'Jobs queued, not yet started.', () => this.queue.length);
     this.metrics.gauge('hessian_jobs_running', 'Jobs running now.', () => [...this.runs.values()].filter((r) => r.active).length);
     this.metrics.gauge('hessian_workers', 'Live workers (heartbeat within HESSIAN_HEARTBEAT_TIMEOUT_S).', () => this.registry.workers.size);
@@ -151,6 +163,9 @@ export class CoordinatorService implements CoordinatorApi {
       healthPort: this.cfg.healthPort,
     }));
     await this.store.open();
+    // Tokens on the API mean nothing if anyone on the network can publish cancels or heartbeats.
+    const natsProblem = natsAuthProblem({ tokens: this.auth.enabled, natsAuthRequired: this.store.nc.info?.auth_required === true, natsUrl: this.cfg.natsUrl });
+    if (natsProblem) throw new Error(natsProblem);
     void (async () => {
       for await (const s of this.store.nc.status()) {
         if (s.type === 'disconnect') this.setServing(false);
@@ -251,7 +266,8 @@ export class CoordinatorService implements CoordinatorApi {
       id: r.id,
       state: r.state,
       spec: specToProto(r.spec, r.scope),
-      progress: r.progress,
+      // A running job's elapsed time moves between progress events (a long task sends none).
+      progress: r.state === 'RUNNING' && this.runs.get(r.id)?.queue ? this.runs.get(r.id)!.progress() : r.progress,
       reportJson: report,
       error: r.error,
       createdAt: r.createdAt,

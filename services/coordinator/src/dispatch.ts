@@ -31,6 +31,8 @@ export class BatchDispatch {
   private running = new Map<string, Running>();
   private attempts = new Map<string, Attempt>();
   private prepared = new Map<string, Promise<PrepareReply__Output>>();
+  /** Workers whose entry in `prepared` is the submit check's call, not this job's own. */
+  private readonly adopted = new Set<string>();
 
   constructor(private readonly job: JobRun) {}
 
@@ -53,6 +55,7 @@ export class BatchDispatch {
   adoptPrepare(w: LiveWorker, p: Promise<PrepareReply__Output>): void {
     if (this.prepared.has(w.id)) return;
     this.prepared.set(w.id, p);
+    this.adopted.add(w.id);
     p.catch(() => {
       if (this.prepared.get(w.id) === p) this.prepared.delete(w.id);
     });
@@ -68,6 +71,10 @@ export class BatchDispatch {
       const ws = await this.job.waitForWorkers();
       if (this.job.terminal) return null;
       const w = ws.find((x) => this.prepared.has(x.id)) ?? preferredWorker(ws, this.job.rec.spec.model);
+      // A submit-time Prepare adopted long ago may have been evicted since (other jobs' checks):
+      // ask again (a cache hit or the same in-flight build on the worker), so the first task does
+      // not meet "not prepared" and go round the queue.
+      if (this.adopted.delete(w.id)) this.prepared.delete(w.id);
       try {
         return await this.ensurePrepared(w);
       } catch (e) {
@@ -141,6 +148,11 @@ export class BatchDispatch {
     const queue = job.queue!;
     if (kind === 'user') {
       await job.fail(e);
+    } else if (kind === 'busy') {
+      // Another caller (a trainer, a previous coordinator's call) holds its slots: try it again later, not counted.
+      w.suspectUntil = Date.now() + 1000;
+      queue.requeue(t);
+      setTimeout(() => job.ctx.pump(), 1010);
     } else if (kind === 'not-prepared') {
       this.prepared.delete(w.id);
       queue.requeue(t);

@@ -78,7 +78,8 @@ export class JobRun {
     await this.ctx.store.putJob(this.rec).catch((e) => this.log.error({ err: String(e) }, 'job state not stored'));
   }
 
-  private progress(): JobProgress {
+  /** Progress now (elapsed counts while a task runs, between progress events). */
+  progress(): JobProgress {
     return jobProgress(this.queue?.progress() ?? null, (performance.now() - this.t0) / 1000);
   }
 

@@ -2,6 +2,7 @@
 import {
   apiTokensFromEnv,
   channelCredentials,
+  clusterSecretFromEnv,
   createLogger,
   dataRootsFromEnv,
   envInt,
@@ -12,6 +13,8 @@ import {
   serverCredentials,
   tlsChannelOptions,
   tlsFilesFromEnv,
+  workerAuthProblem,
+  workerClientOptions,
 } from '@hessian/wire';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,16 +31,20 @@ try {
   const fashion = envString('HESSIAN_FASHION_MNIST', '/usr/share/datasets/fashion-mnist');
   // The default worker cache dir of a worker on the same host (`hessctl cluster up`); uploaded models are fetched there.
   const cache = path.join(os.tmpdir(), 'hessian-worker-cache');
+  const clusterSecret = clusterSecretFromEnv();
+  const apiTokens = apiTokensFromEnv();
+  const problem = workerAuthProblem({ tokens: apiTokens.length > 0, workerMutualTls: Boolean(workerFiles.ca && workerFiles.cert && workerFiles.key), clusterSecret: Boolean(clusterSecret) });
+  if (problem) throw new Error(problem);
   security = {
     serverCredentials: server.creds,
     healthPort: envInt('HESSIAN_HEALTH_PORT', -1, -1),
     workerCredentials: () => channelCredentials(workerFiles),
-    workerChannelOptions: tlsChannelOptions(),
-    apiTokens: apiTokensFromEnv(),
+    workerChannelOptions: workerClientOptions(tlsChannelOptions(), clusterSecret),
+    apiTokens,
     dataRoots: dataRootsFromEnv([fashion, cache]),
     natsAuth: natsAuthFromEnv(),
   };
-  log.info({ tls: server.tls, mutualTls: server.mutual, workerTls: Boolean(workerFiles.ca), tokens: security.apiTokens.length, dataRoots: security.dataRoots, natsAuth: Boolean(security.natsAuth.user || security.natsAuth.token), natsTls: Boolean(security.natsAuth.tls) }, 'security');
+  log.info({ tls: server.tls, mutualTls: server.mutual, workerTls: Boolean(workerFiles.ca), clusterSecret: Boolean(clusterSecret), tokens: security.apiTokens.length, dataRoots: security.dataRoots, natsAuth: Boolean(security.natsAuth.user || security.natsAuth.token), natsTls: Boolean(security.natsAuth.tls) }, 'security');
 } catch (e) {
   log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'bad security settings');
   process.exit(2);
@@ -51,6 +58,7 @@ const svc = new CoordinatorService(
     maxActiveJobs: envInt('HESSIAN_MAX_ACTIVE_JOBS', 4, 1),
     taskDeadlineS: envNumber('HESSIAN_TASK_DEADLINE_S', 600, 0.001),
     maxUploadBytes: envInt('HESSIAN_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1),
+    uploadBytesInFlight: envInt('HESSIAN_UPLOAD_BYTES_IN_FLIGHT', 1024 ** 3, 1),
     heartbeatTimeoutS: envNumber('HESSIAN_HEARTBEAT_TIMEOUT_S', 6, 0.1),
     submitCheckS: envNumber('HESSIAN_SUBMIT_CHECK_S', 5, 0),
     ...security,

@@ -6,7 +6,8 @@
  */
 import type { AnalysisSpec, TaskResult } from '@hessian/analysis';
 import { BUCKETS, EVENTS_STREAM, resultKey, sleep, SUBJECTS, taskIdOfResultKey, type NatsAuthOptions } from '@hessian/wire';
-import { connect, consumerOpts, nanos, RetentionPolicy, StorageType, type JetStreamClient, type KV, type NatsConnection, type ObjectStore } from 'nats';
+import { connect, consumerOpts, nanos, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type KV, type NatsConnection, type ObjectStore } from 'nats';
+import { purgeOrphanChunks } from './object-writer.js';
 import type { Logger } from 'pino';
 
 export type JobStateName = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
@@ -51,6 +52,7 @@ const dec = new TextDecoder();
 export class Store {
   nc!: NatsConnection;
   js!: JetStreamClient;
+  jsm!: JetStreamManager;
   jobs!: KV;
   results!: KV;
   models!: ObjectStore;
@@ -68,6 +70,7 @@ export class Store {
       for await (const s of this.nc.status()) if (s.type === 'disconnect' || s.type === 'reconnect') this.log.warn({ nats: s.type, data: String(s.data) }, 'nats connection');
     })();
     const jsm = await this.nc.jetstreamManager();
+    this.jsm = jsm;
     const cfg = { name: EVENTS_STREAM, subjects: [SUBJECTS.allEvents], storage: StorageType.File, retention: RetentionPolicy.Limits, max_age: nanos(7 * 24 * 3600 * 1000) };
     try {
       await jsm.streams.info(EVENTS_STREAM);
@@ -79,6 +82,19 @@ export class Store {
     this.results = await this.js.views.kv(BUCKETS.results, { history: 1, storage: StorageType.File });
     this.models = await this.js.views.os(BUCKETS.models, { storage: StorageType.File });
     this.reports = await this.js.views.os(BUCKETS.reports, { storage: StorageType.File });
+    await this.sweepUploads();
+  }
+
+  /** Purges the chunks of uploads a previous coordinator did not finish (no object names them). */
+  private async sweepUploads(): Promise<void> {
+    try {
+      const live: string[] = [];
+      for (const o of await this.models.list()) live.push(o.nuid);
+      const n = await purgeOrphanChunks(this.jsm, BUCKETS.models, live);
+      if (n > 0) this.log.info({ uploads: n }, 'purged the chunks of unfinished uploads');
+    } catch (e) {
+      this.log.warn({ err: String(e) }, 'unfinished uploads not swept');
+    }
   }
 
   /** Runs fn until it succeeds (NATS may be restarting); gives up after `tries`. */

@@ -11,7 +11,8 @@ import { specToProto, USER_STATUS_CODES, type LiveWorker, type PrepareReply__Out
 export const MAX_FAILURES = 3;
 export const MAX_REDISPATCHES = 10;
 
-export type Failure = 'user' | 'not-prepared' | 'unavailable' | 'transient';
+/** busy: the worker refused a task beyond its capacity (RESOURCE_EXHAUSTED naming HESSIAN_WORKER_CAPACITY): not the task's fault. */
+export type Failure = 'user' | 'not-prepared' | 'unavailable' | 'busy' | 'transient';
 
 export function details(e: unknown): string {
   const g = e as Partial<grpc.ServiceError>;
@@ -23,6 +24,7 @@ export function classify(e: unknown): Failure {
   const code = (e as Partial<grpc.ServiceError>)?.code;
   if (code === grpc.status.FAILED_PRECONDITION && details(e).startsWith('not prepared')) return 'not-prepared';
   if (code === grpc.status.UNAVAILABLE || code === grpc.status.CANCELLED) return 'unavailable';
+  if (code === grpc.status.RESOURCE_EXHAUSTED && details(e).includes('HESSIAN_WORKER_CAPACITY')) return 'busy';
   if (code !== undefined && USER_STATUS_CODES.has(code)) return 'user';
   return 'transient';
 }

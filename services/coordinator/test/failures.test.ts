@@ -69,6 +69,11 @@ describe('failures', () => {
       assert.ok(Date.now() < until, 'both workers running a task');
       await new Promise((r) => setTimeout(r, 50));
     }
+    // GetJob's elapsed time moves while tasks run, between progress events (it once stayed at 00:00).
+    const a = await cl.getJob(job.id);
+    await new Promise((r) => setTimeout(r, 1100));
+    const b = await cl.getJob(job.id);
+    assert.ok(b.progress!.elapsedSeconds - a.progress!.elapsedSeconds >= 1, `elapsed ${a.progress!.elapsedSeconds} s, then ${b.progress!.elapsedSeconds} s 1.1 s later`);
     const cancelledAt = Date.now();
     await cl.call('CancelJob', { id: job.id });
     const events = await cl.watch(job.id);

@@ -57,6 +57,8 @@ export function natsServerBinary(): string {
 
 export class Nats {
   proc: ChildProcess | null = null;
+  /** What nats-server wrote (its refusals: authentication errors, permission violations). */
+  log = '';
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'hessian-nats-'));
   /** extraArgs: more nats-server flags (e.g. --user u --pass p). */
   constructor(
@@ -70,7 +72,7 @@ export class Nats {
     const p = spawn(natsServerBinary(), ['-js', '-sd', this.dir, '-p', String(this.port), '-a', '127.0.0.1', ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     everything.add(p);
-    p.stderr!.resume();
+    p.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
     await waitTcp(this.port, 10000);
   }
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

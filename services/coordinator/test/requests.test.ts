@@ -98,6 +98,24 @@ describe('bad requests', () => {
     });
     await rejects(p, grpc.status.RESOURCE_EXHAUSTED, /larger than the limit of 1000 bytes/);
   });
+  test('garbage bytes instead of a request: INVALID_ARGUMENT (not INTERNAL) on unary and streaming methods', async () => {
+    const raw = (b: Buffer) => b;
+    const garbage = Buffer.from('ffffffffffffffff', 'hex');
+    const direct = new grpc.Client(`127.0.0.1:${c.coordinator.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const unary = new Promise((resolve, reject) => direct.makeUnaryRequest('/hessian.v1.Coordinator/SubmitAnalysis', raw, raw, garbage, (e, r) => (e ? reject(e) : resolve(r))));
+      await rejects(unary, grpc.status.INVALID_ARGUMENT, /^request: the bytes sent to \/hessian.v1.Coordinator\/SubmitAnalysis are not a valid protobuf message/);
+      const stream = new Promise((resolve, reject) => {
+        const call = direct.makeClientStreamRequest('/hessian.v1.Coordinator/UploadModel', raw, raw, (e, r) => (e ? reject(e) : resolve(r)));
+        call.on('error', () => undefined);
+        call.write(garbage);
+        call.end();
+      });
+      await rejects(stream, grpc.status.INVALID_ARGUMENT, /UploadModel are not a valid protobuf message/);
+    } finally {
+      direct.close();
+    }
+  });
   test('upload without model.json: INVALID_ARGUMENT', async () => {
     const p = new Promise((resolve, reject) => {
       const call = c.client.UploadModel((e, r) => (e ? reject(e) : resolve(r)));

@@ -41,7 +41,8 @@ export interface ClusterConfig {
   heartbeatTimeoutS?: number;
   /** channel credentials for dialling workers (TLS); default insecure */
   credentials?: () => grpc.ChannelCredentials;
-  channelOptions?: grpc.ChannelOptions;
+  /** channel options and interceptors (TLS name, the cluster secret) for dialling workers */
+  channelOptions?: grpc.ClientOptions;
 }
 
 export const CLUSTER_DEFAULTS = { callTimeoutS: 600, waitS: 30, suspectS: 10, settleS: 3, heartbeatTimeoutS: 10 };
@@ -55,7 +56,7 @@ interface ClusterRecord {
 export async function openPool(cfg: ClusterConfig, log: Logger): Promise<{ pool: WorkerPool; close: () => Promise<void> }> {
   const c = { ...CLUSTER_DEFAULTS, ...cfg };
   if (c.workers && c.workers.length > 0) {
-    const pool = new StaticPool(c.workers, log, c.suspectS * 1000, c.credentials?.());
+    const pool = new StaticPool(c.workers, log, c.suspectS * 1000, c.credentials?.(), c.channelOptions);
     return { pool, close: () => Promise.resolve(pool.close()) };
   }
   if (!c.natsUrl) throw new UserError('the cluster trainer needs workers: give --workers host:port,... or --cluster NATS_URL');

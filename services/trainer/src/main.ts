@@ -9,7 +9,7 @@
 import type { BackendName } from '@hessian/engine';
 import { isUserError } from '@hessian/linalg';
 import { latestCheckpoint, normalizeTrainSpec, readRunSpec, type PartialTrainSpec, type TrainOptions } from '@hessian/training';
-import { channelCredentials, createLogger, envInt, envNumber, envString, natsAuthFromEnv, tlsChannelOptions, tlsFilesFromEnv } from '@hessian/wire';
+import { channelCredentials, clusterSecretFromEnv, createLogger, envInt, envNumber, envString, natsAuthFromEnv, tlsChannelOptions, tlsFilesFromEnv, workerClientOptions } from '@hessian/wire';
 import { readFileSync } from 'node:fs';
 import { CLUSTER_DEFAULTS, resumeOnCluster, trainOnCluster, type ClusterConfig } from './cluster.js';
 
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     heartbeatTimeoutS: envNumber('HESSIAN_HEARTBEAT_TIMEOUT_S', CLUSTER_DEFAULTS.heartbeatTimeoutS, 0.1),
     // Workers are dialled with TLS when a CA is set; the trainer's cert/key is its client certificate (mutual TLS).
     credentials: () => channelCredentials({ ca: tls.ca, cert: tls.ca ? tls.cert : undefined, key: tls.ca ? tls.key : undefined }),
-    channelOptions: tlsChannelOptions(),
+    channelOptions: workerClientOptions(tlsChannelOptions(), clusterSecretFromEnv()),
   };
   const opts: TrainOptions = {
     backend: envString('HESSIAN_BACKEND', 'auto') as BackendName,

@@ -41,12 +41,13 @@ export class StaticPool implements WorkerPool {
     private readonly log: Logger,
     private readonly suspectMs: number,
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    options: grpc.ClientOptions = {},
   ) {
     const { worker } = loadProtos();
     this.workers = [...new Set(addresses)].map((address) => ({
       id: address,
       address,
-      client: new worker.hessian.v1.Worker(address, credentials, CHANNEL_OPTIONS) as unknown as WorkerClient,
+      client: new worker.hessian.v1.Worker(address, credentials, { ...CHANNEL_OPTIONS, ...options }) as unknown as WorkerClient,
       suspectUntil: 0,
     }));
   }

@@ -2,7 +2,8 @@
  * Entry point of a compute thread: prepares one engine (model + data [+ shard]) and runs
  * everything that computes with it — tasks, Hvp products, gradients — so that the main
  * thread's event loop (gRPC, NATS heartbeats, cancellation, metrics) never waits for tfjs.
- * Tasks check their shared cancel flag (Atomics) before each operator product.
+ * Tasks check their shared cancel flag (Atomics) before each operator product and between the
+ * micro-batches of one, so a cancelled task's product stops within one micro-batch.
  *
  * A thread prepared for training (ThreadInit.training) holds the model and the whole training
  * set instead of a Hessian engine and serves TrainGradient steps only.
@@ -106,7 +107,10 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
   const stopped = () => Atomics.load(m.flag, 0) !== 0;
   const wrapped: ComputeContext = {
     operator: (kind, scope): LinearOperator => {
-      const op = hessianEngine().operator(kind, scope);
+      // Checked between micro-batches too: a product over many examples stops within one of them.
+      const op = hessianEngine().operator(kind, scope, () => {
+        if (stopped()) throw new Stopped();
+      });
       return {
         dim: op.dim,
         matvec: async (v: Float32Array) => {

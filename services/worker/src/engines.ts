@@ -1,8 +1,8 @@
 /**
  * The worker's engine cache: Prepare's checks (spec validation, data roots, shard bounds),
  * one compute thread per prepared engine (compute.ts) keyed by what determines its numbers,
- * concurrent identical Prepares sharing one build, and least-recently-used eviction of idle
- * engines beyond HESSIAN_MAX_ENGINES.
+ * concurrent identical Prepares sharing one build, and eviction of idle engines beyond
+ * HESSIAN_MAX_ENGINES (never-used ones first, then least recently used).
  */
 import { normalizeSpec, type AnalysisSpec } from '@hessian/analysis';
 import type { BackendName } from '@hessian/engine';
@@ -18,6 +18,8 @@ export interface Entry {
   thread: EngineThread;
   users: number;
   lastUsed: number;
+  /** Whether a task, product or gradient ran on it (not only Prepare, e.g. a submit-time check). */
+  served: boolean;
 }
 
 export interface EngineCacheConfig {
@@ -88,7 +90,7 @@ export class EngineCache {
           if (e) this.log.error({ key, err: e.message }, 'compute thread lost');
         });
         this.backendName = thread.info.backend;
-        const entry: Entry = { key, thread, users: 0, lastUsed: Date.now() };
+        const entry: Entry = { key, thread, users: 0, lastUsed: Date.now(), served: false };
         this.engines.set(key, entry);
         this.evict(key);
         this.log.info({ jobId: req.jobId, key, model: spec.model, data: spec.data, shardIndex, shardCount, training, examples: thread.info.examples, seconds: (performance.now() - t0) / 1000 }, 'engine prepared');
@@ -104,8 +106,13 @@ export class EngineCache {
     return { entry: await b, hit: true };
   }
 
+  /**
+   * Idle engines beyond HESSIAN_MAX_ENGINES go, those that never served work first (the
+   * coordinator's submit-time checks of queued jobs), then the least recently used: a burst of
+   * submissions must not evict the engines of running jobs between their tasks.
+   */
   private evict(keep: string): void {
-    const idle = [...this.engines.values()].filter((e) => e.users === 0 && e.key !== keep).sort((a, b) => a.lastUsed - b.lastUsed);
+    const idle = [...this.engines.values()].filter((e) => e.users === 0 && e.key !== keep).sort((a, b) => Number(a.served) - Number(b.served) || a.lastUsed - b.lastUsed);
     while (this.engines.size > this.cfg.maxEngines && idle.length > 0) {
       const e = idle.shift()!;
       this.engines.delete(e.key);
@@ -119,6 +126,7 @@ export class EngineCache {
     const e = this.engines.get(key);
     if (!e) throw new UserError(`not prepared: engine ${key} is not on this worker; call Prepare first`, 'FAILED_PRECONDITION');
     e.lastUsed = Date.now();
+    e.served = true;
     return e;
   }
 

@@ -1,6 +1,6 @@
 /** Entry point: `node services/worker/dist/src/main.js`; configuration from the environment (README.md). */
 import type { BackendName } from '@hessian/engine';
-import { createLogger, dataRootsFromEnv, envInt, envNumber, envString, natsAuthFromEnv, runService, serverCredentials } from '@hessian/wire';
+import { clusterSecretFromEnv, createLogger, dataRootsFromEnv, envInt, envNumber, envString, natsAuthFromEnv, runService, serverCredentials } from '@hessian/wire';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkerService } from './worker.js';
@@ -16,8 +16,9 @@ try {
     dataRoots: dataRootsFromEnv([envString('HESSIAN_FASHION_MNIST', '/usr/share/datasets/fashion-mnist'), cacheDir]),
     maxModelBytes: envInt('HESSIAN_MAX_UPLOAD_BYTES', 256 * 1024 * 1024, 1),
     natsAuth: natsAuthFromEnv(),
+    clusterSecret: clusterSecretFromEnv(),
   };
-  log.info({ tls: server.tls, mutualTls: server.mutual, dataRoots: security.dataRoots, natsAuth: Boolean(security.natsAuth.user || security.natsAuth.token), natsTls: Boolean(security.natsAuth.tls) }, 'security');
+  log.info({ tls: server.tls, mutualTls: server.mutual, clusterSecret: Boolean(security.clusterSecret), dataRoots: security.dataRoots, natsAuth: Boolean(security.natsAuth.user || security.natsAuth.token), natsTls: Boolean(security.natsAuth.tls) }, 'security');
 } catch (e) {
   log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'bad security settings');
   process.exit(2);

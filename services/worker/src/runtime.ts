@@ -46,6 +46,8 @@ export interface WorkerRuntime {
   /** Jobs cancelled on NATS (by id, with the time): their tasks are refused. */
   readonly cancelledJobs: Map<string, number>;
   readonly draining: boolean;
+  /** Tasks it runs at once (HESSIAN_WORKER_CAPACITY): RunTask beyond it is RESOURCE_EXHAUSTED. */
+  readonly capacity: number;
   readonly backendName: string;
   readonly counters: WorkerMetrics;
 }

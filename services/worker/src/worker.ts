@@ -13,7 +13,8 @@ import {
   bindServers,
   closeServers,
   BUCKETS,
-  CHANNEL_OPTIONS,
+  ClusterSecretCheck,
+  SERVER_OPTIONS,
   decodeModelBundle,
   loadProtos,
   Metrics,
@@ -29,6 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { EngineCache } from './engines.js';
+import { guarded } from './handlers/guard.js';
 import { workerHandlers } from './handlers/index.js';
 import { Cancelled, type WorkerMetrics, type WorkerRuntime } from './runtime.js';
 
@@ -54,11 +56,13 @@ export interface WorkerConfig {
   maxModelBytes?: number;
   /** NATS credentials and TLS (nats.js ConnectionOptions). */
   natsAuth?: NatsAuthOptions;
+  /** HESSIAN_CLUSTER_SECRET: every Worker call must carry it (handlers/guard.ts); undefined: no check. */
+  clusterSecret?: string;
 }
 
 export class WorkerService implements WorkerRuntime {
   private nc: NatsConnection | null = null;
-  private server = new grpc.Server(CHANNEL_OPTIONS);
+  private server = new grpc.Server(SERVER_OPTIONS);
   private healthServer: grpc.Server | null = null;
   healthPort = -1;
   /** grpc.health.v1.Health on the gRPC port: '' and hessian.v1.Worker SERVING when ready, NOT_SERVING while draining; 'liveness' SERVING while the process runs. */
@@ -103,6 +107,10 @@ export class WorkerService implements WorkerRuntime {
     return this.cfg.id;
   }
 
+  get capacity(): number {
+    return this.cfg.capacity;
+  }
+
   /** The backend the engines run on (the main thread's until a compute thread reports). */
   get backendName(): string {
     return this.engines.backendName;
@@ -125,7 +133,7 @@ export class WorkerService implements WorkerRuntime {
       for await (const m of sub) this.cancelJob(m.subject.split('.')[2] ?? '');
     })();
     const { worker } = loadProtos();
-    this.server.addService(worker.hessian.v1.Worker.service, workerHandlers(this));
+    this.server.addService(worker.hessian.v1.Worker.service, guarded(workerHandlers(this), this.cfg.clusterSecret ? new ClusterSecretCheck(this.cfg.clusterSecret) : null, this.log));
     this.address = this.cfg.advertise ?? `127.0.0.1:${this.grpcPort}`;
     this.metricsPort = (await this.metrics.serve(this.cfg.metricsPort)).port;
     this.heartbeat();

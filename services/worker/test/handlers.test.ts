@@ -1,7 +1,8 @@
 /**
  * The worker's gRPC handlers against a real engine, without NATS: an EngineCache and the
  * handlers bound to a gRPC server on loopback, compared with the same steps in this process
- * (prepare + executeTask, exact products). Also what a forged or misplaced request gets.
+ * (prepare + executeTask, exact products). Also what a forged or misplaced request gets, a
+ * task beyond the capacity, and calls without the cluster secret (handlers/guard.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
@@ -9,9 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import { executeTask, normalizeSpec, plan, prepare, scopeOf, type Prepared, type TaskResult } from '@hessian/analysis';
 import type { ParamGroup } from '@hessian/engine';
 import { Rng } from '@hessian/linalg';
-import { CHANNEL_OPTIONS, loadProtos, specToProto, toChunks, VectorAssembler, type PrepareReply__Output, type VectorChunk__Output, type WorkerClient } from '@hessian/wire';
+import { CHANNEL_OPTIONS, ClusterSecretCheck, loadProtos, specToProto, workerClientOptions, toChunks, VectorAssembler, type PrepareReply__Output, type VectorChunk__Output, type WorkerClient } from '@hessian/wire';
 import { pino } from 'pino';
 import { EngineCache } from '../src/engines.js';
+import { guarded } from '../src/handlers/guard.js';
 import { workerHandlers } from '../src/handlers/index.js';
 import type { WorkerRuntime } from '../src/runtime.js';
 
@@ -27,6 +29,7 @@ describe('worker handlers', () => {
     running: new Map(),
     cancelledJobs: new Map(),
     draining: false,
+    capacity: 1,
     backendName: 'cpu',
     counters: { tasks: noop, hvps: noop, taskSeconds: noop, prepares: noop },
   };
@@ -127,6 +130,52 @@ describe('worker handlers', () => {
       await assert.rejects(runTask(key, t), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE && /draining/.test(e.details));
     } finally {
       rt.draining = false;
+    }
+  });
+
+  test('RunTask beyond the capacity is RESOURCE_EXHAUSTED naming HESSIAN_WORKER_CAPACITY, and nothing runs', async () => {
+    const busy = new AbortController();
+    rt.running.set(busy, { jobId: 'other', taskId: 'x' });
+    try {
+      const t = plan(spec, local.model.groups('layer')).tasks[0];
+      await assert.rejects(runTask(key, t), (e: grpc.ServiceError) => e.code === grpc.status.RESOURCE_EXHAUSTED && /capacity \(HESSIAN_WORKER_CAPACITY\) is 1/.test(e.details));
+      assert.equal(rt.running.size, 1);
+    } finally {
+      rt.running.delete(busy);
+    }
+  });
+
+  test('with a cluster secret: calls without it or with a wrong one are UNAUTHENTICATED and logged; with it they are served', async () => {
+    const lines: string[] = [];
+    const glog = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+    const gs = new grpc.Server(CHANNEL_OPTIONS);
+    const { worker } = loadProtos();
+    gs.addService(worker.hessian.v1.Worker.service, guarded(workerHandlers(rt), new ClusterSecretCheck('s3cret-cluster'), glog));
+    const port = await new Promise<number>((resolve, reject) => gs.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const dial = (secret?: string) => new worker.hessian.v1.Worker(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), workerClientOptions(CHANNEL_OPTIONS, secret)) as unknown as WorkerClient;
+    const health = (c: WorkerClient) => new Promise<string>((resolve, reject) => c.Health({}, (e, r) => (e ? reject(e) : resolve(r!.id))));
+    const clients = [dial(), dial('wrong'), dial('s3cret-cluster')];
+    try {
+      for (const c of clients.slice(0, 2)) {
+        await assert.rejects(health(c), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED && /serves only its cluster/.test(e.details));
+        const t = plan(spec, local.model.groups('layer')).tasks[0];
+        const rt2 = await new Promise<grpc.ServiceError | null>((resolve) => {
+          const call = c.RunTask({ jobId: 'j', key, taskJson: JSON.stringify({ ...t, probes: 1e9 }), convention: 'layer' });
+          call.on('data', () => undefined);
+          call.on('error', resolve);
+          call.on('end', () => resolve(null));
+        });
+        assert.equal(rt2?.code, grpc.status.UNAUTHENTICATED);
+        const prep2 = await new Promise<grpc.ServiceError | null>((resolve) => c.Prepare({ jobId: 'j', spec: specToProto(spec), shardIndex: 0, shardCount: 0 }, (e) => resolve(e)));
+        assert.equal(prep2?.code, grpc.status.UNAUTHENTICATED);
+      }
+      assert.equal(await health(clients[2]), 'w-test');
+      const refused = lines.map((l) => JSON.parse(l) as { msg: string; method: string }).filter((l) => l.msg === 'unauthenticated worker call refused');
+      assert.deepEqual(refused.map((l) => l.method).sort(), ['Health', 'Health', 'Prepare', 'Prepare', 'RunTask', 'RunTask']);
+      assert.equal(rt.running.size, 0);
+    } finally {
+      for (const c of clients) c.close();
+      gs.forceShutdown();
     }
   });
 });

@@ -7,6 +7,7 @@ import { choice, intFlag, parseFlags, type Command, type Flag, type Values } fro
 import { CoordinatorConnection, type ConnectOptions } from '../grpc-client.js';
 import { BACKENDS } from './analyze.js';
 import { authOptions } from './auth.js';
+import { ensureClusterAuth } from './cluster-auth.js';
 import { COORDINATOR_MAIN, WORKER_MAIN, findNatsServer, freePort, isAlive, isOurs, lastLines, listeningLine, portFree, readRecord, recordPath, spawnDetached, stopProcesses, tcpOpen, waitFor, writeRecord, type ClusterRecord, type ProcessRecord } from './cluster-process.js';
 
 export const CLUSTER_HELP_FLAG: Flag = { name: 'help', short: 'h', type: 'boolean', help: 'show this help' };
@@ -115,6 +116,8 @@ export async function clusterUp(argv: string[]): Promise<number> {
   mkdirSync(join(dir, 'nats'), { recursive: true });
   writeFileSync(portsPath(dir), JSON.stringify({ grpc: port, nats: natsPort, metrics: metricsPort } satisfies Ports) + '\n');
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  // NATS with one user per role and the workers' cluster secret, always: internals are never open.
+  const auth = ensureClusterAuth(dir);
   const rec: ClusterRecord = { version: 1, dir, startedAt: new Date().toISOString(), server: `127.0.0.1:${port}`, natsUrl, backend, processes: [] };
   const say = (s: string) => format === 'text' && process.stderr.write(s);
   const fail = (msg: string): never => {
@@ -123,17 +126,18 @@ export async function clusterUp(argv: string[]): Promise<number> {
 
   try {
     // nats-server with JetStream, its store in DIR/nats.
-    const natsRec = spawnDetached('nats', 'nats', nats, ['-js', '-sd', join(dir, 'nats'), '-p', String(natsPort), '-a', '127.0.0.1'], join(dir, 'logs', 'nats.log'), process.env, 'nats-server');
+    const natsRec = spawnDetached('nats', 'nats', nats, ['-js', '-sd', join(dir, 'nats'), '-p', String(natsPort), '-a', '127.0.0.1', '-c', auth.natsConfig], join(dir, 'logs', 'nats.log'), process.env, 'nats-server');
     natsRec.port = natsPort;
     rec.processes.push(natsRec);
     writeRecord(rec);
     const natsUp = await waitFor(async () => ((await tcpOpen(natsPort)) ? true : null), 10_000, () => isAlive(natsRec.pid));
     if (natsUp !== true) fail(`nats-server ${natsUp === 'exited' ? 'exited' : 'did not listen within 10 s'} on port ${natsPort}; see ${natsRec.log}: ${lastLines(natsRec)}`);
-    say(`nats-server   pid ${natsRec.pid}  ${natsUrl} (JetStream store ${join(dir, 'nats')})\n`);
+    say(`nats-server   pid ${natsRec.pid}  ${natsUrl} (JetStream store ${join(dir, 'nats')}; users per role, credentials in ${auth.dir})\n`);
 
     const base = { ...process.env, HESSIAN_NATS_URL: natsUrl, HESSIAN_LOG_LEVEL: logLevel };
     const coord = spawnDetached('coordinator', 'coordinator', process.execPath, [COORDINATOR_MAIN], join(dir, 'logs', 'coordinator.log'), {
       ...base,
+      ...auth.env('coordinator'),
       HESSIAN_GRPC_PORT: String(port),
       HESSIAN_METRICS_PORT: String(metricsPort),
     });
@@ -153,6 +157,7 @@ export async function clusterUp(argv: string[]): Promise<number> {
       const id = `worker-${i}`;
       const w = spawnDetached('worker', id, process.execPath, [WORKER_MAIN], join(dir, 'logs', `${id}.log`), {
         ...base,
+        ...auth.env('worker'),
         HESSIAN_WORKER_ID: id,
         HESSIAN_WORKER_CAPACITY: String(capacity),
         HESSIAN_BACKEND: backend,
@@ -222,6 +227,8 @@ export async function clusterUp(argv: string[]): Promise<number> {
       "  hessctl analyze --model zoo:lenet --data 'fashion-mnist:train[0:256]'     # runs on the cluster when HESSIAN_SERVER is set",
       "  hessctl submit --model zoo:lenet --data 'fashion-mnist:train[0:256]'      # prints a job id; then: hessctl watch ID",
       '  hessctl workers',
+      `  HESSIAN_NATS_USER=trainer HESSIAN_NATS_PASSWORD_FILE=${join(auth.dir, 'trainer.password')} HESSIAN_CLUSTER_SECRET_FILE=${join(auth.dir, 'cluster-secret')} \\`,
+      `    hessctl train --model zoo:lenet --cluster ${natsUrl} --out runs/lenet     # gradients on the workers`,
       `  hessctl cluster down${dirArg}`,
       '',
     ].join('\n'),

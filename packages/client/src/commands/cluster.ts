@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { choice, intFlag, parseFlags, type Command } from '../flags.js';
 import { CoordinatorConnection } from '../grpc-client.js';
+import { clusterCredentials, clusterCredentialsCommand } from './cluster-credentials.js';
 import { clusterUp, clusterUpCommand, CLUSTER_DIR_FLAG as DIR_FLAG, CLUSTER_HELP_FLAG as HELP_FLAG, selfCheckAuth } from './cluster-up.js';
 import { isAlive, isOurs, readRecord, recordPath, stopProcesses, type ProcessRecord } from './cluster-process.js';
 import { table } from './remote-common.js';
@@ -37,12 +38,12 @@ export const clusterStatusCommand: Command = {
 
 export const clusterCommand: Command = {
   name: 'cluster',
-  summary: 'a local development cluster: cluster up | cluster down | cluster status',
-  usage: 'hessctl cluster up|down|status [flags]      hessctl cluster SUBCOMMAND --help for its flags',
+  summary: 'a local development cluster: cluster up | cluster down | cluster status | cluster credentials',
+  usage: 'hessctl cluster up|down|status|credentials [flags]      hessctl cluster SUBCOMMAND --help for its flags',
   flags: [HELP_FLAG],
 };
 
-const SUBCOMMANDS: Record<string, Command> = { up: clusterUpCommand, down: clusterDownCommand, status: clusterStatusCommand };
+const SUBCOMMANDS: Record<string, Command> = { up: clusterUpCommand, down: clusterDownCommand, status: clusterStatusCommand, credentials: clusterCredentialsCommand };
 
 /** Help for `hessctl cluster [SUB] --help`. */
 export function clusterHelp(rest: string[], helpText: (c: Command) => string): string {
@@ -54,7 +55,7 @@ export function clusterHelp(rest: string[], helpText: (c: Command) => string): s
     `Usage: ${clusterCommand.usage}`,
     '',
     'Subcommands:',
-    ...Object.entries(SUBCOMMANDS).map(([k, c]) => `  ${k.padEnd(8)}${c.summary}`),
+    ...Object.entries(SUBCOMMANDS).map(([k, c]) => `  ${k.padEnd(12)}${c.summary}`),
     '',
     'Example: hessctl cluster up --workers 2 && export HESSIAN_SERVER=127.0.0.1:7070 && hessctl workers',
     '',
@@ -66,7 +67,8 @@ export async function cluster(argv: string[]): Promise<number> {
   if (sub === 'up') return clusterUp(rest);
   if (sub === 'down') return clusterDown(rest);
   if (sub === 'status') return clusterStatus(rest);
-  throw new UserError(`cluster: ${sub ? `unknown subcommand "${sub}"` : 'missing subcommand'}; give up, down or status (see \`hessctl cluster --help\`)`);
+  if (sub === 'credentials') return clusterCredentials(rest);
+  throw new UserError(`cluster: ${sub ? `unknown subcommand "${sub}"` : 'missing subcommand'}; give up, down, status or credentials (see \`hessctl cluster --help\`)`);
 }
 
 // ---------------------------------------------------------------- down

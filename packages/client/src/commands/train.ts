@@ -9,7 +9,7 @@ import { htrWillNotRun, normalizeTrainSpec, readRunSpec, resume, train, TRAIN_DE
 // above the services, and the embedded run should not load NATS and gRPC.
 import type { ClusterConfig } from '@hessian/trainer';
 import { UserError } from '@hessian/linalg';
-import { channelCredentials, createLogger, natsAuthFromEnv, tlsChannelOptions, tlsFilesFromEnv } from '@hessian/wire';
+import { channelCredentials, clusterSecretFromEnv, createLogger, natsAuthFromEnv, tlsChannelOptions, tlsFilesFromEnv, workerClientOptions } from '@hessian/wire';
 import { choice, givenFlags, intFlag, numFlag, parseFlags, type Command, type Values } from '../flags.js';
 import { formatDuration } from '../progress.js';
 import { checkOutDir } from './output.js';
@@ -83,7 +83,7 @@ function clusterConfig(values: Values, given: Set<string>): ClusterConfig | null
     ...(nats ? { natsUrl: nats, natsAuth: natsAuthFromEnv() } : { workers }),
     shards,
     credentials: () => channelCredentials({ ca: tls.ca, cert: tls.ca ? tls.cert : undefined, key: tls.ca ? tls.key : undefined }),
-    channelOptions: tlsChannelOptions(),
+    channelOptions: workerClientOptions(tlsChannelOptions(), clusterSecretFromEnv()),
   };
 }
 

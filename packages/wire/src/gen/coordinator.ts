@@ -19,6 +19,7 @@ import type { Progress as _hessian_v1_Progress, Progress__Output as _hessian_v1_
 import type { SubmitAnalysisRequest as _hessian_v1_SubmitAnalysisRequest, SubmitAnalysisRequest__Output as _hessian_v1_SubmitAnalysisRequest__Output } from './hessian/v1/SubmitAnalysisRequest.js';
 import type { TopKSpec as _hessian_v1_TopKSpec, TopKSpec__Output as _hessian_v1_TopKSpec__Output } from './hessian/v1/TopKSpec.js';
 import type { TraceSpec as _hessian_v1_TraceSpec, TraceSpec__Output as _hessian_v1_TraceSpec__Output } from './hessian/v1/TraceSpec.js';
+import type { UploadFileEntry as _hessian_v1_UploadFileEntry, UploadFileEntry__Output as _hessian_v1_UploadFileEntry__Output } from './hessian/v1/UploadFileEntry.js';
 import type { UploadModelChunk as _hessian_v1_UploadModelChunk, UploadModelChunk__Output as _hessian_v1_UploadModelChunk__Output } from './hessian/v1/UploadModelChunk.js';
 import type { UploadModelHeader as _hessian_v1_UploadModelHeader, UploadModelHeader__Output as _hessian_v1_UploadModelHeader__Output } from './hessian/v1/UploadModelHeader.js';
 import type { UploadModelReply as _hessian_v1_UploadModelReply, UploadModelReply__Output as _hessian_v1_UploadModelReply__Output } from './hessian/v1/UploadModelReply.js';
@@ -52,6 +53,7 @@ export interface ProtoGrpcType {
       SubmitAnalysisRequest: MessageTypeDefinition<_hessian_v1_SubmitAnalysisRequest, _hessian_v1_SubmitAnalysisRequest__Output>
       TopKSpec: MessageTypeDefinition<_hessian_v1_TopKSpec, _hessian_v1_TopKSpec__Output>
       TraceSpec: MessageTypeDefinition<_hessian_v1_TraceSpec, _hessian_v1_TraceSpec__Output>
+      UploadFileEntry: MessageTypeDefinition<_hessian_v1_UploadFileEntry, _hessian_v1_UploadFileEntry__Output>
       UploadModelChunk: MessageTypeDefinition<_hessian_v1_UploadModelChunk, _hessian_v1_UploadModelChunk__Output>
       UploadModelHeader: MessageTypeDefinition<_hessian_v1_UploadModelHeader, _hessian_v1_UploadModelHeader__Output>
       UploadModelReply: MessageTypeDefinition<_hessian_v1_UploadModelReply, _hessian_v1_UploadModelReply__Output>

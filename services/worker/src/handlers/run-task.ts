@@ -2,11 +2,13 @@
  * RunTask: one planned task in the engine's compute thread, streaming progress (fraction of
  * the task's expected products) and then the result. The task arrives as JSON and is parsed
  * and validated once here (parseTask: known estimator, every field within the spec's limits),
- * so a forged task is INVALID_ARGUMENT before any work. A cancel (NATS, the caller, a drain)
+ * so a forged task is INVALID_ARGUMENT before any work; a task beyond the worker's capacity is
+ * RESOURCE_EXHAUSTED. A cancel (NATS, the caller, a drain)
  * ends the call at once; the compute thread stops the task before its next product.
  */
 import * as grpc from '@grpc/grpc-js';
 import { parseTask } from '@hessian/analysis';
+import { UserError } from '@hessian/linalg';
 import type { WorkerHandlers } from '@hessian/wire';
 import { TaskStopped } from '../compute.js';
 import { callError, Cancelled, conventionOf, type WorkerRuntime } from '../runtime.js';
@@ -43,6 +45,9 @@ export function runTaskHandler(rt: WorkerRuntime): WorkerHandlers['RunTask'] {
       const convention = conventionOf(call.request.convention);
       taskId = task.id;
       const entry = rt.engines.entry(key);
+      // The coordinator never sends more than the heartbeat's capacity; anything beyond it is refused, not queued.
+      if (rt.running.size >= rt.capacity)
+        throw new UserError(`worker ${rt.id} is running ${rt.running.size} tasks and its capacity (HESSIAN_WORKER_CAPACITY) is ${rt.capacity}; send the task to another worker or when one ends`, 'RESOURCE_EXHAUSTED');
       // Counted as running until the compute thread has really stopped (or finished) the task.
       rt.running.set(ac, { jobId, taskId });
       const t0 = performance.now();

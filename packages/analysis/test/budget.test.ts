@@ -10,7 +10,7 @@ import {
   checkEngineFits, checkPlanFits, chooseLanczos, engineBytes, examplesOf, executeTask, maxTasksPerJob, normalizeSpec, parseByteSize, plan, prepare,
   workerMemoryBudget, type PartialSpec,
 } from '../src/index.js';
-import { scopeOf } from '../src/execute.js';
+import { explicitScope } from './fixtures.js';
 
 const GB = 1e9;
 
@@ -78,16 +78,7 @@ test('bounded modes on a real network agree with its exact Hessian (tiny-mlp, 75
   const spec = normalizeSpec({ model: 'zoo:tiny-mlp', data: 'synthetic:32', seed: 1 });
   const p = await prepare(spec, 'cpu');
   try {
-    const op = p.engine.operator('hessian', scopeOf('full', 'layer'));
-    const n = op.dim;
-    const m = new Float64Array(n * n);
-    for (let j = 0; j < n; j++) {
-      const e = new Float32Array(n);
-      e[j] = 1;
-      const col = await op.matvec(e);
-      for (let i = 0; i < n; i++) m[i * n + j] = col[i];
-    }
-    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) m[i * n + j] = m[j * n + i] = (m[i * n + j] + m[j * n + i]) / 2;
+    const { m, n } = await explicitScope(p, 'full');
     const exact = Array.from(symmetricEigen(m, n).values).reverse();
     // Room for 10 float64 vectors: no full basis of 30-60 steps, so thick restart / local.
     const tight = { available: n * 8 * 10 };

@@ -5,52 +5,31 @@
  * smooth activation falls back to Hutchinson and says why; --exact-max 0 turns it off.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng, symmetricEigenvalues, symmetrize } from '@hessian/linalg';
+import { Rng, symmetricEigenvalues } from '@hessian/linalg';
 import { modelFromArtifacts } from '@hessian/engine';
-import { normalizeSpec, prepare, runAnalysis, type Report, type Prepared } from '../src/index.js';
-import { scopeOf } from '../src/scope.js';
+import { normalizeSpec, runAnalysis, type Prepared } from '../src/index.js';
+import { againstExact, explicitScope } from './fixtures.js';
 
-/** Every eigenvalue (ascending) of a scope's explicit Hessian from unit-vector products. */
+/** Every eigenvalue (ascending) of a scope's explicit Hessian. */
 async function explicitEigenvalues(p: Prepared, scope: string): Promise<Float64Array> {
-  const op = p.engine.operator('hessian', scopeOf(scope, 'layer'));
-  const n = op.dim;
-  const m = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    const e = new Float32Array(n);
-    e[j] = 1;
-    const col = await op.matvec(e);
-    for (let i = 0; i < n; i++) m[i * n + j] = col[i];
-  }
-  symmetrize(m, n);
+  const { m, n } = await explicitScope(p, scope);
   return symmetricEigenvalues(m, n);
 }
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol * Math.max(Math.abs(b), 1e-12), `${what}: ${a} vs ${b}`);
 
 describe('exact blocks and exact traces on tiny-cnn (every supported layer type)', () => {
-  let prepared: Prepared;
-  let report: Report;
-  const exact = new Map<string, Float64Array>();
-  before(async () => {
-    const spec = normalizeSpec({ model: 'zoo:tiny-cnn', data: 'synthetic:24', topK: { k: 3 }, density: { runs: 2, steps: 20 }, seed: 5, exactMax: 80 });
-    prepared = await prepare(spec, 'cpu');
-    for (const g of ['full', ...prepared.model.groups('layer').map((x) => x.name)]) exact.set(g, await explicitEigenvalues(prepared, g));
-    report = await runAnalysis(spec, { backend: 'cpu' });
-  });
-  after(() => {
-    prepared.engine.dispose();
-    prepared.model.dispose();
-  });
+  const f = againstExact(normalizeSpec({ model: 'zoo:tiny-cnn', data: 'synthetic:24', topK: { k: 3 }, density: { runs: 2, steps: 20 }, seed: 5, exactMax: 80 }), explicitEigenvalues);
 
   test('blocks up to --exact-max are exact: every eigenvalue, top-k with zero residual, trace, ESD nodes', () => {
     let exactScopes = 0;
-    for (const s of report.scopes) {
+    for (const s of f.report.scopes) {
       const o = s.operators[0];
-      const ev = exact.get(s.name) as Float64Array;
+      const ev = f.exact.get(s.name) as Float64Array;
       const n = ev.length;
       if (s.params > 80) {
         assert.notEqual(o.top?.method, 'exact', s.name);
@@ -74,10 +53,10 @@ describe('exact blocks and exact traces on tiny-cnn (every supported layer type)
   });
 
   test('larger scopes: the trace is the exact diagonal (ReLU/pooling/BN/Add network), the rest estimated', () => {
-    for (const s of report.scopes) {
+    for (const s of f.report.scopes) {
       if (s.params <= 80) continue;
       const o = s.operators[0];
-      const ev = exact.get(s.name) as Float64Array;
+      const ev = f.exact.get(s.name) as Float64Array;
       assert.equal(o.trace?.method, 'exact', s.name);
       assert.match(o.methods?.trace?.why ?? '', /^exact/);
       close(o.trace?.mean ?? NaN, ev.reduce((a, b) => a + b, 0), 1e-5, `${s.name} trace by the diagonal`);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { symmetricEigen } from '@hessian/linalg';
 import { executeTask, normalizeSpec, prepare, runAnalysis, type Prepared, type PartialSpec } from '../src/index.js';
-import { scopeOf } from '../src/execute.js';
+import { explicitScope } from './fixtures.js';
 
 const MODEL = 'zoo:resnet18?width=0.03125&input=8x8x1&classes=3';
 const BASE: PartialSpec = { model: MODEL, data: 'synthetic:8', seed: 4, modelSeed: 1, batchSize: 4 };
@@ -22,18 +22,7 @@ after(() => {
 });
 
 async function explicit(scope: string): Promise<{ eig: number[]; trace: number }> {
-  const op = p.engine.operator('hessian', scopeOf(scope, 'layer'));
-  const n = op.dim;
-  const m = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    const e = new Float32Array(n);
-    e[j] = 1;
-    const col = await op.matvec(e);
-    for (let i = 0; i < n; i++) m[i * n + j] = col[i];
-  }
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) m[i * n + j] = m[j * n + i] = (m[i * n + j] + m[j * n + i]) / 2;
-  let trace = 0;
-  for (let i = 0; i < n; i++) trace += m[i * n + i];
+  const { m, n, trace } = await explicitScope(p, scope);
   return { eig: Array.from(symmetricEigen(m, n).values).reverse(), trace };
 }
 

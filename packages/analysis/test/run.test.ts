@@ -4,30 +4,19 @@
  * number to the number of workers and to repetition with the same seed.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DenseSymmetricOperator, Rng, topEigenvalues } from '@hessian/linalg';
 import { normalizeSpec, prepare, runAnalysis, type Report, type PartialSpec, type Prepared } from '../src/index.js';
-import { scopeOf } from '../src/execute.js';
+import { againstExact, explicitScope } from './fixtures.js';
 
 interface Exact {
   eigenvalues: number[];
   trace: number;
 }
 
-/** Explicit matrix of a scope's operator from products with unit vectors, symmetrized, then its exact top-3 and trace. */
+/** Exact top-3 and trace of a scope's explicit matrix. */
 async function exactOf(p: Prepared, scope: string, kind: 'hessian' | 'gauss-newton' = 'hessian'): Promise<Exact> {
-  const op = p.engine.operator(kind, scopeOf(scope, 'layer'));
-  const n = op.dim;
-  const m = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    const e = new Float32Array(n);
-    e[j] = 1;
-    const col = await op.matvec(e);
-    for (let i = 0; i < n; i++) m[i * n + j] = col[i];
-  }
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) m[i * n + j] = m[j * n + i] = (m[i * n + j] + m[j * n + i]) / 2;
-  let trace = 0;
-  for (let i = 0; i < n; i++) trace += m[i * n + i];
+  const { m, n, trace } = await explicitScope(p, scope, kind);
   // Lanczos run to the full dimension on the explicit matrix is an exact eigensolver.
   const top = await topEigenvalues(new DenseSymmetricOperator(n, m), { k: 3, rng: new Rng(99), tol: 1e-12, maxSteps: n });
   return { eigenvalues: top.eigenvalues, trace };
@@ -53,24 +42,12 @@ const base: PartialSpec = {
 };
 
 describe('analysis of tiny-mlp against its explicit Hessian', () => {
-  let prepared: Prepared;
-  let report: Report;
-  const exact = new Map<string, Exact>();
-  before(async () => {
-    const spec = normalizeSpec(base);
-    prepared = await prepare(spec, 'cpu');
-    for (const g of ['full', ...prepared.model.groups('layer').map((x) => x.name)]) exact.set(g, await exactOf(prepared, g));
-    report = await runAnalysis(spec, { backend: 'cpu' });
-  });
-  after(() => {
-    prepared.engine.dispose();
-    prepared.model.dispose();
-  });
+  const f = againstExact(normalizeSpec(base), exactOf);
 
   test('top-3 eigenvalues of every scope equal the exact ones to 1e-4 relative, with small residuals', () => {
-    for (const s of report.scopes) {
+    for (const s of f.report.scopes) {
       const top = s.operators[0].top!;
-      const want = exact.get(s.name)!.eigenvalues;
+      const want = f.exact.get(s.name)!.eigenvalues;
       assert.equal(top.values.length, 3, s.name);
       for (let i = 0; i < 3; i++) assert.ok(Math.abs(top.values[i] - want[i]) <= 1e-4 * Math.abs(want[0]), `${s.name} λ${i + 1}: ${top.values[i]} vs exact ${want[i]}`);
       assert.ok(top.residuals[0] <= 1e-3 * Math.abs(want[0]), `${s.name} residual ${top.residuals[0]}`);
@@ -80,9 +57,9 @@ describe('analysis of tiny-mlp against its explicit Hessian', () => {
 
   test('traces lie within 3 standard errors of the exact traces, per block and from full-network probes', () => {
     let layerSum = 0;
-    for (const s of report.scopes) {
+    for (const s of f.report.scopes) {
       const t = s.operators[0].trace!;
-      const want = exact.get(s.name)!.trace;
+      const want = f.exact.get(s.name)!.trace;
       assert.equal(t.probes, 200);
       assert.ok(t.stderr > 0);
       assert.ok(Math.abs(t.mean - want) <= 3 * t.stderr, `${s.name}: ${t.mean} ± ${t.stderr} vs exact ${want}`);
@@ -94,11 +71,11 @@ describe('analysis of tiny-mlp against its explicit Hessian', () => {
       }
     }
     // The trace of the full Hessian is the sum of its diagonal blocks' traces.
-    assert.ok(Math.abs(exact.get('full')!.trace - layerSum) <= 1e-4 * Math.abs(layerSum));
+    assert.ok(Math.abs(f.exact.get('full')!.trace - layerSum) <= 1e-4 * Math.abs(layerSum));
   });
 
   test('the density integrates to 1, its mean equals trace/n, and layers carry distances to the full network', () => {
-    for (const s of report.scopes) {
+    for (const s of f.report.scopes) {
       const d = s.operators[0].density!;
       assert.equal(d.runs, 3);
       const w = d.weights.reduce((a, b) => a + b, 0);
@@ -108,7 +85,7 @@ describe('analysis of tiny-mlp against its explicit Hessian', () => {
       // sample over n. Its standard error over the runs follows from the trace's per-probe spread.
       const t = s.operators[0].trace!;
       const perRunSd = (t.stderr * Math.sqrt(t.probes)) / s.params;
-      const want = exact.get(s.name)!.trace / s.params;
+      const want = f.exact.get(s.name)!.trace / s.params;
       assert.ok(Math.abs(mean - want) <= (4 * perRunSd) / Math.sqrt(d.runs), `${s.name}: SLQ mean ${mean} vs ${want}`);
       if (s.kind === 'layer') {
         assert.ok(s.operators[0].similarity!.wasserstein1 >= 0);
@@ -119,9 +96,9 @@ describe('analysis of tiny-mlp against its explicit Hessian', () => {
 
   test('the same seed gives identical numbers; another seed other probes', async () => {
     const again = await runAnalysis(normalizeSpec(base), { backend: 'cpu' });
-    assert.deepEqual(numbers(again), numbers(report));
+    assert.deepEqual(numbers(again), numbers(f.report));
     const other = await runAnalysis(normalizeSpec({ ...base, seed: 12, density: null, topK: null }), { backend: 'cpu' });
-    assert.notEqual(other.scopes[0].operators[0].trace!.mean, report.scopes[0].operators[0].trace!.mean);
+    assert.notEqual(other.scopes[0].operators[0].trace!.mean, f.report.scopes[0].operators[0].trace!.mean);
   });
 });
 

@@ -8,9 +8,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { depthwiseConv2d, depthwiseGeometry, samePads } from './depthwise.js';
-import { activation, bool, channelsLast, fail, need, num, pair, padding, prod } from './layer-config.js';
+import { bool, channelsLast, fail, need, num, pair, padding, prod } from './layer-config.js';
 import type { CompiledLayer, ExpectedWeight, GraphNode } from './layers.js';
-import { conv2d } from './layers.js';
+import { affineLayer, conv2d, lastAxisNorm } from './layers.js';
 
 export const EXTRA_LAYERS = ['DepthwiseConv2D', 'SeparableConv2D', 'Concatenate', 'Reshape', 'LayerNormalization', 'GlobalMaxPooling2D', 'LeakyReLU', 'ELU'] as const;
 
@@ -39,24 +39,19 @@ export function compileExtraLayer(cls: string, node: GraphNode, inShapes: number
       const c = inShapes[0][2];
       const { spec, k, m, outH, outW } = depthwisePart(node, inShapes[0]);
       const useBias = bool(node, 'use_bias', true);
-      const act = activation(node, isOutput);
       const separable = cls === 'SeparableConv2D';
       const filters = separable ? num(node, 'filters') : c * m;
       const weights: ExpectedWeight[] = [{ role: 'depthwise_kernel', shape: [k[0], k[1], c, m], trainable }];
       if (separable) weights.push({ role: 'pointwise_kernel', shape: [1, 1, c * m, filters], trainable });
-      if (useBias) weights.push({ role: 'bias', shape: [filters], trainable });
-      return {
-        ...base,
+      return affineLayer(node, trainable, isOutput, {
         outShape: [outH, outW, filters],
         weights,
-        note: act.note,
-        apply: (x, w) => {
-          let y: tf.Tensor = depthwiseConv2d(x[0] as tf.Tensor4D, w('depthwise_kernel') as tf.Tensor4D, spec);
-          if (separable) y = conv2d(y as tf.Tensor4D, w('pointwise_kernel') as tf.Tensor4D, [1, 1], 'valid', [1, 1]);
-          if (useBias) y = tf.add(y, w('bias'));
-          return act.fn(y);
+        bias: useBias ? filters : null,
+        linear: (x, w) => {
+          const y = depthwiseConv2d(x[0] as tf.Tensor4D, w('depthwise_kernel') as tf.Tensor4D, spec);
+          return separable ? conv2d(y, w('pointwise_kernel') as tf.Tensor4D, [1, 1], 'valid', [1, 1]) : y;
         },
-      };
+      });
     }
     case 'Concatenate': {
       need(node, inShapes, 'many');
@@ -84,17 +79,7 @@ export function compileExtraLayer(cls: string, node: GraphNode, inShapes: number
     }
     case 'LayerNormalization': {
       need(node, inShapes, 1);
-      const r = inShapes[0].length;
-      const axCfg = node.config['axis'];
-      const ax = Array.isArray(axCfg) && axCfg.length === 1 ? Number(axCfg[0]) : axCfg === undefined || axCfg === null ? -1 : Number(axCfg);
-      if (!(ax === -1 || ax === r)) fail(node, `only normalization over the last axis is supported, got axis ${JSON.stringify(axCfg)}`);
-      const c = inShapes[0][r - 1];
-      const eps = num(node, 'epsilon', 1e-3);
-      const center = bool(node, 'center', true);
-      const scale = bool(node, 'scale', true);
-      const weights: ExpectedWeight[] = [];
-      if (scale) weights.push({ role: 'gamma', shape: [c], trainable });
-      if (center) weights.push({ role: 'beta', shape: [c], trainable });
+      const { eps, center, scale, weights } = lastAxisNorm(node, inShapes[0], trainable, 'last axis');
       return {
         ...base,
         outShape: inShapes[0],

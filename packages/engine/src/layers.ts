@@ -98,6 +98,52 @@ export function conv2d(x: tf.Tensor4D, k: tf.Tensor4D, s: [number, number], pad:
   return useIm2col() ? conv2dIm2col(x, k, s, pad, d) : tf.conv2d(x, dilateKernel(k, d), s, pad);
 }
 
+/** What differs between the affine layers (Dense and the convolutions): their linear part. */
+export interface AffineParts {
+  outShape: number[];
+  /** the linear part's weights; a bias of `bias` entries (null: none) follows them, as Keras orders `layer.weights` */
+  weights: ExpectedWeight[];
+  bias: number | null;
+  linear(x: tf.Tensor[], w: WeightGetter): tf.Tensor;
+  /** applied after the bias, before the activation (Dense's reshape back to its input's rank) */
+  after?(y: tf.Tensor, x: tf.Tensor[]): tf.Tensor;
+}
+
+/** A layer computing activation(linear(x) + bias): Dense, Conv2D, DepthwiseConv2D, SeparableConv2D. */
+export function affineLayer(node: GraphNode, trainable: boolean, isOutput: boolean, p: AffineParts): CompiledLayer {
+  const act = activation(node, isOutput);
+  const bias = p.bias;
+  const weights = bias === null ? p.weights : [...p.weights, { role: 'bias', shape: [bias], trainable }];
+  return {
+    node,
+    trainable,
+    outShape: p.outShape,
+    weights,
+    note: act.note,
+    apply: (x, w) => {
+      let y = p.linear(x, w);
+      if (bias !== null) y = tf.add(y, w('bias'));
+      if (p.after) y = p.after(y, x);
+      return act.fn(y);
+    },
+  };
+}
+
+/** What both normalization layers read: they normalize over the last axis only, with gamma / beta weights when scale / center. */
+export function lastAxisNorm(node: GraphNode, inShape: number[], trainable: boolean, axisName: string): { c: number; eps: number; center: boolean; scale: boolean; weights: ExpectedWeight[] } {
+  const rank = inShape.length;
+  const axisCfg = node.config['axis'];
+  const axis = Array.isArray(axisCfg) && axisCfg.length === 1 ? Number(axisCfg[0]) : axisCfg === undefined || axisCfg === null ? -1 : Number(axisCfg);
+  if (!(axis === -1 || axis === rank)) fail(node, `only normalization over the ${axisName} is supported, got axis ${JSON.stringify(axisCfg)}`);
+  const c = inShape[rank - 1];
+  const center = bool(node, 'center', true);
+  const scale = bool(node, 'scale', true);
+  const weights: ExpectedWeight[] = [];
+  if (scale) weights.push({ role: 'gamma', shape: [c], trainable });
+  if (center) weights.push({ role: 'beta', shape: [c], trainable });
+  return { c, eps: num(node, 'epsilon', 1e-3), center, scale, weights };
+}
+
 function convOut(size: number, k: number, s: number, d: number, pad: 'same' | 'valid'): number {
   return pad === 'same' ? Math.ceil(size / s) : Math.ceil((size - (k - 1) * d) / s);
 }
@@ -133,24 +179,15 @@ export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: bo
       const units = num(node, 'units');
       const useBias = bool(node, 'use_bias', true);
       const inDim = inShapes[0][inShapes[0].length - 1];
-      const act = activation(node, isOutput);
       const outShape = [...inShapes[0].slice(0, -1), units];
-      const weights: ExpectedWeight[] = [{ role: 'kernel', shape: [inDim, units], trainable }];
-      if (useBias) weights.push({ role: 'bias', shape: [units], trainable });
-      return {
-        ...base,
+      return affineLayer(node, trainable, isOutput, {
         outShape,
-        weights,
-        note: act.note,
-        apply: (x, w) => {
-          const input = x[0];
-          const flat = input.rank === 2 ? (input as tf.Tensor2D) : tf.reshape(input, [-1, inDim]) as tf.Tensor2D;
-          let y: tf.Tensor = tf.matMul(flat, w('kernel') as tf.Tensor2D);
-          if (useBias) y = tf.add(y, w('bias'));
-          if (input.rank !== 2) y = tf.reshape(y, [input.shape[0], ...outShape]);
-          return act.fn(y);
-        },
-      };
+        weights: [{ role: 'kernel', shape: [inDim, units], trainable }],
+        bias: useBias ? units : null,
+        linear: (x, w) => tf.matMul(x[0].rank === 2 ? (x[0] as tf.Tensor2D) : (tf.reshape(x[0], [-1, inDim]) as tf.Tensor2D), w('kernel') as tf.Tensor2D),
+        // higher-rank inputs were flattened to rows; the bias is added before their shape is restored
+        after: (y, x) => (x[0].rank === 2 ? y : tf.reshape(y, [x[0].shape[0], ...outShape])),
+      });
     }
     case 'Conv2D': {
       need(node, inShapes, 1, 3);
@@ -167,20 +204,12 @@ export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: bo
       const oh = convOut(h, k[0], s[0], d[0], pad);
       const ow = convOut(w0, k[1], s[1], d[1], pad);
       if (oh <= 0 || ow <= 0) fail(node, `kernel ${k.join('x')} (dilation ${d.join('x')}) does not fit the input ${h}x${w0}`);
-      const act = activation(node, isOutput);
-      const weights: ExpectedWeight[] = [{ role: 'kernel', shape: [k[0], k[1], cin, filters], trainable }];
-      if (useBias) weights.push({ role: 'bias', shape: [filters], trainable });
-      return {
-        ...base,
+      return affineLayer(node, trainable, isOutput, {
         outShape: [oh, ow, filters],
-        weights,
-        note: act.note,
-        apply: (x, w) => {
-          let y: tf.Tensor = conv2d(x[0] as tf.Tensor4D, w('kernel') as tf.Tensor4D, s, pad, d);
-          if (useBias) y = tf.add(y, w('bias'));
-          return act.fn(y);
-        },
-      };
+        weights: [{ role: 'kernel', shape: [k[0], k[1], cin, filters], trainable }],
+        bias: useBias ? filters : null,
+        linear: (x, w) => conv2d(x[0] as tf.Tensor4D, w('kernel') as tf.Tensor4D, s, pad, d),
+      });
     }
     case 'MaxPooling2D':
     case 'AveragePooling2D': {
@@ -206,17 +235,7 @@ export function compileLayer(node: GraphNode, inShapes: number[][], isOutput: bo
     }
     case 'BatchNormalization': {
       need(node, inShapes, 1);
-      const rank = inShapes[0].length;
-      const axisCfg = node.config['axis'];
-      const axis = Array.isArray(axisCfg) && axisCfg.length === 1 ? Number(axisCfg[0]) : axisCfg === undefined ? -1 : Number(axisCfg);
-      if (!(axis === -1 || axis === rank)) fail(node, `only normalization over the last (channel) axis is supported, got axis ${JSON.stringify(axisCfg)}`);
-      const c = inShapes[0][rank - 1];
-      const eps = num(node, 'epsilon', 1e-3);
-      const center = bool(node, 'center', true);
-      const scale = bool(node, 'scale', true);
-      const weights: ExpectedWeight[] = [];
-      if (scale) weights.push({ role: 'gamma', shape: [c], trainable });
-      if (center) weights.push({ role: 'beta', shape: [c], trainable });
+      const { c, eps, center, scale, weights } = lastAxisNorm(node, inShapes[0], trainable, 'last (channel) axis');
       weights.push({ role: 'moving_mean', shape: [c], trainable: false }, { role: 'moving_variance', shape: [c], trainable: false });
       return {
         ...base,

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend, loadModel, HessianEngine, tf, type Model, type Batch, type Convention } from '../src/index.js';
-import { randomBatch, randomVector, unit, explicitMatrix, matvec, relErr, transpose, subMatrix, indicesOf } from './helpers.js';
+import { initBackend, loadModel, HessianEngine, tf, type Model, type Batch } from '../src/index.js';
+import { randomBatch, randomVector, unit, matvec, relErr, transpose, subMatrix, indicesOf, fdHvp, exactCase, exactHessianTests, type ExactCase } from './helpers.js';
 
 /** Explicit Jacobian of the logits [N*C, P] (row n*C + c), from one gradient per output. */
 function explicitJacobian(model: Model, batch: Batch, cols: number[]): Float64Array {
@@ -69,19 +69,6 @@ function explicitGaussNewton(model: Model, batch: Batch, loss: 'cross-entropy' |
   return g;
 }
 
-async function fdHvp(engine: HessianEngine, u: Float32Array, eps: number): Promise<Float64Array> {
-  const model = engine.model;
-  const theta = model.getFlatParams();
-  const plus = theta.map((t, i) => t + eps * u[i]);
-  const minus = theta.map((t, i) => t - eps * u[i]);
-  model.setFlatParams(plus);
-  const gp = await engine.gradient();
-  model.setFlatParams(minus);
-  const gm = await engine.gradient();
-  model.setFlatParams(theta);
-  return Float64Array.from(gp, (g, i) => (g - gm[i]) / (2 * eps));
-}
-
 /**
  * Backends the exactness suite runs on: cpu always; native when built (its pooling and conv
  * kernels take the fast path); wasm for the conv-free fixture (auto picks it for MLPs).
@@ -108,72 +95,23 @@ before(async () => {
 
 for (const [backend, name] of suites) {
   describe(`exact curvature operators on ${name} (${backend})`, () => {
-    let model: Model;
-    let batch: Batch;
-    let engine: HessianEngine;
-    let H: Float64Array;
-    let n: number;
+    let c: ExactCase;
 
     before(async () => {
       await initBackend(backend as 'cpu' | 'native' | 'wasm');
       assert.equal(tf.getBackend(), backend);
-      model = await loadModel(`zoo:${name}`, { seed: 3 });
-      batch = randomBatch(model, 6, 11);
-      engine = new HessianEngine(model, batch);
-      n = model.paramCount;
-      H = await explicitMatrix(engine.operator('hessian', { kind: 'full' }));
+      const model = await loadModel(`zoo:${name}`, { seed: 3 });
+      c = await exactCase(model, randomBatch(model, 6, 11));
     });
     after(() => {
-      engine.dispose();
-      model.dispose();
+      c.engine.dispose();
+      c.model.dispose();
     });
 
-    test('explicit Hessian is symmetric and matches the operator on random vectors', async () => {
-      const asym = relErr(H, transpose(H, n));
-      assert.ok(asym < 1e-5, `relative asymmetry ${asym}`);
-      const op = engine.operator('hessian', { kind: 'full' });
-      for (let s = 0; s < 3; s++) {
-        const v = randomVector(n, 100 + s);
-        const e = relErr(await op.matvec(v), matvec(H, n, v));
-        assert.ok(e < 1e-5, `H v vs explicit: ${e}`);
-      }
-      // Not trivially zero: the curvature of a random model is far from 0.
-      assert.ok(Math.sqrt(H.reduce((a, b) => a + b * b, 0)) > 1e-3);
-    });
-
-    test('agrees with central finite differences of the gradient', async () => {
-      // Central differences along a unit direction u: error O(eps^2) from the third
-      // derivative plus float32 round-off of the gradient (~1e-7 relative) divided by eps.
-      // With eps = 1e-3 both stay well under 1e-2 relative; a missing second-order term
-      // (e.g. a cut softmax path) gives errors of order 1. eps is small so that no ReLU
-      // changes sign between theta - eps u and theta + eps u (checked for these seeds).
-      const u = unit(randomVector(n, 7));
-      const hv = await engine.operator('hessian', { kind: 'full' }).matvec(u);
-      const fd = await fdHvp(engine, u, 1e-3);
-      const e = relErr(hv, fd);
-      assert.ok(e < 1e-2, `HVP vs finite differences: ${e}`);
-    });
-
-    for (const convention of ['layer', 'weights-only'] as Convention[]) {
-      test(`every ${convention} block equals the matching block of the explicit Hessian`, async () => {
-        const groups = model.groups(convention);
-        assert.ok(groups.length >= 2);
-        for (const g of groups) {
-          const scope = { kind: 'group', group: g.name, convention } as const;
-          const idx = indicesOf(engine.scopeOffsets(scope));
-          assert.equal(idx.length, engine.scopeDim(scope));
-          assert.equal(idx.length, g.size);
-          const block = subMatrix(H, n, idx);
-          const op = engine.operator('hessian', scope);
-          assert.equal(op.dim, idx.length);
-          const v = randomVector(op.dim, 200);
-          const e = relErr(await op.matvec(v), matvec(block, idx.length, v));
-          assert.ok(e < 1e-5, `block ${g.name} (${convention}): ${e}`);
-        }
-      });
-    }
+    exactHessianTests(() => c, { operator: [100, 101, 102], fd: 7, block: 200 }, ['layer', 'weights-only']);
 
     test('Gauss-Newton operator equals J^T H_out J; residual equals H - G', async () => {
+      const { model, batch, engine, H, n } = c;
       const all = Array.from({ length: n }, (_, i) => i);
       const G = explicitGaussNewton(model, batch, 'cross-entropy', all);
       assert.ok(relErr(G, transpose(G, n)) < 1e-6);

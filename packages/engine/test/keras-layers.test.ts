@@ -11,9 +11,9 @@ import { Rng } from '@hessian/linalg';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend, HessianEngine, loadModel, modelFromArtifacts, tf, type Model, type Batch } from '../src/index.js';
+import { initBackend, loadModel, modelFromArtifacts, tf } from '../src/index.js';
 import { artifactsOf, writeKerasFiles } from './keras-writer.js';
-import { randomBatch, randomVector, unit, explicitMatrix, matvec, relErr, transpose, subMatrix, indicesOf } from './helpers.js';
+import { randomBatch, relErr, exactCase, exactHessianTests, type ExactCase } from './helpers.js';
 
 /** A functional tfjs-layers model with every new layer, seeded weights. */
 export function buildTwin(seed: number): tfl.LayersModel {
@@ -34,24 +34,9 @@ export function buildTwin(seed: number): tfl.LayersModel {
   return m;
 }
 
-async function fdHvp(engine: HessianEngine, u: Float32Array, eps: number): Promise<Float64Array> {
-  const model = engine.model;
-  const theta = model.getFlatParams();
-  model.setFlatParams(theta.map((t, i) => t + eps * u[i]));
-  const gp = await engine.gradient();
-  model.setFlatParams(theta.map((t, i) => t - eps * u[i]));
-  const gm = await engine.gradient();
-  model.setFlatParams(theta);
-  return Float64Array.from(gp, (g, i) => (g - gm[i]) / (2 * eps));
-}
-
 describe('new Keras layers', () => {
   let twin: tfl.LayersModel;
-  let model: Model;
-  let batch: Batch;
-  let engine: HessianEngine;
-  let H: Float64Array;
-  let n: number;
+  let c: ExactCase;
 
   before(async () => {
     await initBackend('cpu');
@@ -65,15 +50,12 @@ describe('new Keras layers', () => {
     const hid = topo.config.layers.find((l) => l.name === 'hid');
     assert.ok(hid);
     hid.config['activation'] = 'gelu';
-    model = modelFromArtifacts(withActs);
-    batch = randomBatch(model, 4, 9);
-    engine = new HessianEngine(model, batch);
-    n = model.paramCount;
-    H = await explicitMatrix(engine.operator('hessian', { kind: 'full' }));
+    const model = modelFromArtifacts(withActs);
+    c = await exactCase(model, randomBatch(model, 4, 9));
   });
   after(() => {
-    engine.dispose();
-    model.dispose();
+    c.engine.dispose();
+    c.model.dispose();
     twin.dispose();
   });
 
@@ -97,30 +79,7 @@ describe('new Keras layers', () => {
     z.dispose();
   });
 
-  test('explicit Hessian is symmetric and equals the operator', async () => {
-    assert.ok(relErr(H, transpose(H, n)) < 1e-5, `asymmetry ${relErr(H, transpose(H, n))}`);
-    const v = randomVector(n, 5);
-    const e = relErr(await engine.operator('hessian', { kind: 'full' }).matvec(v), matvec(H, n, v));
-    assert.ok(e < 1e-5, `H v vs explicit: ${e}`);
-  });
-
-  test('agrees with central finite differences of the gradient', async () => {
-    const u = unit(randomVector(n, 8));
-    const hv = await engine.operator('hessian', { kind: 'full' }).matvec(u);
-    const e = relErr(hv, await fdHvp(engine, u, 1e-3));
-    assert.ok(e < 1e-2, `HVP vs finite differences: ${e}`);
-  });
-
-  test('every layer block equals the matching block of the explicit Hessian', async () => {
-    for (const g of model.groups('layer')) {
-      const scope = { kind: 'group', group: g.name, convention: 'layer' } as const;
-      const idx = indicesOf(engine.scopeOffsets(scope));
-      const op = engine.operator('hessian', scope);
-      const v = randomVector(op.dim, 21);
-      const e = relErr(await op.matvec(v), matvec(subMatrix(H, n, idx), idx.length, v));
-      assert.ok(e < 1e-5, `block ${g.name}: ${e}`);
-    }
-  });
+  exactHessianTests(() => c, { operator: [5], fd: 8, block: 21 });
 });
 
 /** erf by Numerical Recipes' erfc Chebyshev fit (fractional error < 1.2e-7). */

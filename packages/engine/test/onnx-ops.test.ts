@@ -6,9 +6,9 @@
 import { test, describe, before, after } from 'node:test';
 import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
-import { initBackend, HessianEngine, modelFromFileBytes, type Model, type Batch } from '../src/index.js';
+import { initBackend, modelFromFileBytes } from '../src/index.js';
 import { buildOnnx, type GraphSpec } from './onnx-builder.js';
-import { randomBatch, randomVector, unit, explicitMatrix, matvec, relErr, transpose, subMatrix, indicesOf } from './helpers.js';
+import { randomBatch, randomVector, relErr, exactCase, exactHessianTests, type ExactCase } from './helpers.js';
 
 /** Depthwise (multiplier 2) + BN + LeakyRelu + grouped conv + padded max pool + Pad + AveragePool + Sigmoid + Concat + SAME conv + GAP + Flatten. */
 const CONVS: GraphSpec = {
@@ -119,70 +119,27 @@ const NORM: GraphSpec = {
   ints: { one: { dims: [1], values: [1] }, minus2: { dims: [1], values: [-2] }, big: { dims: [1], values: [1000] }, axis1: { dims: [1], values: [1] }, axis2: { dims: [1], values: [2] } },
 };
 
-async function fdHvp(engine: HessianEngine, u: Float32Array, eps: number): Promise<Float64Array> {
-  const model = engine.model;
-  const theta = model.getFlatParams();
-  model.setFlatParams(theta.map((t, i) => t + eps * u[i]));
-  const gp = await engine.gradient();
-  model.setFlatParams(theta.map((t, i) => t - eps * u[i]));
-  const gm = await engine.gradient();
-  model.setFlatParams(theta);
-  return Float64Array.from(gp, (g, i) => (g - gm[i]) / (2 * eps));
-}
-
 for (const [name, spec, groups] of [['convs', CONVS, ['dw/Conv', 'bn/BatchNormalization', 'g/Conv', 'head/Conv']], ['dense', DENSE, ['fc1/MatMul', 'fc2/Gemm', 'fc3/Gemm']], ['norm', NORM, ['c1/Conv', 'ln/LayerNormalization', 'fc/Gemm']]] as const) {
   describe(`ONNX operators at second order: ${name}`, () => {
-    let model: Model;
-    let batch: Batch;
-    let engine: HessianEngine;
-    let H: Float64Array;
-    let n: number;
+    let c: ExactCase;
 
     before(async () => {
       await initBackend('cpu');
       const named = { ...spec, nodes: spec.nodes.map((nd, i) => ({ ...nd, name: nd.inputs[1]?.includes('.weight') ? `/${nd.inputs[1].split('.')[0]}/${nd.op}` : `/${nd.op}_${i}` })) };
-      model = modelFromFileBytes(buildOnnx(named), `${name}.onnx`);
-      batch = randomBatch(model, 4, 17);
-      engine = new HessianEngine(model, batch);
-      n = model.paramCount;
-      H = await explicitMatrix(engine.operator('hessian', { kind: 'full' }));
+      const model = modelFromFileBytes(buildOnnx(named), `${name}.onnx`);
+      c = await exactCase(model, randomBatch(model, 4, 17));
     });
     after(() => {
-      engine.dispose();
-      model.dispose();
+      c.engine.dispose();
+      c.model.dispose();
     });
 
     test('parameters are grouped by their consuming node, in node order', () => {
-      assert.deepEqual(model.groups('layer').map((g) => g.name), groups);
-      if (name === 'dense') assert.match(model.notes.join(' '), /final softmax .* stripped/);
+      assert.deepEqual(c.model.groups('layer').map((g) => g.name), groups);
+      if (name === 'dense') assert.match(c.model.notes.join(' '), /final softmax .* stripped/);
     });
 
-    test('explicit Hessian is symmetric and equals the operator', async () => {
-      assert.ok(relErr(H, transpose(H, n)) < 1e-5, `asymmetry ${relErr(H, transpose(H, n))}`);
-      const op = engine.operator('hessian', { kind: 'full' });
-      const v = randomVector(n, 101);
-      const e = relErr(await op.matvec(v), matvec(H, n, v));
-      assert.ok(e < 1e-5, `H v vs explicit: ${e}`);
-      assert.ok(Math.sqrt(H.reduce((a, b) => a + b * b, 0)) > 1e-3);
-    });
-
-    test('agrees with central finite differences of the gradient', async () => {
-      const u = unit(randomVector(n, 7));
-      const hv = await engine.operator('hessian', { kind: 'full' }).matvec(u);
-      const e = relErr(hv, await fdHvp(engine, u, 1e-3));
-      assert.ok(e < 1e-2, `HVP vs finite differences: ${e}`);
-    });
-
-    test('every layer block equals the matching block of the explicit Hessian', async () => {
-      for (const g of model.groups('layer')) {
-        const scope = { kind: 'group', group: g.name, convention: 'layer' } as const;
-        const idx = indicesOf(engine.scopeOffsets(scope));
-        const op = engine.operator('hessian', scope);
-        const v = randomVector(op.dim, 200);
-        const e = relErr(await op.matvec(v), matvec(subMatrix(H, n, idx), idx.length, v));
-        assert.ok(e < 1e-5, `block ${g.name}: ${e}`);
-      }
-    });
+    exactHessianTests(() => c, { operator: [101], fd: 7, block: 200 });
   });
 }
 

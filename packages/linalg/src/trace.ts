@@ -82,6 +82,17 @@ export function summarizeTrace(samples: number[]): { mean: number; stderr: numbe
   return { mean, stderr: Math.sqrt(ss / (n - 1) / n), probes: n };
 }
 
+/**
+ * The stopping rule of a Hutchinson estimate, shared by `hutchinson()` below and analysis's
+ * chunked estimator: at least `minProbes` samples (and two: one sample has no standard error)
+ * whose standard error is within `target` of |mean|.
+ */
+export function traceTargetReached(samples: number[], target: number, minProbes: number): boolean {
+  if (samples.length < Math.max(minProbes, 2)) return false;
+  const { mean, stderr } = summarizeTrace(samples);
+  return stderr <= target * Math.abs(mean);
+}
+
 export interface HutchinsonOptions {
   rng: Rng;
   /** Default 100 (PyHessian's maxIter). */
@@ -120,10 +131,7 @@ export async function hutchinson(op: LinearOperator, opts: HutchinsonOptions): P
     const n = samples.length;
     if (n < minProbes) continue;
     if (relChangeTol !== undefined && n >= 2 && Math.abs(sum / n - previous) / (Math.abs(previous) + 1e-6) < relChangeTol) break;
-    if (targetRelStderr !== undefined && n % batch === 0) {
-      const { mean, stderr } = summarizeTrace(samples);
-      if (stderr <= targetRelStderr * Math.abs(mean)) break;
-    }
+    if (targetRelStderr !== undefined && n % batch === 0 && traceTargetReached(samples, targetRelStderr, minProbes)) break;
   }
   const { mean, stderr, probes } = summarizeTrace(samples);
   return { method: 'hutchinson', mean, stderr, probes, matvecs: probes, samples };

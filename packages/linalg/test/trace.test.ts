@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DiagonalOperator, symmetricWithSpectrum } from '../src/dense.js';
-import { hutchPlusPlus, hutchinson, summarizeTrace, traceSamples } from '../src/trace.js';
+import { hutchPlusPlus, hutchinson, summarizeTrace, traceSamples, traceTargetReached } from '../src/trace.js';
 import { CountingOperator } from '../src/operator.js';
 import { Rng } from '../src/random.js';
 import { isUserError } from '../src/errors.js';
@@ -75,6 +75,18 @@ test('Hutchinson stopping rules: target relative stderr, minProbes, batch, maxPr
   // The samples are exactly traceSamples' from the same seed.
   const s = await traceSamples(bulk, { probes: p.probes, rng: new Rng(9) });
   assert.deepEqual(p.samples, s);
+});
+
+test('traceTargetReached: the one stopping rule (minimum probes, two samples at least, stderr within target of |mean|)', () => {
+  // mean 10, sample std 1: stderr = 1 / sqrt(n)
+  const ten = [9, 11, 9, 11, 9, 11, 9, 11, 9, 11];
+  const { stderr } = summarizeTrace(ten);
+  assert.ok(Math.abs(stderr - Math.sqrt(10 / 9) / Math.sqrt(10)) < 1e-12);
+  assert.equal(traceTargetReached(ten, stderr / 10 + 1e-12, 10), true);
+  assert.equal(traceTargetReached(ten, stderr / 10 - 1e-6, 10), false);
+  assert.equal(traceTargetReached(ten, 1, 11), false, 'fewer than minProbes');
+  assert.equal(traceTargetReached([5], 1, 1), false, 'one sample has no standard error');
+  assert.equal(traceTargetReached([5, 5], 0, 1), true, 'zero variance meets any target');
 });
 
 test('Hutch++ beats Hutchinson at equal budget on a decaying spectrum (RMS over 30 seeds)', async () => {

@@ -13,6 +13,7 @@ export type { JobState, JobState__Output } from './gen/hessian/v1/JobState.js';
 export type { WorkerInfo, WorkerInfo__Output } from './gen/hessian/v1/WorkerInfo.js';
 export type { Progress as ProtoProgress, Progress__Output as ProtoProgressOutput } from './gen/hessian/v1/Progress.js';
 export * from './service.js';
+export * from './service-env.js';
 export type { PrepareReply, PrepareReply__Output } from './gen/hessian/v1/PrepareReply.js';
 export type { PrepareRequest, PrepareRequest__Output } from './gen/hessian/v1/PrepareRequest.js';
 export type { TaskUpdate, TaskUpdate__Output } from './gen/hessian/v1/TaskUpdate.js';

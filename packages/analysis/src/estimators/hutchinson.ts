@@ -7,7 +7,7 @@
  * `--trace-target` (relative), else of all chunks. Because the prefix is fixed by chunk order,
  * chunks run past it (or skipped) never change a number, wherever and in whatever order they ran.
  */
-import { summarizeTrace, traceSamples } from '@hessian/linalg';
+import { summarizeTrace, traceSamples, traceTargetReached } from '@hessian/linalg';
 import type { TraceReport } from '../report.js';
 import type { Estimator, ResultBase, ScopeView, TaskBase } from './types.js';
 import { exactDecision } from './exact-rule.js';
@@ -28,8 +28,8 @@ export interface HutchinsonResult extends ResultBase {
 export const MIN_TRACE_PROBES = 10;
 
 /**
- * How many leading chunks count: the shortest prefix whose estimate (linalg's summarizeTrace)
- * has stderr <= target * |mean| with at least MIN_TRACE_PROBES samples, else all. Used by the
+ * How many leading chunks count: the shortest prefix whose samples meet linalg's
+ * traceTargetReached (stderr <= target * |mean|, at least MIN_TRACE_PROBES samples), else all. Used by the
  * schedulers (to skip chunks not needed) and by combine (to use exactly that prefix).
  * `chunks[i]` is the samples of chunk i, or undefined when not (yet) computed.
  */
@@ -39,10 +39,7 @@ export function traceChunksUsed(chunks: (number[] | undefined)[], target: number
     const c = chunks[i];
     if (c === undefined) return { used: i, satisfied: false };
     prefix.push(...c);
-    if (target > 0 && prefix.length >= MIN_TRACE_PROBES && prefix.length >= 2) {
-      const { mean, stderr } = summarizeTrace(prefix);
-      if (stderr <= target * Math.abs(mean)) return { used: i + 1, satisfied: true };
-    }
+    if (target > 0 && traceTargetReached(prefix, target, MIN_TRACE_PROBES)) return { used: i + 1, satisfied: true };
   }
   return { used: chunks.length, satisfied: false };
 }

@@ -335,7 +335,7 @@ async function directWorker(c) {
   record(
     'direct-worker',
     'direct Worker calls without the coordinator: a forged task of 1e9 probes, garbage bytes to Prepare, 3 RunTasks at once on a capacity-1 worker',
-    `forged task ${forged.code}; garbage ${garbage.code}; three at once: ${three.map((t) => t.code).join(', ')} (capacity is not enforced on direct calls: defences-auth's worker-port authentication is what keeps strangers out)`,
+    `forged task ${forged.code}; garbage ${garbage.code}; three at once: ${three.map((t) => t.code).join(', ')} (capacity ${three.some((t) => t.code === 'RESOURCE_EXHAUSTED') ? 'enforced' : 'not enforced'}; this harness runs workers without the cluster secret)`,
     { forged, garbage, threeAtOnce: three.map((t) => ({ ...t, seconds: +t.seconds.toFixed(2) })) },
   );
 }

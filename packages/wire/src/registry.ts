@@ -7,9 +7,10 @@
  * Shared by the coordinator (tasks) and the trainer (gradient shards).
  */
 import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type { WorkerClient } from './gen/hessian/v1/Worker.js';
-import { CHANNEL_OPTIONS, loadProtos } from './proto.js';
+import { CHANNEL_OPTIONS, LOADER_OPTIONS, loadProtos } from './proto.js';
 import { SUBJECTS, type Heartbeat } from './service.js';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
@@ -31,7 +32,23 @@ export interface LiveWorker {
 }
 
 type HealthClient = grpc.Client & { Check(req: { service: string }, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: { status: string | number }) => void): void };
-const HealthConstructor = grpc.makeClientConstructor(healthService as unknown as grpc.ServiceDefinition, 'grpc.health.v1.Health');
+
+/** The grpc.health.v1.Health client constructor, from the proto grpc-health-check ships, found by narrowing the loaded package (no cast). */
+function healthClientConstructor(): grpc.ServiceClientConstructor {
+  let node: grpc.GrpcObject[string] = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, LOADER_OPTIONS));
+  for (const key of ['grpc', 'health', 'v1', 'Health']) {
+    if (typeof node !== 'object' || 'format' in node) break;
+    node = node[key];
+  }
+  if (typeof node !== 'function') throw new Error(`${healthProtoPath} does not define grpc.health.v1.Health`);
+  return node;
+}
+
+function isHealthClient(c: grpc.Client): c is HealthClient {
+  return 'Check' in c && typeof c.Check === 'function';
+}
+
+let healthConstructor: grpc.ServiceClientConstructor | null = null;
 
 export class Registry {
   readonly workers = new Map<string, LiveWorker>();
@@ -88,7 +105,7 @@ export class Registry {
       return;
     }
     const { worker } = loadProtos();
-    const client = new worker.hessian.v1.Worker(hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions }) as unknown as WorkerClient;
+    const client = new worker.hessian.v1.Worker(hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions });
     this.workers.set(hb.id, { id: hb.id, hb, lastSeen: Date.now(), client, inflight: 0, suspectUntil: 0, reachableAt: 0, heartbeatsLost: false });
     this.log.info({ workerId: hb.id, address: hb.address, capacity: hb.capacity, backend: hb.backend }, 'worker joined');
     this.changed();
@@ -117,7 +134,12 @@ export class Registry {
 
   /** grpc.health.v1 Check('liveness') on the worker's address: null when it answers SERVING, else why not. */
   private probe(w: LiveWorker): Promise<string | null> {
-    w.health ??= new HealthConstructor(w.hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions }) as unknown as HealthClient;
+    if (!w.health) {
+      healthConstructor ??= healthClientConstructor();
+      const client = new healthConstructor(w.hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions });
+      if (!isHealthClient(client)) throw new Error('grpc.health.v1.Health has no Check method');
+      w.health = client;
+    }
     // Generous: a refused connection (the process is gone) fails at once; only an unreachable host waits it out.
     const deadline = Date.now() + 5000;
     return new Promise((resolve) =>

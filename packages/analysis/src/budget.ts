@@ -60,6 +60,18 @@ export function workerMemoryBudget(env: NodeJS.ProcessEnv = process.env, total =
   return { bytes: Math.floor(0.75 * total), source: `75% of this machine's ${formatBytes(total)} (set HESSIAN_WORKER_MEMORY to change it)` };
 }
 
+/**
+ * The budget of one `--workers N` thread: the N threads live in one process beside the main
+ * thread's engine, each with its own engine and task vectors, so each gets an equal share of
+ * what the main engine leaves. (A worker service's budget is its process's; see services/worker.)
+ */
+export function threadBudget(budget: MemoryBudget, mainEngineBytes: number, threads: number): MemoryBudget {
+  return {
+    bytes: Math.max(0, Math.floor((budget.bytes - mainEngineBytes) / threads)),
+    source: `one of ${threads} threads' shares of ${formatBytes(budget.bytes)} (${budget.source}) after the main engine's ${formatBytes(mainEngineBytes)}; fewer --workers give each thread more`,
+  };
+}
+
 /** What the engine estimate needs to know of the model and data. */
 export interface EngineShape {
   params: number;

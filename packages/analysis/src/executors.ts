@@ -3,6 +3,7 @@
  * engine from the same spec (so `--workers N` cannot change a number).
  */
 import type { BackendName } from '@hessian/engine';
+import type { MemoryBudget } from './budget.js';
 import { executeTask, type TaskResult } from './execute.js';
 import type { Task } from './plan.js';
 import type { Prepared } from './prepare.js';
@@ -37,6 +38,8 @@ export type FromThread = { type: 'result'; id: number; result: TaskResult } | ({
 export interface ThreadWorkerInit {
   spec: AnalysisSpec;
   backend: BackendName;
+  /** the thread's share of the process's memory budget (threadBudget) */
+  budget?: MemoryBudget;
 }
 
 export class ThreadExecutor implements Executor {
@@ -45,8 +48,8 @@ export class ThreadExecutor implements Executor {
     private readonly bridge: ThreadBridge<{ backend: string }, FromThread>,
   ) {}
 
-  static async start(name: string, spec: AnalysisSpec, backend: BackendName): Promise<ThreadExecutor> {
-    const init: ThreadWorkerInit = { spec, backend };
+  static async start(name: string, spec: AnalysisSpec, backend: BackendName, budget?: MemoryBudget): Promise<ThreadExecutor> {
+    const init: ThreadWorkerInit = { spec, backend, budget };
     return new ThreadExecutor(name, await ThreadBridge.start<{ backend: string }, FromThread>(new URL('./thread-worker.js', import.meta.url), init));
   }
 

@@ -73,8 +73,10 @@ export function plan(spec: AnalysisSpec, groups: readonly ParamGroup[], opts: { 
   const layers = selectLayers(spec, groups);
   const total = groups.reduce((s, g) => s + g.size, 0);
   const scopes: PlannedScope[] = [];
+  const last = groups.at(-1)?.tensors.at(-1);
+  const outputs = last?.size ?? 1;
   if (spec.full)
-    scopes.push({ name: FULL, kind: 'full', className: 'Model', tensors: groups.flatMap((g) => g.tensors.map((t) => t.name)), params: total, depth: null });
+    scopes.push({ name: FULL, kind: 'full', className: 'Model', tensors: groups.flatMap((g) => g.tensors.map((t) => t.name)), params: total, depth: null, cost: { productParams: total, outputs } });
   const index = new Map(groups.map((g, i) => [g.name, i]));
   for (const g of layers) {
     if (g.name === FULL) throw new UserError(`model: a layer is named "${FULL}", which is reserved for the whole network; rename the layer`);
@@ -86,6 +88,7 @@ export function plan(spec: AnalysisSpec, groups: readonly ParamGroup[], opts: { 
       tensors: g.tensors.map((t) => t.name),
       params: g.size,
       depth: groups.length === 1 ? 0 : i / (groups.length - 1),
+      cost: { productParams: groups.slice(i).reduce((a, x) => a + x.size, 0), outputs },
     });
   }
   const operators: OperatorName[] = spec.gaussNewton ? ['hessian', 'gauss-newton', 'residual'] : ['hessian'];

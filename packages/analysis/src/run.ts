@@ -5,6 +5,7 @@
 import type { BackendName } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { aggregate } from './aggregate.js';
+import { threadBudget, type MemoryBudget } from './budget.js';
 import type { TaskResult } from './execute.js';
 import { LocalExecutor, ThreadExecutor, type Executor } from './executors.js';
 import { plan as makePlan, type Plan } from './plan.js';
@@ -21,6 +22,8 @@ export interface RunOptions {
   /** Called once the model and data are loaded, before any task runs. */
   onStart?: (info: { backend: string; backendDetail: string; tasks: number; scopes: number; params: number; examples: number }) => void;
   signal?: AbortSignal;
+  /** the process's memory budget (default: HESSIAN_WORKER_MEMORY, else 75% of the machine); --workers N threads share it */
+  budget?: MemoryBudget;
 }
 
 export async function runAnalysis(spec: AnalysisSpec, opts: RunOptions = {}): Promise<Report> {
@@ -30,7 +33,7 @@ export async function runAnalysis(spec: AnalysisSpec, opts: RunOptions = {}): Pr
   const t0 = performance.now();
   // The main thread always prepares: it validates the inputs once, with clean errors, and
   // provides the model description and the loss value for the report.
-  const main = await prepare(spec, opts.backend ?? 'auto');
+  const main = await prepare(spec, opts.backend ?? 'auto', { budget: opts.budget });
   const executors: Executor[] = [];
   try {
     const planned = makePlan(spec, main.model.groups(spec.convention));
@@ -43,10 +46,15 @@ export async function runAnalysis(spec: AnalysisSpec, opts: RunOptions = {}): Pr
       examples: main.data.shape[0],
     });
     if (workers === 1) executors.push(new LocalExecutor(main, spec));
-    else
-      executors.push(
-        ...(await Promise.all(Array.from({ length: workers }, (_, i) => ThreadExecutor.start(`thread-${i + 1}`, spec, opts.backend ?? 'auto')))),
-      );
+    else {
+      // Every thread holds an engine and its tasks' vectors in this one process: each gets its share.
+      const share = threadBudget(main.memory.budget, main.memory.engineBytes, workers);
+      const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => ThreadExecutor.start(`thread-${i + 1}`, spec, opts.backend ?? 'auto', share)));
+      for (const s of started) if (s.status === 'fulfilled') executors.push(s.value);
+      // A thread that could not prepare (e.g. its engine does not fit its share) fails the run; the others are closed in finally.
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
     const results = await schedule(spec, planned, executors, opts, t0);
     const lossValue = await main.engine.loss();
     return aggregate(spec, planned, results, {

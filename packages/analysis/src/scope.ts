@@ -18,6 +18,13 @@ export interface PlannedScope {
   params: number;
   /** Position of the layer among the analyzed parameterized layers, 0..1 (full: null). */
   depth: number | null;
+  /**
+   * What the exact rule's cost model needs (exact-rule.ts), set by plan, never reported:
+   * parameters a product of this scope passes through (the layer and every layer after it in
+   * model order: the cached front skips the ones before), and the model's outputs (the factor
+   * pass's C, taken as the last layer's last tensor size).
+   */
+  cost?: { productParams: number; outputs: number };
 }
 
 export function scopeOf(name: string, convention: Convention): Scope {

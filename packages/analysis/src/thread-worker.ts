@@ -5,12 +5,12 @@ import type { FromThread, ThreadWorkerInit, ToThread } from './executors.js';
 import { prepare } from './prepare.js';
 import { errorMessage, type ThreadStart } from './thread-bridge.js';
 
-const { spec, backend } = workerData as ThreadWorkerInit;
+const { spec, backend, budget } = workerData as ThreadWorkerInit;
 const port = parentPort!;
 const send = (m: FromThread | ThreadStart<{ backend: string }>) => port.postMessage(m);
 
 try {
-  const prepared = await prepare(spec, backend);
+  const prepared = await prepare(spec, backend, { budget });
   let queue = Promise.resolve();
   port.on('message', (m: ToThread) => {
     // One task at a time per thread: tfjs is single-threaded within an isolate anyway.

@@ -184,8 +184,8 @@ export class CoordinatorConnection {
    * range); the coordinator validates it again. A UNAVAILABLE answer is retried once with the
    * same client request id, which the coordinator deduplicates.
    */
-  async submitAnalysis(spec: PartialSpec, opts: { scope?: Scope; clientRequestId?: string } = {}): Promise<Job> {
-    const req = { spec: specToProto(spec, opts.scope ?? 'batch'), clientRequestId: opts.clientRequestId ?? randomUUID() };
+  async submitAnalysis(spec: PartialSpec, opts: { scope?: Scope; shards?: number; clientRequestId?: string } = {}): Promise<Job> {
+    const req = { spec: specToProto(spec, opts.scope ?? 'batch', opts.shards ?? 0), clientRequestId: opts.clientRequestId ?? randomUUID() };
     const once = () => this.unary<typeof req, Job>('SubmitAnalysis', this.client.SubmitAnalysis as never, req);
     try {
       return await once();

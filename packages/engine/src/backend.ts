@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { UserError } from '@hessian/linalg';
+import { UserError, setDenseKernels, type DenseKernels } from '@hessian/linalg';
 import { registerHigherOrderGradients } from './gradients.js';
 import { describeWebgpu, registerWebgpuBackend, webgpuDeviceInfo } from './webgpu.js';
 
@@ -100,12 +100,17 @@ async function tryTensorflow(): Promise<string | null> {
 }
 
 async function tryNative(): Promise<string | null> {
+  let mod: unknown;
   try {
-    await quietly(() => optionalImport('@hessian/native'));
+    mod = await quietly(() => optionalImport('@hessian/native'));
   } catch {
     return null;
   }
-  return (await activate('native')) ? '@hessian/native' : null;
+  if (!(await activate('native'))) return null;
+  // linalg's float64 hot loops (Gram-Schmidt sweeps, dense eigenvalues) on OpenBLAS / LAPACK too
+  const kernels = (mod as { denseKernels?: DenseKernels | null }).denseKernels;
+  if (kernels) setDenseKernels(kernels);
+  return '@hessian/native';
 }
 
 async function tryWasm(): Promise<string | null> {

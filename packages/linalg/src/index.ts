@@ -11,5 +11,7 @@ export * from './slq.js';
 export * from './distance.js';
 export * from './symeig.js';
 export * from './bounded.js';
+export * from './partial.js';
 export * from './memory.js';
 export * from './dense-eigen.js';
+export * from './kernels.js';

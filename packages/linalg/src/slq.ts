@@ -11,6 +11,7 @@
 import { UserError } from './errors.js';
 import { lanczosLocal } from './bounded.js';
 import { lanczos, type BasisStorage } from './lanczos.js';
+import { lanczosPartial } from './partial.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
 import { tridiagonalEigen } from './tridiag.js';
@@ -35,21 +36,27 @@ export function quadratureFromTridiagonal(alpha: ArrayLike<number>, beta: ArrayL
 }
 
 /**
- * One SLQ run: Lanczos from a normalized random start, with full reorthogonalization (default)
- * or, with `reorth: 'local'`, against a window of the last vectors only (bounded memory; see
- * bounded.ts for what that costs in accuracy).
+ * One SLQ run: Lanczos from a normalized random start, with full reorthogonalization (default),
+ * `reorth: 'partial'` (the same quadrature from a semi-orthogonal basis, a fraction of the
+ * reorthogonalization work; partial.ts) or, with `reorth: 'local'`, against a window of the last
+ * vectors only (bounded memory; see bounded.ts for what that costs in accuracy).
  */
 export async function slqRun(
   op: LinearOperator,
-  opts: { steps: number; rng: Rng; distribution?: 'rademacher' | 'gaussian'; basis?: BasisStorage; reorth?: 'full' | 'local'; window?: number },
+  opts: { steps: number; rng: Rng; distribution?: 'rademacher' | 'gaussian'; basis?: BasisStorage; reorth?: 'full' | 'partial' | 'local'; window?: number },
 ): Promise<SlqRun> {
   const { steps, rng, distribution = 'rademacher', basis = 'float64', reorth = 'full' } = opts;
   if (distribution !== 'rademacher' && distribution !== 'gaussian') {
     throw new UserError(`The probe distribution must be 'rademacher' or 'gaussian', got '${String(distribution)}'.`);
   }
-  if (reorth !== 'full' && reorth !== 'local') throw new UserError(`SLQ reorthogonalization must be 'full' or 'local', got '${String(reorth)}'.`);
+  if (reorth !== 'full' && reorth !== 'partial' && reorth !== 'local') throw new UserError(`SLQ reorthogonalization must be 'full', 'partial' or 'local', got '${String(reorth)}'.`);
   const start = distribution === 'gaussian' ? rng.gaussian(op.dim) : rng.rademacher(op.dim);
-  const lz = reorth === 'local' ? await lanczosLocal(op, { steps, rng, start, basis, window: opts.window }) : await lanczos(op, { steps, rng, start, basis });
+  const lz =
+    reorth === 'local'
+      ? await lanczosLocal(op, { steps, rng, start, basis, window: opts.window })
+      : reorth === 'partial'
+        ? await lanczosPartial(op, { steps, rng, start, basis })
+        : await lanczos(op, { steps, rng, start, basis });
   const { nodes, weights } = quadratureFromTridiagonal(lz.alpha, lz.beta);
   return { nodes, weights, steps: lz.steps, matvecs: lz.matvecs, alpha: lz.alpha, beta: lz.beta, breakdown: lz.breakdown };
 }

@@ -141,13 +141,16 @@ export async function hutchinson(op: LinearOperator, opts: HutchinsonOptions): P
  * Hutch++ with a budget of `matvecs` products (at least 3): s = floor(m/3) for the sketch A S,
  * up to s for A Q, and the rest (at least m/3) for Hutchinson on the deflated residual. Sketch
  * directions that turn out linearly dependent are dropped and their products given to the
- * Hutchinson part, so exactly `matvecs` products are taken.
+ * Hutchinson part, so exactly `matvecs` products are taken — unless `targetRelStderr` is set:
+ * then the Hutchinson part stops (after at least `minProbes`, checked every `batch` samples) as
+ * soon as its standard error is at most target x |estimate| (adaptive stopping; the sketch is
+ * the budget's third whatever the target, so the stopping rule never changes what came before).
  */
 export async function hutchPlusPlus(
   op: LinearOperator,
-  opts: { rng: Rng; matvecs: number; distribution?: ProbeDistribution },
+  opts: { rng: Rng; matvecs: number; distribution?: ProbeDistribution; targetRelStderr?: number; minProbes?: number; batch?: number },
 ): Promise<TraceResult> {
-  const { rng, matvecs: budget, distribution = 'rademacher' } = opts;
+  const { rng, matvecs: budget, distribution = 'rademacher', targetRelStderr, minProbes = 10, batch = 10 } = opts;
   if (!Number.isInteger(budget) || budget < 3) throw new UserError(`Hutch++ needs a budget of at least 3 products, got ${budget}.`);
   checkDistribution(distribution);
   const n = op.dim;
@@ -180,6 +183,11 @@ export async function hutchPlusPlus(
     orthogonalizeAgainst(g, q, 2);
     samples.push(await sampleOnce(op, toFloat32(g)));
     used++;
+    const k = samples.length;
+    if (targetRelStderr !== undefined && targetRelStderr > 0 && k >= Math.max(2, minProbes) && k % batch === 0) {
+      const t = summarizeTrace(samples);
+      if (t.stderr <= targetRelStderr * Math.abs(lowRankTrace + t.mean)) break;
+    }
   }
   const { mean, stderr, probes } = summarizeTrace(samples);
   return {

@@ -5,6 +5,7 @@
  * algorithm here accumulates in float64: inner products of million-long float32 vectors lose
  * about half their digits otherwise, and Lanczos reorthogonalization would stall at 1e-4.
  */
+import { denseKernels } from './kernels.js';
 
 /** Inner product, accumulated in float64. */
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -78,6 +79,16 @@ export const GS_TILE = 2048;
  */
 
 function project64(basis: readonly Float64Array[], k: number, w: Float64Array, c: Float64Array): number {
+  const fast = denseKernels().project64;
+  return fast ? fast(basis, k, w, c) : project64js(basis, k, w, c);
+}
+
+function subtract64(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number {
+  const fast = denseKernels().subtract64;
+  return fast ? fast(basis, k, c, w) : subtract64js(basis, k, c, w);
+}
+
+function project64js(basis: readonly Float64Array[], k: number, w: Float64Array, c: Float64Array): number {
   const n = w.length;
   c.fill(0, 0, k);
   let ww = 0;
@@ -116,7 +127,7 @@ function project64(basis: readonly Float64Array[], k: number, w: Float64Array, c
   return ww;
 }
 
-function subtract64(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number {
+function subtract64js(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number {
   const n = w.length;
   let ww = 0;
   for (let t0 = 0; t0 < n; t0 += GS_TILE) {

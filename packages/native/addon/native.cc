@@ -922,6 +922,73 @@ Napi::Value CastToFloat(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------- float64 linear algebra for @hessian/linalg
+// (registered by the engine through linalg's setDenseKernels; same results as linalg's JS
+// kernels up to float64 summation order)
+
+extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+                        double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+
+// symEigvals(a Float64Array n*n symmetric, n, w Float64Array n): eigenvalues ascending (LAPACK
+// dsyevd without vectors: Householder tridiagonalization, then dsterf). Returns LAPACK's info.
+Napi::Value SymEigvals(const Napi::CallbackInfo& info) {
+  Napi::Float64Array a = info[0].As<Napi::Float64Array>();
+  const int n = static_cast<int>(i64(info[1]));
+  Napi::Float64Array w = info[2].As<Napi::Float64Array>();
+  std::vector<double> m(a.Data(), a.Data() + static_cast<size_t>(n) * n);
+  const char jobz = 'N', uplo = 'L';
+  int lwork = 2 * n + 1, liwork = 1, inf = 0;
+  std::vector<double> work(lwork);
+  std::vector<int> iwork(liwork);
+  dsyevd_(&jobz, &uplo, &n, m.data(), &n, w.Data(), work.data(), &lwork, iwork.data(), &liwork, &inf);
+  return Napi::Number::New(info.Env(), inf);
+}
+
+constexpr size_t GS_TILE = 2048;
+
+std::vector<const double*> basisPtrs(const Napi::Value& v, size_t k) {
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<const double*> q(k);
+  for (uint32_t i = 0; i < k; ++i) q[i] = arr.Get(i).As<Napi::Float64Array>().Data();
+  return q;
+}
+
+// gsProject(basis Float64Array[], k, w Float64Array, c Float64Array): c = Q^T w tile by tile
+// (w's tile stays in cache while the basis streams by); returns ||w||^2.
+Napi::Value GsProject(const Napi::CallbackInfo& info) {
+  const size_t k = static_cast<size_t>(i64(info[1]));
+  auto q = basisPtrs(info[0], k);
+  Napi::Float64Array wa = info[2].As<Napi::Float64Array>();
+  double* c = info[3].As<Napi::Float64Array>().Data();
+  const double* w = wa.Data();
+  const size_t n = wa.ElementLength();
+  std::fill(c, c + k, 0.0);
+  double ww = 0;
+  for (size_t t0 = 0; t0 < n; t0 += GS_TILE) {
+    const int len = static_cast<int>(std::min(GS_TILE, n - t0));
+    ww += cblas_ddot(len, w + t0, 1, w + t0, 1);
+    for (size_t i = 0; i < k; ++i) c[i] += cblas_ddot(len, q[i] + t0, 1, w + t0, 1);
+  }
+  return Napi::Number::New(info.Env(), ww);
+}
+
+// gsSubtract(basis Float64Array[], k, c Float64Array, w Float64Array): w -= Q c; returns ||w||^2 after.
+Napi::Value GsSubtract(const Napi::CallbackInfo& info) {
+  const size_t k = static_cast<size_t>(i64(info[1]));
+  auto q = basisPtrs(info[0], k);
+  const double* c = info[2].As<Napi::Float64Array>().Data();
+  Napi::Float64Array wa = info[3].As<Napi::Float64Array>();
+  double* w = wa.Data();
+  const size_t n = wa.ElementLength();
+  double ww = 0;
+  for (size_t t0 = 0; t0 < n; t0 += GS_TILE) {
+    const int len = static_cast<int>(std::min(GS_TILE, n - t0));
+    for (size_t i = 0; i < k; ++i) cblas_daxpy(len, -c[i], q[i] + t0, 1, w + t0, 1);
+    ww += cblas_ddot(len, w + t0, 1, w + t0, 1);
+  }
+  return Napi::Number::New(info.Env(), ww);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
@@ -942,6 +1009,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPoolWithArgmax", Napi::Function::New(env, MaxPoolWithArgmax));
   exports.Set("gather", Napi::Function::New(env, Gather));
   exports.Set("castToFloat", Napi::Function::New(env, CastToFloat));
+  exports.Set("symEigvals", Napi::Function::New(env, SymEigvals));
+  exports.Set("gsProject", Napi::Function::New(env, GsProject));
+  exports.Set("gsSubtract", Napi::Function::New(env, GsSubtract));
   return exports;
 }
 

@@ -29,6 +29,10 @@ export interface NativeAddon {
   castToFloat(x: Uint8Array | Int32Array, out: Float32Array): void;
   maxPoolWithArgmax(x: Float32Array, out: Float32Array, idx: Int32Array, p: number[], includeBatch: boolean): void;
   gather(x: Float32Array, outer: number, axisLen: number, inner: number, indices: Int32Array, out: Float32Array): boolean;
+  /** Absent in addons built before them (a stale build/): callers feature-test. */
+  symEigvals?(a: Float64Array, n: number, w: Float64Array): number;
+  gsProject?(basis: readonly Float64Array[], k: number, w: Float64Array, c: Float64Array): number;
+  gsSubtract?(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number;
 }
 
 export interface LoadResult {

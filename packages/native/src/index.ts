@@ -39,6 +39,31 @@ export function setThreads(n: number): void {
   loaded.addon?.setThreads(n);
 }
 
+/**
+ * Float64 kernels for @hessian/linalg's `setDenseKernels` (the engine registers them when it
+ * selects this backend): Gram-Schmidt sweeps with OpenBLAS ddot/daxpy, eigenvalues with LAPACK
+ * dsyevd. Null when the addon is missing or was built before these existed.
+ */
+export const denseKernels: {
+  project64(basis: readonly Float64Array[], k: number, w: Float64Array, c: Float64Array): number;
+  subtract64(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number;
+  symmetricEigenvalues(a: Float64Array, n: number): Float64Array;
+} | null = (() => {
+  const a = loaded.addon;
+  if (!a?.symEigvals || !a.gsProject || !a.gsSubtract) return null;
+  const { symEigvals, gsProject, gsSubtract } = a;
+  return {
+    project64: (basis, k, w, c) => gsProject(basis, k, w, c),
+    subtract64: (basis, k, c, w) => gsSubtract(basis, k, c, w),
+    symmetricEigenvalues(m, n) {
+      const w = new Float64Array(n);
+      const info = symEigvals(m, n, w);
+      if (info !== 0) throw new Error(`LAPACK dsyevd failed (info ${info}) on a ${n} x ${n} matrix`);
+      return w;
+    },
+  };
+})();
+
 const nativeModule: {
   available: boolean;
   reason?: string;

@@ -13,7 +13,12 @@ function strip<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function specFromProto(p: ProtoSpecOut | ProtoSpec): PartialSpec & { scope: 'batch' | 'dataset' | string } {
+/**
+ * `shards` (data-parallel scope only) travels beside the spec, like `scope`: it decides how the
+ * examples are split, not what is computed, so it is no field of analysis's AnalysisSpec (whose
+ * reports would all change).
+ */
+export function specFromProto(p: ProtoSpecOut | ProtoSpec): PartialSpec & { scope: 'batch' | 'dataset' | string; shards: number } {
   const l = p.layers;
   let layers: LayerSelection | undefined;
   if (l?.middle) layers = { select: 'middle' };
@@ -45,6 +50,7 @@ export function specFromProto(p: ProtoSpecOut | ProtoSpec): PartialSpec & { scop
     batchSize: nz(p.batchSize),
     seed: nz(p.seed),
     scope: ne(p.scope) ?? 'batch',
+    shards: Number(p.shards ?? 0),
     exactMax: p.skipExact ? 0 : nz(p.exactMax),
   };
 }
@@ -53,7 +59,7 @@ export function specFromProto(p: ProtoSpecOut | ProtoSpec): PartialSpec & { scop
  * PartialSpec -> wire. Negative or fractional numbers are passed through unchanged (proto
  * uint32 fields would silently wrap them), so send them as they are only after normalizeSpec.
  */
-export function specToProto(s: PartialSpec, scope: 'batch' | 'dataset' = 'batch'): ProtoSpec {
+export function specToProto(s: PartialSpec, scope: 'batch' | 'dataset' = 'batch', shards = 0): ProtoSpec {
   const layers =
     !s.layers || s.layers.select === 'all'
       ? { all: true }
@@ -82,6 +88,7 @@ export function specToProto(s: PartialSpec, scope: 'batch' | 'dataset' = 'batch'
     batchSize: s.batchSize ?? 0,
     seed: s.seed ?? 0,
     scope,
+    shards,
     exactMax: s.exactMax ?? 0,
     skipExact: s.exactMax === 0,
   };

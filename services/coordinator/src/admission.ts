@@ -61,7 +61,7 @@ export class SubmitChecker {
    * wait for workers), when the Prepare takes longer than `submitCheckS`, or when it fails for
    * a reason that is not the user's (worker lost, internal error).
    */
-  async check(jobId: string, spec: AnalysisSpec, scope: 'batch' | 'dataset'): Promise<SubmitCheck | null> {
+  async check(jobId: string, spec: AnalysisSpec, scope: 'batch' | 'dataset', shards = 0): Promise<SubmitCheck | null> {
     const limitMs = (this.submitCheckS ?? 5) * 1000;
     if (!(limitMs > 0)) return null;
     const ws = this.registry.available();
@@ -70,9 +70,9 @@ export class SubmitChecker {
       this.log.info({ jobId, model: spec.model }, 'no live worker: spec accepted unchecked, checked when the job starts');
       return null;
     }
-    // Dataset scope: shard 0 of as many shards as there are live workers, on the first in id order,
-    // which is what the job prepares there when it starts with the same workers.
-    const shardCount = scope === 'dataset' ? ws.length : 0;
+    // Dataset scope: shard 0 of the job's shards (--shards, else as many as there are live workers),
+    // on the first in id order, which is what the job prepares there when it starts with the same workers.
+    const shardCount = scope === 'dataset' ? shards || ws.length : 0;
     const w = scope === 'dataset' ? ws[0] : preferredWorker(ws, spec.model);
     const req = prepareRequest(jobId, spec, scope, 0, shardCount);
     const key = JSON.stringify([w.id, req.spec, shardCount]);

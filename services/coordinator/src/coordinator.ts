@@ -28,6 +28,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SubmitChecker, validateModel, type SubmitCheck } from './admission.js';
+import { checkShards } from './shards.js';
 import { authenticated, coordinatorHandlers, type CoordinatorApi } from './api.js';
 import { JobRun, type JobContext } from './job.js';
 import { ChunkSlots } from './object-writer.js';
@@ -265,7 +266,7 @@ export class CoordinatorService implements CoordinatorApi {
     return {
       id: r.id,
       state: r.state,
-      spec: specToProto(r.spec, r.scope),
+      spec: specToProto(r.spec, r.scope, r.shards ?? 0),
       // A running job's elapsed time moves between progress events (a long task sends none).
       progress: r.state === 'RUNNING' && this.runs.get(r.id)?.queue ? this.runs.get(r.id)!.progress() : r.progress,
       reportJson: report,
@@ -301,14 +302,16 @@ export class CoordinatorService implements CoordinatorApi {
   async submit(req: Pick<SubmitAnalysisRequest__Output, 'spec' | 'clientRequestId'>): Promise<Job> {
     let spec;
     let scope: 'batch' | 'dataset';
+    let shards = 0;
     const rid = req.clientRequestId ?? '';
     const id = `job-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
     let check: SubmitCheck | null = null;
     try {
-      const { scope: s, ...rest } = specFromProto(req.spec ?? { model: '' });
+      const { scope: s, shards: sh, ...rest } = specFromProto(req.spec ?? { model: '' });
       spec = normalizeSpec(rest);
       if (s !== 'batch' && s !== 'dataset') throw new UserError(`scope: must be one of batch, dataset, got ${JSON.stringify(s)}`, 'INVALID_ARGUMENT');
       scope = s;
+      shards = checkShards(sh, scope, spec.data);
       await validateModel(spec.model, this.store);
       parseDataSpec(spec.data);
       if (this.cfg.dataRoots) checkSpecFiles(spec, this.cfg.dataRoots);
@@ -321,7 +324,7 @@ export class CoordinatorService implements CoordinatorApi {
     if (dup) return dup;
     this.checkQueueLimit();
     try {
-      check = await this.checker.check(id, spec, scope);
+      check = await this.checker.check(id, spec, scope, shards);
     } catch (e) {
       this.mSubmitted.inc({ outcome: 'invalid' });
       throw e;
@@ -336,6 +339,7 @@ export class CoordinatorService implements CoordinatorApi {
       state: 'QUEUED',
       spec,
       scope,
+      ...(shards ? { shards } : {}),
       progress: { tasksDone: 0, tasksSkipped: 0, tasksTotal: 0, hvps: 0, elapsedSeconds: 0, etaSeconds: -1 },
       error: '',
       createdAt: now,

@@ -1,16 +1,19 @@
 /**
- * The data-parallel scope (`scope = "dataset"`): the examples are split over the live workers
- * at job start (shard i on worker i, `floor(i N / k)` boundaries); the coordinator runs every
+ * The data-parallel scope (`scope = "dataset"`): the examples are split into S shards
+ * (`floor(i N / S)` boundaries; S = the job's `--shards`, else the live workers at job start),
+ * placed on the live workers in contiguous runs (shards.ts); the coordinator runs every
  * task itself, in lanes that take from the job's TaskQueue, on a DistributedCompute whose
  * operators sum the shards' products over Hvp streams. A failed shard worker is replaced by
  * preparing its shard elsewhere (`move`), so the algorithm's state is kept.
  */
+import * as grpc from '@grpc/grpc-js';
 import { executeTask, workerMemoryBudget, type ComputeContext, type ParamRange, type TaskQueue } from '@hessian/analysis';
 import type { OperatorKind, ParamGroup, Scope } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { sleep, type LiveWorker, type PrepareReply__Output } from '@hessian/wire';
-import { DistributedOperator, HvpStream, type Shards } from './hvp-stream.js';
+import { DistributedOperator, HvpStream, type Shards, type Traffic } from './hvp-stream.js';
 import type { JobRun } from './job.js';
+import { placeShards } from './shards.js';
 import { classify, MAX_REDISPATCHES } from './worker-calls.js';
 
 interface Shard {
@@ -53,6 +56,18 @@ export class DistributedCompute implements ComputeContext {
   close(): void {
     for (const op of this.ops) op.close();
   }
+
+  /** What the operators handed out moved through this process, summed. */
+  traffic(): Traffic {
+    const t: Traffic = { products: 0, bytesOut: 0, bytesIn: 0, seconds: 0 };
+    for (const op of this.ops) {
+      t.products += op.traffic.products;
+      t.bytesOut += op.traffic.bytesOut;
+      t.bytesIn += op.traffic.bytesIn;
+      t.seconds += op.traffic.seconds;
+    }
+    return t;
+  }
 }
 
 export class DatasetScope implements Shards {
@@ -70,9 +85,10 @@ export class DatasetScope implements Shards {
   async prepare(): Promise<PrepareReply__Output | null> {
     const ws = await this.job.waitForWorkers();
     if (this.job.terminal) return null;
-    const k = ws.length;
-    const replies = await Promise.all(ws.map((w, i) => this.job.callPrepare(w, i, k)));
-    this.shards = replies.map((r, i) => ({ worker: ws[i], key: r.key, examples: r.examples, lossValue: r.lossValue }));
+    const k = this.job.rec.shards || ws.length;
+    const place = placeShards(k, ws.length);
+    const replies = await Promise.all(place.map((w, i) => this.job.callPrepare(ws[w], i, k)));
+    this.shards = replies.map((r, i) => ({ worker: ws[place[i]], key: r.key, examples: r.examples, lossValue: r.lossValue }));
     for (const w of ws) this.job.workersUsed.add(w.id);
     this.job.log.info({ shards: this.shards.map((s) => ({ worker: s.worker.id, examples: s.examples })) }, 'shards prepared');
     return replies[0];
@@ -100,6 +116,8 @@ export class DatasetScope implements Shards {
               compute.close();
             }
             if (this.job.terminal) return;
+            // Bytes through this process per task: every product sends v to and receives a product from each shard.
+            this.job.log.info({ taskId: t.id, ...compute.traffic() }, 'dataset task done');
             this.job.ctx.metrics.task('ok', (performance.now() - started) / 1000, r.hvps);
             await this.job.finishTask(t, r, this.shards.map((s) => s.worker.id).join(','));
           }
@@ -133,8 +151,14 @@ export class DatasetScope implements Shards {
     return l;
   }
 
+  workerOf(i: number): LiveWorker {
+    return this.shards[i].worker;
+  }
+
   open(i: number, kind: OperatorKind, scope: string): HvpStream {
     const s = this.shards[i];
+    // A worker the registry dropped (missed heartbeats) has a closed channel: move the shard instead.
+    if (this.job.ctx.registry.workers.get(s.worker.id) !== s.worker) throw Object.assign(new Error(`worker ${s.worker.id} was lost`), { code: grpc.status.UNAVAILABLE });
     const st = new HvpStream(s.worker, { key: s.key, operator: kind, scope, convention: this.job.rec.spec.convention }, this.job.ctx.taskDeadlineS, () => this.streams.delete(st));
     this.streams.add(st);
     return st;

@@ -17,9 +17,19 @@ export interface Shards {
   count(): number;
   /** n_s / N of each shard, in shard order. */
   weights(): number[];
+  /** The worker shard i is placed on now. */
+  workerOf(i: number): LiveWorker;
   open(i: number, kind: OperatorKind, scope: string): HvpStream;
   /** Moves shard i off a failed worker (resolves once it is prepared elsewhere). */
   move(i: number, from: LiveWorker, why: string): Promise<void>;
+}
+
+/** What one operator moved: products, vector bytes sent and received, and seconds spent in matvec. */
+export interface Traffic {
+  products: number;
+  bytesOut: number;
+  bytesIn: number;
+  seconds: number;
 }
 
 /** One Hvp stream to one shard's worker: send v (in chunks), receive its shard product. */
@@ -92,6 +102,7 @@ export class HvpStream {
  */
 export class DistributedOperator implements LinearOperator {
   private streams: (HvpStream | null)[];
+  readonly traffic: Traffic = { products: 0, bytesOut: 0, bytesIn: 0, seconds: 0 };
 
   constructor(
     private readonly shards: Shards,
@@ -106,14 +117,16 @@ export class DistributedOperator implements LinearOperator {
     for (let attempt = 0; ; attempt++) {
       if (this.shards.ended) throw new Error('job ended');
       let s = this.streams[i];
-      if (!s) s = this.streams[i] = this.shards.open(i, this.kind, this.scope);
+      const worker = s?.worker ?? this.shards.workerOf(i);
       try {
+        // Opening fails too when the shard's worker was declared dead between two tasks (its channel is closed).
+        if (!s) s = this.streams[i] = this.shards.open(i, this.kind, this.scope);
         return await s.product(v);
       } catch (e) {
         this.streams[i] = null;
-        s.abort('retrying');
+        s?.abort('retrying');
         if (this.shards.ended || classify(e) === 'user' || attempt >= MAX_REDISPATCHES) throw e;
-        await this.shards.move(i, s.worker, details(e));
+        await this.shards.move(i, worker, details(e));
       }
     }
   }
@@ -125,7 +138,12 @@ export class DistributedOperator implements LinearOperator {
 
   async matvec(v: Float32Array): Promise<Float32Array> {
     if (v.length !== this.dim) throw new Error(`matvec: vector has length ${v.length}, operator dimension is ${this.dim}`);
+    const t0 = performance.now();
     const parts = await Promise.all(this.streams.map((_, i) => this.shardProduct(i, v)));
+    this.traffic.products++;
+    this.traffic.bytesOut += parts.length * v.byteLength;
+    this.traffic.bytesIn += parts.reduce((a, p) => a + p.byteLength, 0);
+    this.traffic.seconds += (performance.now() - t0) / 1000;
     const w = this.shards.weights();
     const acc = new Float64Array(this.dim);
     for (let s = 0; s < parts.length; s++) {

@@ -27,6 +27,8 @@ export interface JobRecord {
   state: JobStateName;
   spec: AnalysisSpec;
   scope: 'batch' | 'dataset';
+  /** Dataset scope: shards fixed at submit (--shards); 0 or absent: one per live worker at start. */
+  shards?: number;
   progress: JobProgress;
   error: string;
   createdAt: string;

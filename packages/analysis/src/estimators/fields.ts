@@ -11,6 +11,8 @@ export type FieldRule =
   | { int: readonly [number, number] }
   /** a finite number > 0 */
   | { positive: true }
+  /** a number in [0, 1] */
+  | { fraction: true }
   /** one of these strings */
   | { oneOf: readonly string[] }
   /** a list of non-empty strings */
@@ -32,6 +34,8 @@ export function checkFields(where: string, o: Record<string, unknown>, rules: Fi
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(where, field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
     } else if ('positive' in rule) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) bad(where, field, `must be a positive number, got ${JSON.stringify(v)}`);
+    } else if ('fraction' in rule) {
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1)) bad(where, field, `must be a number from 0 to 1, got ${JSON.stringify(v)}`);
     } else if ('oneOf' in rule) {
       if (typeof v !== 'string' || !rule.oneOf.includes(v)) bad(where, field, `must be one of ${rule.oneOf.join(', ')}, got ${JSON.stringify(v)}`);
     } else if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || x === '')) {

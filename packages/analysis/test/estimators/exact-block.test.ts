@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng, symmetricWithSpectrum } from '@hessian/linalg';
 import { exactBlock } from '../../src/estimators/exact-block.js';
-import { exactDecision } from '../../src/estimators/exact-rule.js';
+import { COST_MODEL, exactDecision, plannedEstimateProducts, scopeCosts } from '../../src/estimators/exact-rule.js';
 import { normalizeSpec } from '../../src/index.js';
 import { denseContext, runEstimator, scopesOf } from './helpers.js';
 
@@ -25,18 +25,34 @@ test('exact-block: every eigenvalue of a known spectrum, top-k with zero residua
   assert.equal(run.results.get('full/hessian/exact-block')?.hvps, 40);
 });
 
-test('the rule: --exact-max, the cost of building against the planned estimates, and the reasons', () => {
-  const spec = normalizeSpec({ model: 'm', topK: { k: 1, maxIter: 20 }, trace: { probes: 30 }, density: { runs: 1, steps: 10 } });
+test('the rule: --exact-max, the predicted cost of building against the planned estimates, and the reasons', () => {
+  const spec = normalizeSpec({ model: 'm', data: 'synthetic:256', topK: { k: 1, maxIter: 20 }, trace: { probes: 30 }, density: { runs: 1, steps: 10 } });
   const [full, a] = scopesOf([{ name: 'a', className: 'Conv2D', size: 500, tensors: [{ name: 'a/kernel', offset: 0, size: 500 }] }]);
-  // planned: top 20 + 1, trace 30, density 10 = 61 products
+  // planned for the layer: top 20 + 1, density 10 (its trace is the factor pass's diagonal: no probes)
+  assert.equal(plannedEstimateProducts(spec, a), 31);
+  // for the full network: + 30 probes; unit vectors would take 500 products
+  assert.equal(plannedEstimateProducts(spec, full), 61);
   const f = exactDecision(spec, full, 'hessian');
   assert.equal(f.exact, false);
-  assert.match(f.why, /^estimated: building the block takes 500 products > 61 planned/);
+  assert.equal(f.build, 'unit-vectors');
+  assert.match(f.why, /^estimated: building the block from 500 unit-vector products and its eigenvalues ~ 5\d\d products of this scope > the planned estimates ~ 61.0 \(61 products/);
+  // the layer: one factor pass ((1 + 10)/2 products) + J^T J (2 N C n^2 flops) + eigenvalues
+  const c = scopeCosts(spec, a, 'factor-pass');
+  const product = COST_MODEL.PRODUCT_OVERHEAD_S + (8 * 256 * 500) / COST_MODEL.PRODUCT_FLOPS;
+  assert.ok(Math.abs(c.product - product) < 1e-15);
+  const exact = 5.5 * product + (2 * 256 * 10 * 500 * 500) / COST_MODEL.GEMM_FLOPS + ((4 / 3) * 500 ** 3) / COST_MODEL.EIGEN_FLOPS;
+  assert.ok(Math.abs(c.exact - exact) < 1e-12);
+  // at 31 planned products estimating is cheaper; 5 density runs of 10 steps more make it dearer
   const l = exactDecision(spec, a, 'hessian');
-  assert.equal(l.exact, true);
-  assert.equal(l.build, 'factor-pass');
-  assert.match(l.why, /^exact: 500 <= --exact-max 1000; dense block from one factor pass/);
-  assert.equal(exactDecision(spec, a, 'residual').exact, false, 'no factor pass for the residual');
-  assert.match(exactDecision({ ...spec, exactMax: 0 }, a, 'hessian').why, /--exact-max 0 turns exact blocks off/);
-  assert.match(exactDecision({ ...spec, exactMax: 100 }, a, 'hessian').why, /^estimated: 500 parameters > --exact-max 100/);
+  assert.equal(c.exact > c.estimate, true);
+  assert.equal(l.exact, false);
+  assert.match(l.why, /^estimated: building the block from one factor pass/);
+  const dense = { ...spec, density: { ...spec.density!, runs: 40 } };
+  const l2 = exactDecision(dense, a, 'hessian');
+  assert.equal(l2.exact, true, l2.why);
+  assert.equal(l2.build, 'factor-pass');
+  assert.match(l2.why, /^exact: 500 <= --exact-max 1000; building the block from one factor pass .* <= the planned estimates ~ 4\d\d \(421 products/);
+  assert.equal(exactDecision(dense, a, 'residual').exact, false, 'no factor pass for the residual: 500 unit vectors cost more');
+  assert.match(exactDecision({ ...dense, exactMax: 0 }, a, 'hessian').why, /--exact-max 0 turns exact blocks off/);
+  assert.match(exactDecision({ ...dense, exactMax: 100 }, a, 'hessian').why, /^estimated: 500 parameters > --exact-max 100/);
 });

@@ -4,7 +4,7 @@ import { UserError } from '@hessian/linalg';
 import { choice, givenFlags, type Values } from '../flags.js';
 import type { Scope } from '../grpc-client.js';
 import { ProgressBar } from '../progress.js';
-import { specFromFlags } from './analyze.js';
+import { shardsFlag, specFromFlags } from './analyze.js';
 import { checkOutDir, emitReport } from './output.js';
 import { connectTo, noteEvent, parseReport, resolveModel, toProgress } from './remote-common.js';
 
@@ -14,6 +14,7 @@ export async function analyzeRemote(server: string, values: Values, argv: string
     if (given.has(f)) throw new UserError(`--${f}: applies to the embedded run only; with --server the cluster's workers run the tasks (see \`hessctl workers\`)`);
   const format = choice(values, 'format', ['table', 'json'] as const) ?? 'table';
   const scope = (choice(values, 'scope', ['batch', 'dataset'] as const) ?? 'batch') as Scope;
+  const shards = shardsFlag(values, scope);
   const quiet = values.quiet === true;
   const partial = specFromFlags(values, given);
   normalizeSpec(partial); // the same sentences as the embedded run, before anything is sent
@@ -28,7 +29,7 @@ export async function analyzeRemote(server: string, values: Values, argv: string
   };
   try {
     const spec = normalizeSpec(await resolveModel(conn, partial, quiet));
-    const job = await conn.submitAnalysis(spec, { scope });
+    const job = await conn.submitAnalysis(spec, { scope, shards });
     if (!quiet) process.stderr.write(`job ${job.id} on ${conn.address} (scope ${scope}); follow it elsewhere with \`hessctl watch ${job.id}\`\n`);
     process.once('SIGINT', onSigint);
     const bar = new ProgressBar(process.stderr, !quiet);

@@ -19,6 +19,7 @@ export async function analyze(argv: string[]): Promise<number> {
     const { analyzeRemote } = await import('./analyze-remote.js');
     return analyzeRemote(server, values, argv);
   }
+  if (givenFlags(argv).has('shards')) throw new UserError('--shards: splits the examples of --scope dataset over cluster workers: give --server HOST:PORT (or set HESSIAN_SERVER)');
   if (givenFlags(argv).has('scope') && values.scope !== 'batch')
     throw new UserError('--scope dataset shards the examples over cluster workers: give --server HOST:PORT (or set HESSIAN_SERVER)');
   const spec = normalizeSpec(specFromFlags(values, givenFlags(argv)));

@@ -54,6 +54,7 @@ export const analyzeCommand: Command = {
     { name: 'server', type: 'string', arg: 'HOST:PORT', help: 'run on a cluster: submit to the coordinator at HOST:PORT, follow its events, print the same report (default: $HESSIAN_SERVER when set, else run embedded in this process)' },
     ...AUTH_FLAGS,
     { name: 'scope', type: 'string', arg: 'S', default: 'batch', help: 'with --server: batch (every worker holds all examples) | dataset (examples sharded over the workers, each HVP summed over shards)' },
+    { name: 'shards', type: 'string', arg: 'S', help: 'with --scope dataset: split the examples into S shards, fixed for the job, so the numbers are the same bit for bit on any number of workers (default: one shard per live worker when the job starts)' },
     { name: 'embedded', type: 'boolean', help: 'run in this process even when HESSIAN_SERVER is set' },
     { name: 'out', type: 'string', arg: 'DIR', help: 'write report.json, report.md and SVG figures here' },
     { name: 'diagonal', type: 'string', arg: 'DIR', help: 'also write the Hessian diagonal of each analyzed layer (by backpropagation, where exact) as DIR/LAYER.npy, with DIR/diagonal.json (embedded runs)' },
@@ -158,4 +159,12 @@ export function analyzeServer(values: Values, env: NodeJS.ProcessEnv = process.e
   if (values.embedded === true) return undefined;
   const e = env.HESSIAN_SERVER?.trim();
   return e ? e : undefined;
+}
+
+/** `--shards S` (dataset scope only; 0 when not given). */
+export function shardsFlag(values: Values, scope: 'batch' | 'dataset'): number {
+  const n = intFlag(values, 'shards', 1, 256);
+  if (n === undefined) return 0;
+  if (scope !== 'dataset') throw new UserError(`--shards: only --scope dataset splits the examples; drop --shards or give --scope dataset`);
+  return n;
 }

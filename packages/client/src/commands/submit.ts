@@ -2,7 +2,7 @@
 import { normalizeSpec } from '@hessian/analysis';
 import { choice, givenFlags, parseFlags, type Command } from '../flags.js';
 import type { Scope } from '../grpc-client.js';
-import { analyzeCommand, specFromFlags } from './analyze.js';
+import { analyzeCommand, shardsFlag, specFromFlags } from './analyze.js';
 import { AUTH_FLAG_NAMES, AUTH_FLAGS } from './auth.js';
 import { HELP_FLAG, jobJson, resolveModel, SCOPE_FLAG, SERVER_FLAG, withConnection } from './remote-common.js';
 
@@ -28,11 +28,12 @@ export async function submit(argv: string[]): Promise<number> {
   const { values } = parseFlags(submitCommand, argv);
   const format = choice(values, 'format', ['id', 'json'] as const) ?? 'id';
   const scope = (choice(values, 'scope', ['batch', 'dataset'] as const) ?? 'batch') as Scope;
+  const shards = shardsFlag(values, scope);
   const partial = specFromFlags(values, givenFlags(argv));
   normalizeSpec(partial);
   return withConnection(values, async (conn) => {
     const spec = normalizeSpec(await resolveModel(conn, partial, values.quiet === true));
-    const job = await conn.submitAnalysis(spec, { scope });
+    const job = await conn.submitAnalysis(spec, { scope, shards });
     process.stdout.write(format === 'json' ? JSON.stringify(jobJson(job), null, 2) + '\n' : `${job.id}\n`);
     return 0;
   });

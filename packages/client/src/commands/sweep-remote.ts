@@ -16,6 +16,8 @@ import { noteEvent, parseReport, toProgress } from './remote-common.js';
 
 export interface RemoteAnalyzerOptions {
   scope?: Scope;
+  /** dataset scope: shards fixed for every checkpoint's job (0: one per live worker) */
+  shards?: number;
   /** a name prefix for the uploaded models in the coordinator's store (default: the run folder's name) */
   name?: string;
   /** the job of a checkpoint was accepted */
@@ -50,7 +52,7 @@ export function remoteAnalyzer(conn: CoordinatorConnection, opts: RemoteAnalyzer
       return conn.uploadModel(modelJson, { name });
     });
     if (t.signal?.aborted) throw cancelledError();
-    const job = await conn.submitAnalysis({ ...t.spec, model: up.digest }, { scope: opts.scope ?? 'batch' });
+    const job = await conn.submitAnalysis({ ...t.spec, model: up.digest }, { scope: opts.scope ?? 'batch', shards: opts.shards ?? 0 });
     opts.onSubmitted?.(t, job.id, up.digest);
     // Aborted while the submit was on its way: the watch below returns at once, then the job is cancelled.
     for await (const ev of conn.watchJob(job.id, { signal: t.signal, onReconnect: opts.onReconnect ? (r) => opts.onReconnect!(t, r) : undefined })) {

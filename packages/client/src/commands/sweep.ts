@@ -11,7 +11,7 @@ import { choice, givenFlags, intFlag, parseFlags, type Command, type Flag, type 
 import { ProgressBar } from '../progress.js';
 import type { CoordinatorConnection, Scope } from '../grpc-client.js';
 import type { SweepProgress } from './sweep-remote.js';
-import { analyzeCommand, analyzeServer, backendFrom, specFromFlags } from './analyze.js';
+import { analyzeCommand, analyzeServer, backendFrom, shardsFlag, specFromFlags } from './analyze.js';
 import { checkOutDir } from './output.js';
 
 /** analyze's analysis flags (TLS and token flags included); the model is each checkpoint, the output a folder of series. */
@@ -73,6 +73,8 @@ export async function sweepCmd(argv: string[]): Promise<number> {
   const given = givenFlags(argv);
   const server = analyzeServer(values);
   const scope = (choice(values, 'scope', ['batch', 'dataset'] as const) ?? 'batch') as Scope;
+  if (server === undefined && given.has('shards')) throw new UserError('--shards: splits the examples of --scope dataset over cluster workers: give --server HOST:PORT (or set HESSIAN_SERVER)');
+  const shards = server !== undefined ? shardsFlag(values, scope) : 0;
   const maxJobs = intFlag(values, 'max-jobs', 0, 100000) ?? 0;
   if (server !== undefined) {
     for (const f of ['workers', 'backend'])
@@ -95,7 +97,7 @@ export async function sweepCmd(argv: string[]): Promise<number> {
   try {
     const sweep =
       server !== undefined
-        ? await remoteSweep(server, values, run, analysis, out, { epochs, scope, maxJobs, quiet, signal: stop.signal, setConn: (c) => (conn = c) })
+        ? await remoteSweep(server, values, run, analysis, out, { epochs, scope, shards, maxJobs, quiet, signal: stop.signal, setConn: (c) => (conn = c) })
         : await embeddedSweep(values, argv, run, analysis, out, epochs, quiet, stop.signal);
     if (sweep.epochs.length > 0) {
       const rows = [['scope', ...sweep.epochs.map((e) => `e${e} top / trace`)]];
@@ -152,6 +154,7 @@ function embeddedSweep(values: Values, argv: string[], run: string, analysis: An
 interface RemoteSweepOptions {
   epochs: number[] | undefined;
   scope: Scope;
+  shards: number;
   maxJobs: number;
   quiet: boolean;
   signal: AbortSignal;
@@ -170,6 +173,7 @@ async function remoteSweep(server: string, values: Values, run: string, analysis
   const analyzer = (c: CoordinatorConnection) =>
     remote.remoteAnalyzer(c, {
       scope: o.scope,
+      shards: o.shards,
       onSubmitted: (t, id) => {
         jobs.set(t.index, id);
         say(o.quiet, `${label(t)}: job ${id}`);

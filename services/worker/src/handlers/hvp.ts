@@ -15,6 +15,10 @@ export function hvpHandler(rt: WorkerRuntime): WorkerHandlers['Hvp'] {
     let asm = new VectorAssembler();
     let chain: Promise<void> = Promise.resolve();
     let failed = false;
+    // Compute seconds of this stream's products, logged at its end (bench/large sets them against the coordinator's traffic).
+    let products = 0;
+    let computeSeconds = 0;
+    let scope = '';
     const fail = (e: unknown) => {
       if (failed) return;
       failed = true;
@@ -27,6 +31,7 @@ export function hvpHandler(rt: WorkerRuntime): WorkerHandlers['Hvp'] {
           if (rt.draining) throw new Cancelled(grpc.status.UNAVAILABLE, `worker ${rt.id} is draining`);
           const convention = conventionOf(req.convention);
           entry = rt.engines.entry(req.key);
+          scope = req.scope || 'full';
           entry.users++;
           stream = entry.thread.open(req.operator || 'hessian', req.scope || 'full', convention);
           chain = stream.then(() => undefined);
@@ -42,7 +47,10 @@ export function hvpHandler(rt: WorkerRuntime): WorkerHandlers['Hvp'] {
           chain = chain.then(async () => {
             if (failed) return;
             // v's buffer moves to the compute thread; the product's buffer moves back.
+            const t0 = performance.now();
             const hv = await thread.matvec(await s, v);
+            computeSeconds += (performance.now() - t0) / 1000;
+            products++;
             rt.counters.hvps.inc();
             for (const c of toChunks(hv)) call.write(c);
           });
@@ -53,6 +61,7 @@ export function hvpHandler(rt: WorkerRuntime): WorkerHandlers['Hvp'] {
       }
     });
     call.on('end', () => {
+      if (entry) rt.log.info({ key: entry.key, scope, products, computeSeconds }, 'hvp stream done');
       void chain.then(
         () => {
           if (!failed) call.end();

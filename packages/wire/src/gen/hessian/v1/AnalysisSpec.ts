@@ -52,6 +52,10 @@ export interface AnalysisSpec {
    * --exact-max 0: never build exact blocks
    */
   'skipExact'?: (boolean);
+  /**
+   * scope "dataset": split the examples into this many shards, fixed for the job, so the numbers are the same on any number of workers (0: one per live worker at start)
+   */
+  'shards'?: (number);
 }
 
 /**
@@ -101,4 +105,8 @@ export interface AnalysisSpec__Output {
    * --exact-max 0: never build exact blocks
    */
   'skipExact': (boolean);
+  /**
+   * scope "dataset": split the examples into this many shards, fixed for the job, so the numbers are the same on any number of workers (0: one per live worker at start)
+   */
+  'shards': (number);
 }

@@ -1,0 +1,42 @@
+// Where a race report's time goes: the race's spec (bench/race/run.mjs) on one zoo model,
+// every task run alone and timed, summed per scope and estimator. Never in CI.
+//   node bench/race/profile.mjs [--model mlp] [--examples 256] [--target 0.02] [--exact-max N]
+import { loadavg } from 'node:os';
+const argv = process.argv.slice(2);
+const opt = (k, d) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : d);
+const name = opt('model', 'mlp');
+const examples = Number(opt('examples', '256'));
+const target = Number(opt('target', '0.02'));
+const { normalizeSpec, prepare, plan, executeTask } = await import('@hessian/analysis');
+const spec = normalizeSpec({
+  model: `zoo:${name}`,
+  data: `fashion-mnist:train[0:${examples}]`,
+  full: true,
+  topK: { k: 1, method: 'lanczos', tol: 1e-3, maxIter: 100 },
+  trace: { probes: 1000, chunk: 10, targetRelStderr: target },
+  density: { runs: 1, steps: 100, preset: 'pyhessian', gridPoints: 10000 },
+  ...(argv.includes('--exact-max') ? { exactMax: Number(opt('exact-max', '1000')) } : {}),
+});
+const load0 = loadavg()[0];
+let t = performance.now();
+const p = await prepare(spec, 'native');
+(await import('@hessian/native')).setThreads(1);
+const prepS = (performance.now() - t) / 1000;
+const planned = plan(spec, p.model.groups(spec.convention));
+console.log(`${name}: prepare ${prepS.toFixed(2)} s, ${planned.tasks.length} tasks, load ${load0.toFixed(1)}`);
+const rows = new Map();
+let total = 0;
+for (const task of planned.tasks) {
+  t = performance.now();
+  const r = await executeTask(task, p.engine, spec.convention, p.memory);
+  const s = (performance.now() - t) / 1000;
+  total += s;
+  const key = `${task.scope.padEnd(8)} ${task.kind}`;
+  const row = rows.get(key) ?? { s: 0, hvps: 0, n: 0 };
+  row.s += s; row.hvps += r.hvps; row.n++;
+  rows.set(key, row);
+}
+for (const [k, r] of rows) console.log(`  ${k.padEnd(32)} ${r.n} tasks ${r.s.toFixed(3).padStart(8)} s ${String(r.hvps).padStart(6)} HVPs ${r.hvps ? ((1000 * r.s) / r.hvps).toFixed(1) + ' ms/HVP' : ''}`);
+console.log(`tasks ${total.toFixed(2)} s (all tasks run, no early stopping skips), load ${load0.toFixed(1)} -> ${loadavg()[0].toFixed(1)}`);
+p.engine.dispose();
+p.model.dispose();

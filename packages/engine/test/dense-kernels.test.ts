@@ -1,0 +1,68 @@
+// linalg's float64 kernels on OpenBLAS / LAPACK (@hessian/native, registered by initBackend
+// when it selects `native`) against the JavaScript ones and against known spectra.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng, denseKernels, reorthogonalize, setDenseKernels, symmetricEigenvalues, symmetricWithSpectrum } from '@hessian/linalg';
+import { initBackend } from '../src/index.js';
+
+let skip: string | false = false;
+try {
+  await initBackend('native');
+  if (!denseKernels().symmetricEigenvalues) skip = 'the native addon predates its float64 kernels (npm run build:addon -w @hessian/native)';
+} catch (e) {
+  skip = `native backend unavailable: ${(e as Error).message}`;
+}
+
+test('native dense eigenvalues (LAPACK dsyevd) equal a known spectrum and the JavaScript Householder solver', { skip }, () => {
+  const n = 300;
+  const rng = new Rng(3);
+  const spectrum = Array.from({ length: n }, (_, i) => (i < 5 ? 50 * (i + 1) : rng.uniform() * 4 - 1));
+  const a = symmetricWithSpectrum(spectrum, new Rng(4)).data;
+  const want = spectrum.slice().sort((x, y) => x - y);
+  const fast = symmetricEigenvalues(a, n);
+  const kernels = denseKernels();
+  setDenseKernels(null);
+  try {
+    const js = symmetricEigenvalues(a, n);
+    for (let i = 0; i < n; i++) {
+      assert.ok(Math.abs(fast[i] - want[i]) <= 1e-11 * 250, `eigenvalue ${i}: ${fast[i]} vs ${want[i]}`);
+      assert.ok(Math.abs(fast[i] - js[i]) <= 1e-11 * 250, `eigenvalue ${i}: native ${fast[i]} vs js ${js[i]}`);
+    }
+  } finally {
+    setDenseKernels(kernels);
+  }
+});
+
+test('native Gram-Schmidt sweeps give the JavaScript sweeps\' result to float64 rounding', { skip }, () => {
+  const n = 5000;
+  const rng = new Rng(5);
+  const basis: Float64Array[] = [];
+  for (let i = 0; i < 13; i++) {
+    const q = Float64Array.from(rng.gaussian(n));
+    reorthogonalize(q, basis);
+    let s = 0;
+    for (const x of q) s += x * x;
+    for (let j = 0; j < n; j++) q[j] /= Math.sqrt(s);
+    basis.push(q);
+  }
+  const w0 = Float64Array.from(rng.gaussian(n));
+  const wFast = w0.slice();
+  const rFast = reorthogonalize(wFast, basis);
+  const kernels = denseKernels();
+  setDenseKernels(null);
+  try {
+    const wJs = w0.slice();
+    const rJs = reorthogonalize(wJs, basis);
+    assert.equal(rFast.passes, rJs.passes);
+    assert.ok(Math.abs(rFast.normAfter - rJs.normAfter) <= 1e-12 * rJs.normAfter);
+    for (let j = 0; j < n; j++) assert.ok(Math.abs(wFast[j] - wJs[j]) <= 1e-12, `w[${j}]`);
+    // and the result is orthogonal to the basis
+    for (const q of basis) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += q[j] * wFast[j];
+      assert.ok(Math.abs(s) <= 1e-12 * rFast.normAfter);
+    }
+  } finally {
+    setDenseKernels(kernels);
+  }
+});

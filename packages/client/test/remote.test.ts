@@ -71,7 +71,7 @@ describe('flags and help of the cluster commands', () => {
     for (const [args, want] of [
       [['cluster', 'up', '--workers', '0'], /--workers: must be between 1 and 256/],
       [['cluster', 'up', '--port', '70000'], /--port: must be between 0 and 65535/],
-      [['cluster', 'sideways'], /unknown subcommand "sideways"; give up, down or status/],
+      [['cluster', 'sideways'], /unknown subcommand "sideways"; give up, down, status or credentials/],
       [['watch'], /give exactly one job id/],
       [['get', 'a', 'b'], /give exactly one job id/],
       [['jobs', '--server', 'nowhere'], /--server: expected host:port/],

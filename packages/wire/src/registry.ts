@@ -3,7 +3,8 @@
  * heartbeats for HESSIAN_HEARTBEAT_TIMEOUT_S is probed on gRPC (grpc.health.v1 `liveness`)
  * before it is declared dead: a NATS outage stops heartbeats but not the work, so a worker
  * that still answers keeps its running tasks (issue 16, item 10). A dead worker's work is
- * re-dispatched by whoever listens to onDead.
+ * re-dispatched by whoever listens to onDead. A new worker joins only when its address answers
+ * Worker.Health with its id (so a forged heartbeat cannot put a rogue address in the registry).
  * Shared by the coordinator (tasks) and the trainer (gradient shards).
  */
 import * as grpc from '@grpc/grpc-js';
@@ -50,11 +51,18 @@ function isHealthClient(c: grpc.Client): c is HealthClient {
 
 let healthConstructor: grpc.ServiceClientConstructor | null = null;
 
+/** How soon a worker whose heartbeat was refused (its address did not answer as it) is asked again. */
+const VERIFY_RETRY_MS = 5000;
+const MAX_VERIFYING = 64;
+
 export class Registry {
   readonly workers = new Map<string, LiveWorker>();
   private timer: NodeJS.Timeout | null = null;
   private deadListeners: ((w: LiveWorker, why: string) => void)[] = [];
   private probing = new Set<LiveWorker>();
+  /** Heartbeats of workers not yet registered: "id|address|started" -> 0 while its Health call runs, else when it was refused. */
+  private verifying = new Map<string, number>();
+  private stopped = false;
   private changeListeners: (() => void)[] = [];
 
   constructor(
@@ -89,10 +97,10 @@ export class Registry {
 
   private onHeartbeat(hb: Heartbeat): void {
     if (typeof hb?.id !== 'string' || typeof hb.address !== 'string') return;
-    const w = this.workers.get(hb.id);
-    if (w && (w.hb.address !== hb.address || w.hb.started !== hb.started)) this.remove(w, 'restarted with a new address or process');
     const cur = this.workers.get(hb.id);
-    if (cur) {
+    // Another address or process under a known id: it replaces the registered one only once verified (below),
+    // so a forged heartbeat cannot evict a live worker.
+    if (cur && cur.hb.address === hb.address && cur.hb.started === hb.started) {
       const wasDraining = cur.hb.draining;
       cur.hb = hb;
       cur.lastSeen = Date.now();
@@ -104,11 +112,42 @@ export class Registry {
       else if (hb.running < hb.capacity) this.changed();
       return;
     }
+    this.verify(hb);
+  }
+
+  /**
+   * A new worker joins only once its address answers Worker.Health as that worker id, over the
+   * same credentials (TLS, the cluster secret) its tasks will use: a heartbeat naming an
+   * address that is not that worker (a forged or stale one) registers nothing and is logged.
+   * A refused (id, address, process) is asked again after VERIFY_RETRY_MS at the earliest.
+   */
+  private verify(hb: Heartbeat): void {
+    const key = `${hb.id}|${hb.address}|${hb.started}`;
+    const seen = this.verifying.get(key);
+    if (seen !== undefined && (seen === 0 || Date.now() - seen < VERIFY_RETRY_MS)) return;
+    // A flood of made-up ids (from a stolen worker credential) must not open unbounded connections.
+    if ([...this.verifying.values()].filter((v) => v === 0).length >= MAX_VERIFYING) return;
+    this.verifying.set(key, 0);
     const { worker } = loadProtos();
     const client = new worker.hessian.v1.Worker(hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions });
-    this.workers.set(hb.id, { id: hb.id, hb, lastSeen: Date.now(), client, inflight: 0, suspectUntil: 0, reachableAt: 0, heartbeatsLost: false });
-    this.log.info({ workerId: hb.id, address: hb.address, capacity: hb.capacity, backend: hb.backend }, 'worker joined');
-    this.changed();
+    client.Health({}, { deadline: Date.now() + 5000 }, (e, r) => {
+      const why = e ? e.details || e.message : r?.id !== hb.id ? `it answers as worker ${JSON.stringify(r?.id)}` : null;
+      const old = this.workers.get(hb.id);
+      const same = old !== undefined && old.hb.address === hb.address && old.hb.started === hb.started;
+      if (why !== null || this.stopped || same) {
+        client.close();
+        if (why !== null) {
+          this.verifying.set(key, Date.now());
+          this.log.warn({ workerId: hb.id, address: hb.address, why }, 'heartbeat refused: its address does not answer as that worker');
+        } else this.verifying.delete(key);
+        return;
+      }
+      this.verifying.delete(key);
+      if (old) this.remove(old, 'restarted with a new address or process');
+      this.workers.set(hb.id, { id: hb.id, hb, lastSeen: Date.now(), client, inflight: 0, suspectUntil: 0, reachableAt: 0, heartbeatsLost: false });
+      this.log.info({ workerId: hb.id, address: hb.address, capacity: hb.capacity, backend: hb.backend }, 'worker joined');
+      this.changed();
+    });
   }
 
   private changed(): void {
@@ -117,6 +156,7 @@ export class Registry {
 
   private sweep(): void {
     const now = Date.now();
+    for (const [k, t] of this.verifying) if (t > 0 && now - t > VERIFY_RETRY_MS) this.verifying.delete(k);
     for (const w of [...this.workers.values()]) {
       if (now - Math.max(w.lastSeen, w.reachableAt) <= this.timeoutS * 1000 || this.probing.has(w)) continue;
       this.probing.add(w);
@@ -164,6 +204,7 @@ export class Registry {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const w of this.workers.values()) {
       w.client.close();

@@ -67,14 +67,14 @@ describe('NATS users per role (natsServerAuthConfig) on a real nats-server', { t
     writeFileSync(path.join(dir, 'auth.conf'), natsServerAuthConfig((r) => pw[r]), { mode: 0o600 });
     server = spawn(natsBinary(), ['-js', '-sd', path.join(dir, 'js'), '-p', String(port), '-a', '127.0.0.1', '-c', path.join(dir, 'auth.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     server.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    for (let i = 0; ; i++) {
+    for (const until = Date.now() + 30_000; ; ) {
       const ok = await new Promise<boolean>((r) => {
         const c = tcpConnect(port, '127.0.0.1');
         c.once('connect', () => (c.destroy(), r(true)));
         c.once('error', () => r(false));
       });
       if (ok) break;
-      if (i > 200) throw new Error(`nats-server did not start:\n${log}`);
+      if (Date.now() > until) throw new Error(`nats-server did not start:\n${log}`);
       await sleep(50);
     }
   });
@@ -155,10 +155,11 @@ describe('k8s/base/nats-auth.yaml', () => {
     const p = spawn(natsBinary(), ['-p', String(port), '-a', '127.0.0.1', '-c', path.join(dir, 'auth.conf')], { stdio: 'ignore', env: { ...process.env, ...pw } });
     try {
       let nc: NatsConnection | null = null;
-      for (let i = 0; !nc; i++) {
-        nc = await connect({ servers: `nats://127.0.0.1:${port}`, user: 'worker', pass: pw.WORKER_PASSWORD, timeout: 1000 }).catch((e: Error) => {
-          if (i > 100 || /Authorization/i.test(e.message)) throw e;
-          return sleep(50).then(() => null);
+      // Until nats-server listens (seconds on a loaded machine); a refused password fails at once.
+      for (const until = Date.now() + 20_000; !nc; ) {
+        nc = await connect({ servers: `nats://127.0.0.1:${port}`, user: 'worker', pass: pw.WORKER_PASSWORD, timeout: 2000 }).catch((e: Error) => {
+          if (Date.now() > until || /Authorization/i.test(e.message)) throw e;
+          return sleep(100).then(() => null);
         });
       }
       await nc.close();

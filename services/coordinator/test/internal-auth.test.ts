@@ -2,8 +2,9 @@
  * Authenticated internals (issue 16, item 1-2, 4): with API tokens on, nats-server runs with
  * one user per role (natsServerAuthConfig) and the worker requires the cluster secret. While a
  * token-authenticated job runs, an unauthenticated NATS client (publishing a cancel), a forged
- * heartbeat and cancel from a credential of the wrong role, and direct worker calls without
- * the secret each change nothing and are logged (by nats-server, by the worker); the job
+ * heartbeat and cancel from a credential of the wrong role, heartbeats from a worker credential
+ * naming an address that is not that worker, and direct worker calls without the secret each
+ * change nothing and are logged (by nats-server, the coordinator, the worker); the job
  * completes with the embedded run's numbers. A coordinator with tokens refuses to start on an
  * open NATS or with open workers, with one sentence.
  */
@@ -116,6 +117,21 @@ describe('authenticated internals with API tokens on (real nats-server, real gRP
     trainer.publish(SUBJECTS.heartbeat, JSON.stringify({ id: 'rogue', address: '127.0.0.1:1', backend: 'cpu', device: 'x', capacity: 8, running: 0, memory: 0, cached: [], draining: false, started: 1 }));
     await trainer.flush().catch(() => undefined);
     await trainer.close().catch(() => undefined);
+    // 2b. Even a worker credential cannot register an address that is not that worker: nothing
+    // answers at 127.0.0.1:1, and the real worker's address answers as w1, not as "impostor".
+    const stolen = await connect({ servers: nats.url, user: 'worker', pass: pw.worker });
+    const hb = { backend: 'cpu', device: 'x', capacity: 8, running: 0, memory: 0, cached: [], draining: false, started: 1 };
+    stolen.publish(SUBJECTS.heartbeat, JSON.stringify({ ...hb, id: 'rogue-2', address: '127.0.0.1:1' }));
+    stolen.publish(SUBJECTS.heartbeat, JSON.stringify({ ...hb, id: 'impostor', address: `127.0.0.1:${worker.grpcPort}` }));
+    // ... nor evict the live worker by claiming its id from another address.
+    stolen.publish(SUBJECTS.heartbeat, JSON.stringify({ ...hb, id: 'w1', address: '127.0.0.1:1' }));
+    stolen.publish(SUBJECTS.cancel(job.id), '');
+    await stolen.flush().catch(() => undefined);
+    await stolen.close().catch(() => undefined);
+    await coord.waitFor((l) => l.msg === 'heartbeat refused: its address does not answer as that worker' && l['workerId'] === 'rogue-2', 15000);
+    const imp = await coord.waitFor((l) => l.msg === 'heartbeat refused: its address does not answer as that worker' && l['workerId'] === 'impostor', 15000);
+    assert.match(String(imp['why']), /answers as worker "w1"/);
+    await coord.waitFor((l) => l.msg === 'heartbeat refused: its address does not answer as that worker' && l['workerId'] === 'w1', 15000);
     // 3. Direct worker calls without the cluster secret (and with a wrong one): UNAUTHENTICATED before any work.
     const { worker: workerProto } = loadProtos();
     const direct = new workerProto.hessian.v1.Worker(`127.0.0.1:${worker.grpcPort}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as WorkerClient;
@@ -150,12 +166,14 @@ describe('authenticated internals with API tokens on (real nats-server, real gRP
     // Nothing changed: no rogue worker, no cancel reached the worker, no forged work ran.
     assert.deepEqual(await listWorkers(), ['w1']);
     assert.ok(!worker.logs.some((l) => l.msg === 'job cancelled'), 'a cancel reached the worker');
-    assert.ok(!coord.logs.some((l) => l.msg === 'worker joined' && l['workerId'] === 'rogue'));
+    assert.ok(!coord.logs.some((l) => l.msg === 'worker joined' && l['workerId'] !== 'w1'), 'only w1 joined');
+    assert.ok(!coord.logs.some((l) => l.msg === 'worker lost'), 'a forged heartbeat evicted w1');
     assert.ok(!worker.logs.some((l) => l['jobId'] === 'forged' && l.msg !== 'unauthenticated worker call refused'));
     // ... and every attempt is in a log.
     assert.match(nats.log, /authentication error - User ""/);
     assert.match(nats.log, new RegExp(`Publish Violation - User "trainer", Subject "hessian\\.jobs\\.${job.id}\\.cancel"`));
     assert.match(nats.log, /Publish Violation - User "trainer", Subject "hessian\.workers\.heartbeat"/);
+    assert.match(nats.log, new RegExp(`Publish Violation - User "worker", Subject "hessian\\.jobs\\.${job.id}\\.cancel"`));
     const refused = worker.logs.filter((l) => l.msg === 'unauthenticated worker call refused').map((l) => l['method']);
     assert.deepEqual(refused, ['Prepare', 'RunTask', 'Prepare', 'RunTask']);
   });

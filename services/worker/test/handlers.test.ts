@@ -133,13 +133,17 @@ describe('worker handlers', () => {
     }
   });
 
-  test('RunTask beyond the capacity is RESOURCE_EXHAUSTED naming HESSIAN_WORKER_CAPACITY, and nothing runs', async () => {
+  test('RunTask beyond the capacity is RESOURCE_EXHAUSTED naming HESSIAN_WORKER_CAPACITY, and nothing runs; train steps do not count', async () => {
     const busy = new AbortController();
     rt.running.set(busy, { jobId: 'other', taskId: 'x' });
     try {
       const t = plan(spec, local.model.groups('layer')).tasks[0];
       await assert.rejects(runTask(key, t), (e: grpc.ServiceError) => e.code === grpc.status.RESOURCE_EXHAUSTED && /capacity \(HESSIAN_WORKER_CAPACITY\) is 1/.test(e.details));
       assert.equal(rt.running.size, 1);
+      // A train step in the slot does not count (the trainer sizes its own calls).
+      rt.running.delete(busy);
+      rt.running.set(busy, { jobId: 'train:run-1', taskId: 'step 3' });
+      assert.equal((await runTask(key, t)).id, t.id);
     } finally {
       rt.running.delete(busy);
     }

@@ -46,8 +46,11 @@ export function runTaskHandler(rt: WorkerRuntime): WorkerHandlers['RunTask'] {
       taskId = task.id;
       const entry = rt.engines.entry(key);
       // The coordinator never sends more than the heartbeat's capacity; anything beyond it is refused, not queued.
-      if (rt.running.size >= rt.capacity)
-        throw new UserError(`worker ${rt.id} is running ${rt.running.size} tasks and its capacity (HESSIAN_WORKER_CAPACITY) is ${rt.capacity}; send the task to another worker or when one ends`, 'RESOURCE_EXHAUSTED');
+      // Train steps (TrainGradient, job "train:<run>") do not count: the trainer sizes its own calls by shards,
+      // and counting them would starve analyses on a worker a trainer shares (a retry rarely hits a gap).
+      const tasks = [...rt.running.values()].filter((r) => !r.jobId.startsWith('train:')).length;
+      if (tasks >= rt.capacity)
+        throw new UserError(`worker ${rt.id} is running ${tasks} tasks and its capacity (HESSIAN_WORKER_CAPACITY) is ${rt.capacity}; send the task to another worker or when one ends`, 'RESOURCE_EXHAUSTED');
       // Counted as running until the compute thread has really stopped (or finished) the task.
       rt.running.set(ac, { jobId, taskId });
       const t0 = performance.now();

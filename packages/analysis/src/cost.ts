@@ -119,3 +119,37 @@ export function predictPlan(
   }
   return { tasks: p.tasks.length, hvps, seconds: durations.reduce((a, b) => a + b, 0), secondsOn, maxTaskBytes, modes };
 }
+
+/** The range a task's predicted seconds should fall in: long enough to hide dispatch costs, short enough to lose little when a worker dies. */
+export const TASK_SECONDS = { min: 0.1, max: 10 } as const;
+
+/**
+ * Trace probes per task (`--trace-chunk`) whose predicted time falls in TASK_SECONDS, aiming at
+ * about 1 s (the range's geometric middle), or null when the given chunk already does. The
+ * chunk is the user's choice, never changed behind their back: its probes' seeds come from the
+ * chunk's task id, so another chunk size gives other (equally valid) numbers. `--dry-run` and
+ * the coordinator's job log print this advice from the calibration product.
+ */
+export function traceChunkAdvice(hvpSeconds: number, chunk: number, probes: number): { chunk: number; seconds: number; why: string } | null {
+  if (!(hvpSeconds > 0)) return null;
+  const seconds = Math.min(chunk, probes) * hvpSeconds;
+  if (seconds >= TASK_SECONDS.min && seconds <= TASK_SECONDS.max) return null;
+  const best = Math.max(1, Math.min(probes, Math.round(1 / hvpSeconds)));
+  if (best === Math.min(chunk, probes)) return null;
+  const why =
+    seconds > TASK_SECONDS.max
+      ? best * hvpSeconds > TASK_SECONDS.max
+        ? `one product takes ${hvpSeconds.toFixed(1)} s, so even one probe per task is longer than ${TASK_SECONDS.max} s`
+        : `tasks of ${chunk} probes would take ${seconds.toFixed(1)} s each (a lost worker loses that much)`
+      : `tasks of ${chunk} probes would take ${(seconds * 1000).toFixed(1)} ms each (dispatch costs more than the work)`;
+  return { chunk: best, seconds: best * hvpSeconds, why };
+}
+
+/**
+ * The gRPC deadline of a task: the configured floor (HESSIAN_TASK_DEADLINE_S), raised to 10x its
+ * predicted time from the calibration product, so a long task on a large model (a full-network
+ * Lanczos run of 100 products of 100 s) is not killed and retried forever by a fixed deadline.
+ */
+export function taskDeadlineSeconds(task: Pick<Task, 'cost'>, hvpSeconds: number, floorS: number): number {
+  return Math.max(floorS, hvpSeconds > 0 ? 10 * taskSeconds(task, hvpSeconds) : 0);
+}

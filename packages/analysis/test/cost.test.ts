@@ -1,7 +1,7 @@
 /** Cost prediction: the plan's predicted time on N workers, and the ETA from a calibration before any task finishes. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normalizeSpec, plan, predictPlan, TaskQueue } from '../src/index.js';
+import { normalizeSpec, plan, predictPlan, taskDeadlineSeconds, TaskQueue, traceChunkAdvice } from '../src/index.js';
 
 const groups = [
   { name: 'a', className: 'Dense', size: 1000, tensors: [{ name: 'a/kernel', shape: [100, 10], offset: 0, size: 1000 }] },
@@ -33,4 +33,28 @@ test('TaskQueue ETA: from the calibration before any task finished, then from th
   q.calibrate(2, 4);
   const total = p.tasks.reduce((a, t) => a + t.cost, 0);
   assert.equal(q.progress().etaSeconds, (total * 2) / 4);
+});
+
+test('traceChunkAdvice: chunks into 0.1-10 s from the calibration product, aiming at ~1 s; none when already there', () => {
+  // tiny model: 1 ms per product, 10 probes = 10 ms per task -> 1000 probes would be 1 s, capped by the budget
+  assert.deepEqual(traceChunkAdvice(0.001, 10, 100)?.chunk, 100);
+  assert.match(traceChunkAdvice(0.001, 10, 100)!.why, /^tasks of 10 probes would take 10\.0 ms each \(dispatch costs more than the work\)$/);
+  assert.equal(traceChunkAdvice(0.001, 10, 10), null, 'the chunk is already the whole budget');
+  // within range: no advice
+  assert.equal(traceChunkAdvice(0.5, 10, 100), null);
+  assert.equal(traceChunkAdvice(0.01, 10, 100), null);
+  // full-width resnet18 on 256 images: ~90 s per product; 10 probes = 900 s -> one probe per task, still above 10 s, said so
+  const big = traceChunkAdvice(90, 10, 100)!;
+  assert.equal(big.chunk, 1);
+  assert.equal(big.seconds, 90);
+  assert.match(big.why, /^one product takes 90\.0 s, so even one probe per task is longer than 10 s$/);
+  // 2 s per product: 10 probes = 20 s -> 1 probe (2 s)
+  assert.deepEqual(traceChunkAdvice(2, 10, 100), { chunk: 1, seconds: 2, why: 'tasks of 10 probes would take 20.0 s each (a lost worker loses that much)' });
+  assert.equal(traceChunkAdvice(0, 10, 100), null, 'no calibration, no advice');
+});
+
+test('taskDeadlineSeconds: the configured floor, raised to 10x the predicted time of long tasks', () => {
+  assert.equal(taskDeadlineSeconds({ cost: 10 }, 0.01, 600), 600);
+  assert.equal(taskDeadlineSeconds({ cost: 100 }, 90, 600), 90000);
+  assert.equal(taskDeadlineSeconds({ cost: 100 }, 0, 600), 600, 'no calibration: the floor');
 });

@@ -31,6 +31,7 @@ export class DistributedCompute implements ComputeContext {
     private readonly shards: Shards,
     private readonly groups: readonly ParamGroup[],
     private readonly total: number,
+    private readonly deadlineS: number,
   ) {}
 
   private groupOf(s: Scope): ParamGroup | null {
@@ -42,7 +43,7 @@ export class DistributedCompute implements ComputeContext {
 
   operator(kind: OperatorKind, scope: Scope): DistributedOperator {
     const g = this.groupOf(scope);
-    const op = new DistributedOperator(this.shards, kind, g ? g.name : 'full', g ? g.size : this.total);
+    const op = new DistributedOperator(this.shards, kind, g ? g.name : 'full', g ? g.size : this.total, this.deadlineS);
     this.ops.push(op);
     return op;
   }
@@ -106,7 +107,7 @@ export class DatasetScope implements Shards {
             const t = queue.take();
             if (!t) return;
             const started = performance.now();
-            const compute = new DistributedCompute(this, groups, total);
+            const compute = new DistributedCompute(this, groups, total, this.job.taskDeadlineS(t));
             let r;
             try {
               // The coordinator holds this scope's Lanczos vectors itself: the same budget rule as a
@@ -155,11 +156,11 @@ export class DatasetScope implements Shards {
     return this.shards[i].worker;
   }
 
-  open(i: number, kind: OperatorKind, scope: string): HvpStream {
+  open(i: number, kind: OperatorKind, scope: string, deadlineS: number): HvpStream {
     const s = this.shards[i];
     // A worker the registry dropped (missed heartbeats) has a closed channel: move the shard instead.
     if (this.job.ctx.registry.workers.get(s.worker.id) !== s.worker) throw Object.assign(new Error(`worker ${s.worker.id} was lost`), { code: grpc.status.UNAVAILABLE });
-    const st = new HvpStream(s.worker, { key: s.key, operator: kind, scope, convention: this.job.rec.spec.convention }, this.job.ctx.taskDeadlineS, () => this.streams.delete(st));
+    const st = new HvpStream(s.worker, { key: s.key, operator: kind, scope, convention: this.job.rec.spec.convention }, deadlineS, () => this.streams.delete(st));
     this.streams.add(st);
     return st;
   }

@@ -124,7 +124,7 @@ export class BatchDispatch {
     try {
       const prep = await this.ensurePrepared(w);
       if (job.terminal) return;
-      const r = await callRunTask(w, { jobId: job.id, key: prep.key, task: t, convention: job.rec.spec.convention }, job.ctx.taskDeadlineS, (cancel) => (run.cancel = cancel));
+      const r = await callRunTask(w, { jobId: job.id, key: prep.key, task: t, convention: job.rec.spec.convention }, job.taskDeadlineS(t), (cancel) => (run.cancel = cancel));
       if (job.terminal) return;
       // Still counted as running until its result is stored and in the queue's results:
       // otherwise another task finishing meanwhile could aggregate without it.

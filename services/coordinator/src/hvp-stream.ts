@@ -19,7 +19,8 @@ export interface Shards {
   weights(): number[];
   /** The worker shard i is placed on now. */
   workerOf(i: number): LiveWorker;
-  open(i: number, kind: OperatorKind, scope: string): HvpStream;
+  /** A stream to shard i's worker for one task's operator; `deadlineS` bounds the whole stream (the task). */
+  open(i: number, kind: OperatorKind, scope: string, deadlineS: number): HvpStream;
   /** Moves shard i off a failed worker (resolves once it is prepared elsewhere). */
   move(i: number, from: LiveWorker, why: string): Promise<void>;
 }
@@ -109,6 +110,7 @@ export class DistributedOperator implements LinearOperator {
     private readonly kind: OperatorKind,
     private readonly scope: string,
     readonly dim: number,
+    private readonly deadlineS: number,
   ) {
     this.streams = Array.from({ length: shards.count() }, () => null);
   }
@@ -120,7 +122,7 @@ export class DistributedOperator implements LinearOperator {
       const worker = s?.worker ?? this.shards.workerOf(i);
       try {
         // Opening fails too when the shard's worker was declared dead between two tasks (its channel is closed).
-        if (!s) s = this.streams[i] = this.shards.open(i, this.kind, this.scope);
+        if (!s) s = this.streams[i] = this.shards.open(i, this.kind, this.scope, this.deadlineS);
         return await s.product(v);
       } catch (e) {
         this.streams[i] = null;

@@ -5,7 +5,7 @@
  * dataset.ts), store each result in KV as it finishes, aggregate, store the report. State,
  * events and progress live here.
  */
-import { aggregate, plan as makePlan, TaskQueue, TOOL, type Progress, type Task, type TaskResult } from '@hessian/analysis';
+import { aggregate, plan as makePlan, TaskQueue, taskDeadlineSeconds, TOOL, traceChunkAdvice, type Progress, type Task, type TaskResult } from '@hessian/analysis';
 import type { ParamGroup } from '@hessian/engine';
 import { isUserError } from '@hessian/linalg';
 import { sleep, type LiveWorker, type PrepareReply__Output, type Registry } from '@hessian/wire';
@@ -41,6 +41,8 @@ export class JobRun {
   private readonly batch = new BatchDispatch(this);
   private readonly dataset = new DatasetScope(this);
   private meta: PrepareReply__Output | null = null;
+  /** Seconds of one full-network product from the Prepare that planned the job (0: unknown). */
+  private hvpSeconds = 0;
   private groups: ParamGroup[] = [];
   private t0 = performance.now();
   private lastProgress = 0;
@@ -119,7 +121,10 @@ export class JobRun {
       // workers available now, until finished tasks teach the real rate.
       queue.calibrate(reply.hvpSeconds, this.rec.scope === 'dataset' ? 1 : Math.max(1, this.ctx.registry.available().length));
       this.queue = queue;
-      this.log.info({ tasks: queue.plan.tasks.length, alreadyDone: queue.done, scope: this.rec.scope }, 'planned');
+      this.hvpSeconds = reply.hvpSeconds;
+      const t = this.rec.spec.trace;
+      const advice = t ? traceChunkAdvice(reply.hvpSeconds, t.chunk, t.probes) : null;
+      this.log.info({ tasks: queue.plan.tasks.length, alreadyDone: queue.done, scope: this.rec.scope, hvpSeconds: reply.hvpSeconds, ...(advice ? { traceChunkAdvice: advice } : {}) }, 'planned');
       this.reportProgress(true);
       if (this.rec.scope === 'dataset') void this.dataset.run(queue, this.groups, Number(reply.modelParams));
       else {
@@ -129,6 +134,11 @@ export class JobRun {
     } catch (e) {
       await this.fail(e);
     }
+  }
+
+  /** A task's gRPC deadline: HESSIAN_TASK_DEADLINE_S, or 10x its predicted time when longer (analysis's taskDeadlineSeconds). */
+  taskDeadlineS(t: Pick<Task, 'cost'>): number {
+    return taskDeadlineSeconds(t, this.hvpSeconds, this.ctx.taskDeadlineS);
   }
 
   callPrepare(w: LiveWorker, shardIndex = 0, shardCount = 0): Promise<PrepareReply__Output> {

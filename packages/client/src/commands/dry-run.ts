@@ -3,7 +3,7 @@
  * (model, data), times one calibration product, plans, and prints tasks, products, memory and
  * the predicted time on 1..16 workers (packages/analysis/src/cost.ts says how). Nothing runs.
  */
-import { calibrateHvp, formatBytes, plan, predictPlan, prepare, type AnalysisSpec } from '@hessian/analysis';
+import { calibrateHvp, formatBytes, plan, predictPlan, prepare, traceChunkAdvice, type AnalysisSpec } from '@hessian/analysis';
 import type { BackendName } from '@hessian/engine';
 
 function duration(s: number): string {
@@ -21,6 +21,7 @@ export async function dryRun(spec: AnalysisSpec, backend: BackendName, format: '
     const batch = { ...p.data, shape: [p.data.shape[0], ...p.model.inputShape], numClasses: p.model.outputSize };
     const hvpSeconds = await calibrateHvp(p.model, batch, spec.batchSize, spec.loss);
     const pred = predictPlan(planned, hvpSeconds, p.memory.available);
+    const advice = spec.trace ? traceChunkAdvice(hvpSeconds, spec.trace.chunk, spec.trace.probes) : null;
     const out = {
       model: spec.model,
       data: p.data.description,
@@ -31,6 +32,7 @@ export async function dryRun(spec: AnalysisSpec, backend: BackendName, format: '
       hvpSeconds,
       memory: { budgetBytes: p.memory.budget.bytes, budgetSource: p.memory.budget.source, engineBytes: p.memory.engineBytes },
       ...pred,
+      ...(advice ? { traceChunkAdvice: advice } : {}),
     };
     if (format === 'json') {
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
@@ -44,6 +46,7 @@ export async function dryRun(spec: AnalysisSpec, backend: BackendName, format: '
     const modes = Object.entries(pred.modes).map(([m, n]) => `${n} ${m}`).join(', ');
     if (modes) w.write(`  Lanczos tasks: ${modes}\n`);
     w.write(`  predicted time: ${Object.entries(pred.secondsOn).map(([n, s]) => `${duration(s)} on ${n} worker${n === '1' ? '' : 's'}`).join(', ')}\n`);
+    if (advice) w.write(`  trace tasks: ${advice.why}; --trace-chunk ${advice.chunk} gives ${duration(advice.seconds)} per task (other probes, equally valid numbers)\n`);
     return 0;
   } finally {
     p.engine.dispose();

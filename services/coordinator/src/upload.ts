@@ -125,7 +125,7 @@ class Upload {
   }
 
   /** Checks the model and stores it; resolves the digest and the bundle's size. */
-  async end(): Promise<{ digest: string; bytes: number; files: number; existed: boolean }> {
+  async end(): Promise<{ digest: string; bytes: number; files: number; existed: boolean; resends: number }> {
     let files: UploadedFile[];
     if (this.files) {
       files = this.files;
@@ -152,12 +152,13 @@ class Upload {
         f.data = null;
       }
     }
-    const digest = `sha256:${await this.writer!.finish()}`;
+    const w = this.writer!;
+    const digest = `sha256:${await w.finish()}`;
     const have = await this.store.models.info(digest);
-    if (have) await this.writer!.abort();
-    else await this.writer!.commit(digest, this.name);
+    if (have) await w.abort();
+    else await w.commit(digest, this.name);
     this.writer = null;
-    return { digest, bytes: have ? have.size : this.bundleSize(files), files: files.length, existed: Boolean(have) };
+    return { digest, bytes: have ? have.size : this.bundleSize(files), files: files.length, existed: Boolean(have), resends: w.resends };
   }
 
   private bundleSize(files: UploadedFile[]): number {
@@ -202,7 +203,7 @@ export function uploadModelHandler(store: Store, limits: UploadLimits, log: Logg
     })().then(
       async (r) => {
         await up.close();
-        log.info({ digest: r.digest, name: up.name, bytes: r.bytes, files: r.files, existed: r.existed }, 'model uploaded');
+        log.info({ digest: r.digest, name: up.name, bytes: r.bytes, files: r.files, existed: r.existed, resends: r.resends }, 'model uploaded');
         cb(null, { digest: r.digest, bytes: r.bytes });
       },
       async (e: unknown) => {

@@ -6,6 +6,8 @@
 //   1. uploads: N concurrent uploads of M MB each (model.json + two weight shards, through the
 //      client library, as hessctl upload-model sends them), plus one more past
 //      HESSIAN_UPLOAD_BYTES_IN_FLIGHT; one upload cancelled half-way (nothing may stay stored);
+//      nats-server paused (SIGSTOP) for 12 s in the middle of a 100 MB upload;
+//   1b. 30 small jobs with distinct engines at once: "not prepared" requeues and engine builds;
 //   2. huge specs at submit: synthetic:300000 on zoo:mlp, 1e7 trace probes, density steps
 //      100000, top-k 500 on a small layer, synthetic:9007199254740991;
 //   3. cancel of a long job: seconds from CancelJob to both workers idle;
@@ -24,7 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normalizeSpec, plan } from '@hessian/analysis';
 import { CoordinatorConnection } from '@hessian/client';
-import { CHANNEL_OPTIONS, loadProtos, specToProto } from '@hessian/wire';
+import { CHANNEL_OPTIONS, encodeModelBundle, loadProtos, modelDigest, specToProto } from '@hessian/wire';
 import { connect } from 'nats';
 import { Cluster } from '../../services/coordinator/dist/test/harness.js';
 
@@ -167,6 +169,75 @@ async function uploads(c) {
   }
 }
 
+/** nats-server stopped (SIGSTOP) for 12 s in the middle of an upload: chunk acks time out (10 s) and only those chunks are sent again. */
+async function natsPause(c) {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'hessian-faults-'));
+  try {
+    writeModel(tmp, 100, 77);
+    const files = ['group1-shard1of2.bin', 'group1-shard2of2.bin', 'model.json'].map((p) => ({ path: p, data: readFileSync(path.join(tmp, p)) }));
+    const want = modelDigest(encodeModelBundle(files));
+    const lost0 = lostCount(c);
+    const stop = monitor(c);
+    const conn = await CoordinatorConnection.connect(`127.0.0.1:${c.coordinator.grpcPort}`);
+    const t0 = performance.now();
+    const up = conn.uploadModel(path.join(tmp, 'model.json')).catch((e) => e);
+    await sleep(3000);
+    process.kill(c.nats.proc.pid, 'SIGSTOP');
+    await sleep(12000);
+    process.kill(c.nats.proc.pid, 'SIGCONT');
+    const r = await up;
+    const seconds = (performance.now() - t0) / 1000;
+    conn.close();
+    await sleep(2000);
+    const m = await stop();
+    const line = c.coordinator.logs.filter((l) => l.msg === 'model uploaded').pop();
+    const ok = !(r instanceof Error) && r.digest === want;
+    record(
+      'upload-nats-pause',
+      'nats-server paused (SIGSTOP) for 12 s during a 100 MB upload',
+      ok ? `stored with the right digest; ${line?.resends ?? '?'} chunks of 128 KiB sent again (not the blob); worker-lost events ${lostCount(c) - lost0}` : `NOT HELD: ${r instanceof Error ? `${codeName(r)}: ${r.message}` : `digest ${r.digest}, want ${want}`}`,
+      { seconds: +seconds.toFixed(1), resends: line?.resends ?? null, ...m, workerLostEvents: lostCount(c) - lost0 },
+    );
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Many small jobs submitted at once (distinct seeds, so distinct engines): "not prepared" requeues and engine builds. */
+async function churn(c, n = 30) {
+  const metric = async (port, re) => Number(re.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
+  const notPrepared = () => metric(c.coordinator.metricsPort, /^hessian_tasks_total\{result="not-prepared"\} (\d+)$/m);
+  const builds = async () => (await Promise.all(c.workers.map((w) => metric(w.metricsPort, /^hessian_worker_prepares_total\{cache="miss"\} (\d+)$/m)))).reduce((a, b) => a + b, 0);
+  const np0 = await notPrepared();
+  const b0 = await builds();
+  const stop = monitor(c);
+  const t0 = performance.now();
+  const jobs = await Promise.all(
+    Array.from({ length: n }, (_, i) => c.submit({ spec: specToProto(normalizeSpec({ model: 'zoo:tiny-mlp', data: 'synthetic:32', topK: null, trace: { method: 'hutchinson', probes: 20, chunk: 10 }, density: null, similarity: false, seed: 1000 + i, exactMax: 0 })) })),
+  );
+  const states = [];
+  for (const j of jobs) {
+    for (;;) {
+      const g = await c.getJob(j.id);
+      if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(g.state)) {
+        states.push(g.state);
+        break;
+      }
+      await sleep(250);
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const m = await stop();
+  const np = (await notPrepared()) - np0;
+  const b = (await builds()) - b0;
+  record(
+    'churn',
+    `${n} jobs with distinct engines submitted at once on ${c.workers.length} workers (HESSIAN_MAX_ENGINES 4, HESSIAN_MAX_ACTIVE_JOBS 4)`,
+    `${states.filter((s) => s === 'SUCCEEDED').length}/${n} succeeded; "not prepared" requeues ${np}; engine builds ${b} (${n} engines needed at least once)`,
+    { seconds: +seconds.toFixed(1), notPreparedRequeues: np, engineBuilds: b, ...m },
+  );
+}
+
 async function hugeSpecs(c) {
   const base = normalizeSpec({ model: 'zoo:tiny-mlp', data: 'synthetic:64', topK: null, trace: { method: 'hutchinson', probes: 10, chunk: 10 }, density: null, similarity: false, seed: 1, exactMax: 0 });
   const proto = specToProto(base);
@@ -264,7 +335,7 @@ async function directWorker(c) {
   record(
     'direct-worker',
     'direct Worker calls without the coordinator: a forged task of 1e9 probes, garbage bytes to Prepare, 3 RunTasks at once on a capacity-1 worker',
-    `forged task ${forged.code}; garbage ${garbage.code}; three at once: ${three.map((t) => t.code).join(', ')} (capacity is not enforced on direct calls: defences-auth's worker-port authentication is what keeps strangers out)`,
+    `forged task ${forged.code}; garbage ${garbage.code}; three at once: ${three.map((t) => t.code).join(', ')} (capacity ${three.some((t) => t.code === 'RESOURCE_EXHAUSTED') ? 'enforced' : 'not enforced'}; this harness runs workers without the cluster secret)`,
     { forged, garbage, threeAtOnce: three.map((t) => ({ ...t, seconds: +t.seconds.toFixed(2) })) },
   );
 }
@@ -276,6 +347,8 @@ const t0 = Date.now();
 const c = await Cluster.start({ workers: 2, workerEnv: { HESSIAN_WORKER_MEMORY: '2G' } });
 try {
   await uploads(c);
+  await natsPause(c);
+  await churn(c);
   await hugeSpecs(c);
   await cancelLong(c);
   await rogueNats(c);

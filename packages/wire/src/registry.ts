@@ -136,6 +136,20 @@ export class Registry {
     for (const f of this.changeListeners) f();
   }
 
+  /**
+   * A caller saw UNAVAILABLE from w: probe it now rather than at the heartbeat timeout. A
+   * worker that is gone (connection refused) is dropped at once, so its tasks do not go back
+   * to it; one that answers (a dropped connection, a blip) stays.
+   */
+  check(w: LiveWorker): void {
+    if (this.probing.has(w) || this.workers.get(w.id) !== w) return;
+    this.probing.add(w);
+    void this.probe(w).then((answer) => {
+      this.probing.delete(w);
+      if (answer !== null && this.workers.get(w.id) === w) this.remove(w, `a call failed and it does not answer on gRPC (${answer})`);
+    });
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [k, t] of this.verifying) if (t > 0 && now - t > VERIFY_RETRY_MS) this.verifying.delete(k);

@@ -56,10 +56,11 @@ class Client:
         self.metadata = [('authorization', f'Bearer {token}')] if token else None
 
     def upload(self, path, name=None):
-        """Uploads one .onnx file (the cluster checks it); returns its digest 'sha256:HEX'."""
+        """Uploads one .onnx, Keras .h5 or .keras file (the cluster checks it); returns its digest 'sha256:HEX'."""
         ext = os.path.splitext(path)[1].lower()
-        if ext != '.onnx':
-            raise ValueError(f'{path}: this client uploads .onnx files; use hessctl upload-model for tfjs model.json folders')
+        stored = {'.onnx': 'model.onnx', '.h5': 'model.h5', '.hdf5': 'model.h5', '.keras': 'model.keras'}.get(ext)
+        if stored is None:
+            raise ValueError(f'{path}: this client uploads one .onnx, .h5 or .keras file; use hessctl upload-model for tfjs model.json folders')
 
         def chunks():
             yield self.pb.UploadModelChunk(header=self.pb.UploadModelHeader(name=name or os.path.basename(path)[:-len(ext)]))
@@ -68,7 +69,7 @@ class Client:
                     data = f.read(CHUNK)
                     if not data:
                         break
-                    yield self.pb.UploadModelChunk(file=self.pb.FileChunk(path='model' + ext, data=data))
+                    yield self.pb.UploadModelChunk(file=self.pb.FileChunk(path=stored, data=data))
 
         return self.stub.UploadModel(chunks(), metadata=self.metadata).digest
 

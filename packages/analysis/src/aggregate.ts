@@ -70,6 +70,7 @@ export function aggregate(spec: AnalysisSpec, plan: Plan, results: ReadonlyMap<s
     tool: meta.tool,
     spec,
     model: meta.model,
+    ...(plan.parameters ? { parameters: plan.parameters } : {}),
     data: meta.data,
     loss: spec.loss,
     convention: spec.convention,

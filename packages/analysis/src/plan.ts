@@ -9,7 +9,7 @@ import { deriveSeed, UserError } from '@hessian/linalg';
 import { REGISTRY, type Task } from './estimators/registry.js';
 import { maxTasksPerJob, tooManyTasks } from './limits.js';
 import type { Draft, PlanContext, TaskBase } from './estimators/types.js';
-import type { OperatorName } from './report.js';
+import type { OperatorName, ParameterOrigin } from './report.js';
 import { FULL, type PlannedScope } from './scope.js';
 import type { AnalysisSpec } from './spec.js';
 
@@ -20,6 +20,21 @@ export interface Plan {
   scopes: PlannedScope[];
   operators: OperatorName[];
   tasks: Task[];
+  /** imported models (ONNX): where each analyzed tensor came from (the report's `parameters`) */
+  parameters?: ParameterOrigin[];
+}
+
+/**
+ * Our flat parameter order mapped to the file's tensors: for a torch.onnx export, the PyTorch
+ * state_dict names, and the layout change made at load (e.g. OIHW->HWIO: our slice holds the
+ * state_dict tensor permuted to `shape`).
+ */
+export function parameterOrigins(groups: readonly ParamGroup[]): ParameterOrigin[] | undefined {
+  const out: ParameterOrigin[] = [];
+  for (const g of groups)
+    for (const t of g.tensors)
+      if (t.origin) out.push({ tensor: t.name, offset: t.offset, size: t.size, shape: t.shape ?? [t.size], origin: t.origin.name, layout: t.origin.layout });
+  return out.length > 0 ? out.sort((a, b) => a.offset - b.offset) : undefined;
 }
 
 /**
@@ -102,5 +117,6 @@ export function plan(spec: AnalysisSpec, groups: readonly ParamGroup[], opts: { 
   };
   for (const scope of scopes) for (const operator of operators) for (const e of REGISTRY) add(e.planScope?.(spec, scope, { ...ctx, operator }));
   for (const e of REGISTRY) add(e.planJob?.(spec, ctx));
-  return { scopes, operators, tasks };
+  const parameters = parameterOrigins(groups);
+  return { scopes, operators, tasks, ...(parameters ? { parameters } : {}) };
 }

@@ -85,12 +85,24 @@ export interface ScopeReport extends PlannedScope {
   operators: OperatorReport[];
 }
 
+/** One tensor of an imported model: our name, its slice of the parameter vector and shape, the file's tensor name and the layout change. */
+export interface ParameterOrigin {
+  tensor: string;
+  offset: number;
+  size: number;
+  shape: number[];
+  origin: string;
+  layout: string;
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   createdAt: string;
   tool: { name: string; version: string };
   spec: AnalysisSpec;
   model: { spec: string; name: string; params: number; inputShape: number[] };
+  /** imported models only: our parameter order mapped to the file's tensors (PyTorch state_dict names for torch.onnx exports) */
+  parameters?: ParameterOrigin[];
   data: { spec: string; description: string; examples: number };
   loss: string;
   convention: Convention;

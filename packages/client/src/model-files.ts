@@ -1,12 +1,12 @@
 /**
  * Which files `upload-model` (and `analyze --server` with a local model) sends: a tfjs
- * model.json with the weight files it names, or one single-file model (.onnx), sent as
- * model.<ext> after the same structural check the coordinator repeats (a truncated or corrupt
- * file is refused before a byte leaves the machine).
+ * model.json with the weight files it names, or one single-file model (.onnx, Keras .h5 /
+ * .keras), sent as model.onnx / model.h5 / model.keras after the whole check the coordinator
+ * repeats (a truncated or corrupt file is refused before a byte leaves the machine).
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, extname, join } from 'node:path';
-import { checkModelFile, singleFileFormat } from '@hessian/engine';
+import { dirname, join } from 'node:path';
+import { singleFileFormat, singleFileName, verifyModelFile } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 
 export interface UploadFile {
@@ -17,15 +17,16 @@ export interface UploadFile {
 }
 
 export async function uploadFiles(modelPath: string, tfjsFiles: (modelJson: string) => Promise<string[]>): Promise<UploadFile[]> {
-  if (singleFileFormat(modelPath) !== null) {
+  const fmt = singleFileFormat(modelPath);
+  if (fmt !== null) {
     let bytes: Buffer;
     try {
       bytes = await readFile(modelPath);
     } catch {
-      throw new UserError(`--model: cannot read ${modelPath}; give the path of a .onnx file, a tfjs model.json or zoo:NAME`, 'NOT_FOUND');
+      throw new UserError(`--model: cannot read ${modelPath}; give the path of a .onnx, .h5 or .keras file, a tfjs model.json or zoo:NAME`, 'NOT_FOUND');
     }
-    checkModelFile(bytes, modelPath);
-    return [{ rel: `model${extname(modelPath).toLowerCase()}`, abs: modelPath }];
+    await verifyModelFile(bytes, modelPath);
+    return [{ rel: singleFileName(fmt), abs: modelPath }];
   }
   const dir = dirname(modelPath);
   return (await tfjsFiles(modelPath)).map((rel) => ({ rel, abs: join(dir, rel) }));

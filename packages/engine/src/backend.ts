@@ -61,10 +61,14 @@ function applyTfjsFlags(): void {
     if (eq <= 0) throw new UserError(`HESSIAN_TFJS_FLAGS: '${item}' is not NAME=VALUE; write e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64.`);
     const name = item.slice(0, eq);
     const raw = item.slice(eq + 1);
-    const flags = tf.env().getFlags();
-    if (!(name in flags) && !(tf.env() as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry[name]) continue; // registered by a backend not loaded (yet)
     const value = raw === 'true' ? true : raw === 'false' ? false : Number.isFinite(Number(raw)) ? Number(raw) : raw;
-    tf.env().set(name, value as never);
+    try {
+      tf.env().set(name, value);
+    } catch (e) {
+      // registered by a backend not loaded (yet): tfjs keeps its flag registry private, and set() says so
+      if (e instanceof Error && /has not been registered/.test(e.message)) continue;
+      throw e;
+    }
   }
 }
 

@@ -9,29 +9,28 @@
  * Installed once, at import, for the 'cpu' backend only.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import type { KernelConfig, KernelFunc, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
-
-interface CpuBackendLike {
-  data: { get(id: unknown): { values: Float32Array | Int32Array } };
-  makeTensorInfo(shape: number[], dtype: string, values: Float32Array): TensorInfo;
-}
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 
-function values(b: CpuBackendLike, t: TensorInfo): Float32Array | Int32Array {
-  return b.data.get(t.dataId).values;
+/** A tensor's stored values when the backend is tfjs's cpu backend and they are float32 / int32 (else the original kernel runs). */
+function values(b: MathBackendCPU, t: TensorInfo | undefined): Float32Array | Int32Array | null {
+  const v = t ? b.data.get(t.dataId)?.values : undefined;
+  return v instanceof Float32Array || v instanceof Int32Array ? v : null;
 }
 
 function conv2dBackpropFilter(original: KernelFunc): KernelFunc {
   return (args: KernelArgs) => {
-    const { inputs, attrs } = args;
-    const backend = args.backend as unknown as CpuBackendLike;
-    const x = inputs['x'] as TensorInfo;
-    const dy = inputs['dy'] as TensorInfo;
-    const a = attrs as NamedAttrMap;
+    const { inputs, backend } = args;
+    const a = args.attrs ?? {};
+    const x = inputs['x'];
+    const dy = inputs['dy'];
     const dataFormat = (a['dataFormat'] as string | undefined) ?? 'NHWC';
-    if (dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return original(args);
+    if (!(backend instanceof MathBackendCPU) || !x || !dy || dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return original(args);
+    const xv = values(backend, x);
+    const dv = values(backend, dy);
+    if (!(xv instanceof Float32Array) || !(dv instanceof Float32Array)) return original(args);
     const filterShape = a['filterShape'] as [number, number, number, number];
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number],
@@ -48,8 +47,6 @@ function conv2dBackpropFilter(original: KernelFunc): KernelFunc {
     const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
     const top = info.padInfo.top;
     const left = info.padInfo.left;
-    const xv = values(backend, x) as Float32Array;
-    const dv = values(backend, dy) as Float32Array;
     const out = new Float32Array(kh * kw * ci * co);
     for (let b = 0; b < n; b++) {
       for (let r = 0; r < oh; r++) {
@@ -80,15 +77,15 @@ function conv2dBackpropFilter(original: KernelFunc): KernelFunc {
 
 function unsortedSegmentSum(original: KernelFunc): KernelFunc {
   return (args: KernelArgs) => {
-    const { inputs, attrs } = args;
-    const backend = args.backend as unknown as CpuBackendLike;
-    const x = inputs['x'] as TensorInfo;
-    const ids = inputs['segmentIds'] as TensorInfo;
-    if (ids.shape.length !== 1 || x.dtype !== 'float32' || x.shape[0] !== ids.shape[0]) return original(args);
-    const numSegments = (attrs as NamedAttrMap)['numSegments'] as number;
-    const inner = x.shape.slice(1).reduce((p, d) => p * d, 1);
-    const xv = values(backend, x) as Float32Array;
+    const { inputs, backend } = args;
+    const x = inputs['x'];
+    const ids = inputs['segmentIds'];
+    if (!(backend instanceof MathBackendCPU) || !x || !ids || ids.shape.length !== 1 || x.dtype !== 'float32' || x.shape[0] !== ids.shape[0]) return original(args);
+    const xv = values(backend, x);
     const iv = values(backend, ids);
+    if (!(xv instanceof Float32Array) || !iv) return original(args);
+    const numSegments = args.attrs?.['numSegments'] as number;
+    const inner = x.shape.slice(1).reduce((p, d) => p * d, 1);
     const out = new Float32Array(numSegments * inner);
     for (let s = 0; s < iv.length; s++) {
       const id = iv[s];

@@ -7,9 +7,9 @@
  * HDF5 is read by h5wasm (the HDF5 library in WebAssembly), zip by fflate. No fixture here
  * comes from Python Keras (none installed): tests write files in these layouts themselves.
  */
-import { unzipSync } from 'fflate';
 import * as h5wasm from 'h5wasm/node';
 import { UserError } from '@hessian/linalg';
+import { checkHdf5Structure, kerasConfigParams, unzipVerified } from './keras-check.js';
 import { compileLayer, type Json } from './layers.js';
 import type { ModelArtifacts } from './model.js';
 import { INPUT, isObj, parseTopology, topoSort } from './topology.js';
@@ -65,6 +65,7 @@ function artifacts(topology: Json, weights: { name: string; shape: number[]; val
 
 /** Keras 2 HDF5 (`.h5`). */
 async function readH5(bytes: Uint8Array, source: string): Promise<ModelArtifacts> {
+  checkHdf5Structure(bytes, source);
   const { f, path } = await openH5(bytes, source);
   try {
     const cfg = strAttr(f.attrs['model_config']?.value);
@@ -89,21 +90,12 @@ async function readH5(bytes: Uint8Array, source: string): Promise<ModelArtifacts
 
 /** Keras 3 zip (`.keras`): variables by position, named by our layer vocabulary's roles. */
 async function readKeras(bytes: Uint8Array, source: string): Promise<ModelArtifacts> {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (e) {
-    throw new UserError(`${source} is not a valid .keras (zip) file (${(e as Error).message}); the file is truncated or corrupt, save the model again.`);
-  }
+  const files = unzipVerified(bytes, source);
   const cfg = files['config.json'];
   const wfile = files['model.weights.h5'];
   if (!cfg || !wfile) throw new UserError(`${source} lacks config.json or model.weights.h5; save it with model.save('m.keras').`);
-  let topology: Json;
-  try {
-    topology = JSON.parse(Buffer.from(cfg).toString('utf8')) as Json;
-  } catch (e) {
-    throw new UserError(`config.json in ${source} is not valid JSON (${(e as Error).message}).`);
-  }
+  const { topology } = kerasConfigParams(cfg, source);
+  checkHdf5Structure(wfile, `model.weights.h5 in ${source}`);
   // the roles of each layer's variables, in order: compile the topology once
   const graph = parseTopology(topology, source);
   const shapes = new Map<string, number[]>([[INPUT, graph.inputShape]]);

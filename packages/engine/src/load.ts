@@ -1,6 +1,7 @@
 /**
- * Loading models: `zoo:NAME` or a tfjs model.json (with its weight files) into an
- * interpreted model.
+ * Loading models: `zoo:NAME`, a tfjs model.json (with its weight files), or one single-file
+ * model (.onnx, Keras .h5 / .keras) into a Model; the checks the client and the coordinator run
+ * on a single-file model before it is uploaded or stored.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -8,8 +9,9 @@ import { UserError } from '@hessian/linalg';
 import { compileLayer, type CompiledLayer, type Json } from './layers.js';
 import type { Model, ModelArtifacts } from './model.js';
 import { InterpretedModel } from './interpreted.js';
+import { checkKerasBytes } from './keras-check.js';
 import { readKerasFile } from './keras-file.js';
-import { checkOnnxBytes, ONNX_FILE, onnxModelFromBytes } from './onnx/model.js';
+import { checkOnnxBytes, onnxModelFromBytes } from './onnx/model.js';
 import { INPUT, isObj, parseTopology, topoSort } from './topology.js';
 import { zooArtifacts, zooCatalog } from './zoo.js';
 
@@ -108,52 +110,88 @@ async function readModelJson(spec: string): Promise<ModelArtifacts> {
   return { modelTopology: json['modelTopology'] as Json, weightSpecs: specs, weightData, source: `'${file}'` };
 }
 
-/** Model files that are one file (ONNX, Keras), by extension. */
-export type SingleFileFormat = 'onnx';
+/** Model files that are one file, by extension: ONNX, Keras 2 HDF5 (.h5, .hdf5), Keras 3 zip (.keras). */
+export type SingleFileFormat = 'onnx' | 'h5' | 'keras';
 
 export function singleFileFormat(file: string): SingleFileFormat | null {
   const ext = path.extname(file).toLowerCase();
-  return ext === '.onnx' ? 'onnx' : null;
+  if (ext === '.onnx') return 'onnx';
+  if (ext === '.h5' || ext === '.hdf5') return 'h5';
+  return ext === '.keras' ? 'keras' : null;
 }
+
+/** The name a single-file model is stored under in an upload and in a checkpoint folder. */
+export function singleFileName(fmt: SingleFileFormat): string {
+  return `model.${fmt}`;
+}
+
+const SINGLE_FILES = (['onnx', 'h5', 'keras'] as const).map(singleFileName);
 
 async function readBytes(file: string): Promise<Buffer> {
   try {
     return await fs.readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`Model file '${file}' does not exist; give the path of a .onnx file, a tfjs model.json or zoo:NAME.`, 'NOT_FOUND');
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`Model file '${file}' does not exist; give the path of a .onnx, .h5 or .keras file, a tfjs model.json or zoo:NAME.`, 'NOT_FOUND');
     throw new UserError(`Cannot read model file '${file}': ${(e as Error).message}.`, 'FAILED_PRECONDITION');
   }
 }
 
-/** A folder holding model.onnx and no model.json (a checkpoint of an ONNX model) is that file. */
+/** A folder holding no model.json but model.onnx, model.h5 or model.keras (an uploaded or saved single-file model) is that file. */
 async function resolveFolder(file: string): Promise<string> {
   try {
     if (!(await fs.stat(file)).isDirectory()) return file;
-    const json = path.join(file, 'model.json');
-    const onnxFile = path.join(file, ONNX_FILE);
     const has = async (f: string): Promise<boolean> => fs.stat(f).then(() => true, () => false);
-    return !(await has(json)) && (await has(onnxFile)) ? onnxFile : file;
+    if (await has(path.join(file, 'model.json'))) return file;
+    for (const single of SINGLE_FILES) if (await has(path.join(file, single))) return path.join(file, single);
+    return file;
   } catch {
     return file;
   }
 }
 
+const notSingle = (fileName: string) => new UserError(`Model file '${fileName}' is not a .onnx, .h5 or .keras file.`);
+
 /**
- * Checks the bytes of a single-file model without building it (no tensors): a truncated or
- * corrupt file or an unsupported operator is a UserError. The coordinator runs it at upload.
+ * Checks the bytes of a single-file model without building it (no tensors, synchronous): a
+ * truncated or corrupt file or an unsupported operator or layer is a UserError. ONNX is decoded
+ * whole; Keras files are checked for structure (keras-check.ts), params null where the
+ * topology sits inside HDF5. `verifyModelFile` reads everything.
  */
-export function checkModelFile(bytes: Uint8Array, fileName: string, source = `'${fileName}'`): { params: number } {
+export function checkModelFile(bytes: Uint8Array, fileName: string, source = `'${fileName}'`): { params: number | null } {
   const fmt = singleFileFormat(fileName);
   if (fmt === 'onnx') return checkOnnxBytes(bytes, source);
-  throw new UserError(`Model file '${fileName}' is not a .onnx file.`);
+  if (fmt === 'h5' || fmt === 'keras') return checkKerasBytes(bytes, fileName, source);
+  throw notSingle(fileName);
 }
 
-/** Builds a model from the bytes of a single-file model (format by the file name). */
+/**
+ * The whole check of a single-file model, as loading it would do (every weight read and matched
+ * to its layer, finite), then the model is dropped: what the coordinator runs at upload.
+ */
+export async function verifyModelFile(bytes: Uint8Array, fileName: string, source = `'${fileName}'`): Promise<{ params: number }> {
+  const fmt = singleFileFormat(fileName);
+  if (fmt === 'onnx') return checkOnnxBytes(bytes, source);
+  if (fmt !== 'h5' && fmt !== 'keras') throw notSingle(fileName);
+  checkKerasBytes(bytes, fileName, source);
+  const model = modelFromArtifacts(await readKerasFile(bytes, fileName, source));
+  const params = model.paramCount;
+  model.dispose();
+  return { params };
+}
+
+/** Builds a model from the bytes of a .onnx file (Keras files: `loadModelBytes`). */
 export function modelFromFileBytes(bytes: Uint8Array, fileName: string, source = `'${fileName}'`): Model {
   const fmt = singleFileFormat(fileName);
   if (fmt === 'onnx') return onnxModelFromBytes(bytes, source, path.basename(fileName, path.extname(fileName)));
   throw new UserError(`Model file '${fileName}' is not a .onnx file.`);
+}
+
+/** Builds a model from the bytes of any single-file model (format by the file name). */
+export async function loadModelBytes(bytes: Uint8Array, fileName: string, source = `'${fileName}'`): Promise<Model> {
+  const fmt = singleFileFormat(fileName);
+  if (fmt === 'h5' || fmt === 'keras') return modelFromArtifacts(await readKerasFile(bytes, fileName, source), path.basename(fileName, path.extname(fileName)));
+  return modelFromFileBytes(bytes, fileName, source);
 }
 
 /** 'zoo:NAME', a .onnx / .h5 / .keras file, or the path of a tfjs model.json (or of its folder). */
@@ -164,8 +202,7 @@ export async function loadModel(spec: string, opts: { seed?: number } = {}): Pro
     return modelFromArtifacts(a, name);
   }
   const file = await resolveFolder(spec.startsWith('file://') ? spec.slice('file://'.length) : spec);
-  if (singleFileFormat(file) !== null) return modelFromFileBytes(await readBytes(file), file);
-  if (/\.(h5|hdf5|keras)$/i.test(file)) return modelFromArtifacts(await readKerasFile(await readBytes(file), file, `'${file}'`), path.basename(file, path.extname(file)));
+  if (singleFileFormat(file) !== null) return loadModelBytes(await readBytes(file), file);
   return modelFromArtifacts(await readModelJson(file));
 }
 

@@ -27,6 +27,9 @@ export interface TensorSlice {
   name: string;
   offset: number;
   size: number;
+  /** imported models only (ONNX): our shape and where the tensor came from, for the report's parameter map */
+  shape?: number[];
+  origin?: { name: string; layout: string };
 }
 
 /**
@@ -100,6 +103,6 @@ export interface ModelArtifacts {
   source: string;
 }
 
-export { checkModelFile, loadModel, modelFromArtifacts, modelFromFileBytes, singleFileFormat, zooModels, type SingleFileFormat } from './load.js';
+export { checkModelFile, loadModel, loadModelBytes, modelFromArtifacts, modelFromFileBytes, singleFileFormat, singleFileName, verifyModelFile, zooModels, type SingleFileFormat } from './load.js';
 export { SUPPORTED_ONNX_OPS } from './onnx/ops.js';
 export { OnnxModel } from './onnx/model.js';

@@ -14,6 +14,7 @@
  * the one registered for Conv2DBackpropFilter (gradients.ts), as for every other backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { input, listAsInputs } from './kernel-inputs.js';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Info = tf.TensorInfo;
@@ -35,17 +36,19 @@ function divisorAtMost(m: number, cap: number): number {
 
 function conv2dBackpropFilter(args: KernelArgs): Info {
   const backend = args.backend as tf.KernelBackend;
-  const { x, dy } = args.inputs as unknown as { x: Info; dy: Info };
-  const attrs = args.attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
+  const x = input(args.inputs, 'x');
+  const dy = input(args.inputs, 'dy');
+  // tfjs's Conv2DBackpropFilterAttrs, read from the untyped attribute map
+  const a0 = args.attrs ?? {};
+  const attrs = {
+    strides: a0['strides'] as [number, number] | number,
+    pad: a0['pad'] as 'valid' | 'same' | number | tf.backend_util.ExplicitPadding,
+    dataFormat: a0['dataFormat'] as 'NHWC' | 'NCHW' | undefined,
+    dimRoundingMode: a0['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
+    filterShape: a0['filterShape'] as [number, number, number, number],
   };
   if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error('webgpu Conv2DBackpropFilter: NHWC only');
-  const call = (name: string, inputs: Record<string, Info>, a: Record<string, unknown> = {}): Info =>
-    kernel(name)({ inputs: inputs as unknown as tf.NamedTensorInfoMap, backend, attrs: a as tf.NamedAttrMap }) as Info;
+  const call = (name: string, inputs: tf.NamedTensorInfoMap, a: tf.NamedAttrMap = {}): Info => kernel(name)({ inputs, backend, attrs: a }) as Info;
   const temps: Info[] = [];
   const keep = (t: Info): Info => (temps.push(t), t);
 
@@ -84,7 +87,7 @@ function conv2dBackpropFilter(args: KernelArgs): Info {
         }
       }
       // Concat takes its inputs as a list, not a named map
-      const patches = taps.length === 1 ? taps[0] : keep(call(tf.Concat, taps as unknown as Record<string, Info>, { axis: 3 }));
+      const patches = taps.length === 1 ? taps[0] : keep(call(tf.Concat, listAsInputs(taps), { axis: 3 }));
       // split the reduction over M = n*OH*OW rows into B blocks of about 2k rows
       const M = n * OH * OW;
       const B = divisorAtMost(M, Math.max(1, Math.floor(M / 2048)));

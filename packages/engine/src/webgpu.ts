@@ -22,6 +22,7 @@
  * choose the Vulkan driver (the tests point them at lavapipe).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { inputList, listAsInputs } from './kernel-inputs.js';
 import { registerWebgpuKernels } from './webgpu-kernels.js';
 
 /** What the adapter and device say about themselves, for reports and worker heartbeats. */
@@ -48,11 +49,8 @@ interface GpuAdapterInfo {
   device?: string;
   description?: string;
 }
-interface GpuDevice {
-  limits: GpuLimits;
-  addEventListener(type: 'uncapturederror', fn: (ev: { error: { message: string } }) => void): void;
-  lost: Promise<{ message: string; reason?: string }>;
-}
+/** The device is typed as WebGPU's own GPUDevice (@webgpu/types, which tfjs-backend-webgpu brings): it goes to WebGPUBackend's constructor as is. */
+type GpuDevice = GPUDevice;
 interface GpuAdapter {
   limits: GpuLimits;
   info?: GpuAdapterInfo;
@@ -61,9 +59,6 @@ interface GpuAdapter {
 }
 interface Gpu {
   requestAdapter(opts: { powerPreference: string }): Promise<GpuAdapter | null>;
-}
-interface WebgpuModule {
-  WebGPUBackend: new (device: GpuDevice, info?: GpuAdapterInfo) => tf.KernelBackend;
 }
 
 let deviceInfo: WebgpuDeviceInfo | null = null;
@@ -121,7 +116,7 @@ function registerChunkedAddN(maxInputs: number): void {
     kernelName: tf.AddN,
     backendName: 'webgpu',
     kernelFunc: (args) => {
-      let inputs = args.inputs as unknown as tf.TensorInfo[];
+      let inputs = inputList(args.inputs);
       if (inputs.length <= maxInputs) return base(args);
       const backend = args.backend as tf.KernelBackend;
       const made: tf.TensorInfo[] = [];
@@ -133,13 +128,13 @@ function registerChunkedAddN(maxInputs: number): void {
             next.push(part[0]);
             continue;
           }
-          const r = base({ ...args, inputs: part as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+          const r = base({ ...args, inputs: listAsInputs(part) }) as tf.TensorInfo;
           made.push(r);
           next.push(r);
         }
         inputs = next;
       }
-      const out = base({ ...args, inputs: inputs as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+      const out = base({ ...args, inputs: listAsInputs(inputs) }) as tf.TensorInfo;
       for (const t of made) backend.disposeData(t.dataId);
       return out;
     },
@@ -152,12 +147,12 @@ function registerChunkedAddN(maxInputs: number): void {
  */
 export async function registerWebgpuBackend(): Promise<boolean> {
   let gpu: Gpu;
-  let mod: WebgpuModule;
+  let mod: typeof import('@tensorflow/tfjs-backend-webgpu');
   try {
     gpu = await installNavigatorGpu();
     // A literal specifier, so that bench/gpu's bundler includes it (the Dawn binding above
     // stays a run-time import: it is a native addon shipped beside the bundle).
-    mod = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as WebgpuModule;
+    mod = await import('@tensorflow/tfjs-backend-webgpu');
   } catch {
     return false;
   }
@@ -184,7 +179,9 @@ export async function registerWebgpuBackend(): Promise<boolean> {
       const requiredFeatures = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
       const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
       device.addEventListener('uncapturederror', (ev) => {
-        if (pendingErrors.length < 20) pendingErrors.push(String(ev.error.message).split('\n')[0]);
+        // a GPUUncapturedErrorEvent; without the DOM lib the listener is typed with a plain Event
+        const error = 'error' in ev && typeof ev.error === 'object' && ev.error !== null && 'message' in ev.error ? ev.error.message : ev;
+        if (pendingErrors.length < 20) pendingErrors.push(String(error).split('\n')[0]);
       });
       void device.lost.then((info) => {
         lostReason = info.message || info.reason || 'unknown reason';
@@ -201,7 +198,8 @@ export async function registerWebgpuBackend(): Promise<boolean> {
         maxStorageBuffersPerShaderStage: device.limits['maxStorageBuffersPerShaderStage'] ?? 8,
         software: /llvmpipe|lavapipe|swiftshader|software/.test(desc),
       };
-      const backend = new mod.WebGPUBackend(device, adapter.info);
+      // Dawn's adapter.info is a full GPUAdapterInfo; GpuAdapterInfo above declares the fields this file reads
+      const backend = new mod.WebGPUBackend(device, adapter.info as GPUAdapterInfo | undefined);
       // Surface device errors at every read (where results leave the GPU).
       const read = backend.read.bind(backend);
       backend.read = async (dataId: object) => {

@@ -11,7 +11,8 @@ import { Rng } from '@hessian/linalg';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend, loadModel, modelFromArtifacts, tf, type ModelArtifacts } from '../src/index.js';
+import { initBackend, loadModel, modelFromArtifacts, tf } from '../src/index.js';
+import { artifactsOf, writeKerasFiles } from './keras-writer.js';
 import { randomBatch, relErr, exactCase, exactHessianTests, type ExactCase } from './helpers.js';
 
 /** A functional tfjs-layers model with every new layer, seeded weights. */
@@ -31,19 +32,6 @@ export function buildTwin(seed: number): tfl.LayersModel {
   const names = m.weights.map((w) => w.originalName);
   m.setWeights(m.getWeights().map((w, i) => tf.tensor(rng.gaussian(w.size).map((v) => 0.5 * v + (names[i].includes('gamma') ? 1 : 0)), w.shape)));
   return m;
-}
-
-export async function artifactsOf(m: tfl.LayersModel): Promise<ModelArtifacts> {
-  let out: ModelArtifacts | null = null;
-  await m.save(
-    tf.io.withSaveHandler(async (a) => {
-      const wd = Array.isArray(a.weightData) ? Buffer.concat(a.weightData.map((b) => Buffer.from(b))) : Buffer.from(a.weightData as ArrayBuffer);
-      out = { modelTopology: a.modelTopology as Record<string, unknown>, weightSpecs: a.weightSpecs ?? [], weightData: wd.buffer.slice(wd.byteOffset, wd.byteOffset + wd.byteLength) as ArrayBuffer, source: 'the twin' };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (!out) throw new Error('tfjs save handler was not called');
-  return out;
 }
 
 describe('new Keras layers', () => {
@@ -99,48 +87,6 @@ function erf(x: number): number {
   const t = 1 / (1 + 0.5 * Math.abs(x));
   const y = 1 - t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
   return x >= 0 ? y : -y;
-}
-
-/** Writes the twin as Keras 2 `.h5` and Keras 3 `.keras` in the layouts keras-file.ts reads (no Python Keras here). */
-async function writeKerasFiles(a: ModelArtifacts, dir: string): Promise<{ h5: string; keras: string }> {
-  const h5wasm = await import('h5wasm/node');
-  const { zipSync } = await import('fflate');
-  await h5wasm.ready;
-  const data = new Float32Array(a.weightData as ArrayBuffer);
-  const byLayer = new Map<string, { role: string; shape: number[]; values: Float32Array }[]>();
-  let o = 0;
-  for (const s of a.weightSpecs) {
-    const n = s.shape.reduce((x, y) => x * y, 1);
-    const layer = s.name.slice(0, s.name.lastIndexOf('/'));
-    const list = byLayer.get(layer) ?? [];
-    list.push({ role: s.name.slice(s.name.lastIndexOf('/') + 1), shape: s.shape, values: data.slice(o, o + n) });
-    byLayer.set(layer, list);
-    o += n;
-  }
-  const h5 = path.join(dir, 'twin.h5');
-  const f = new h5wasm.File(h5, 'w');
-  f.create_attribute('model_config', JSON.stringify(a.modelTopology));
-  const mw = f.create_group('model_weights');
-  mw.create_attribute('layer_names', [...byLayer.keys()]);
-  for (const [layer, ws] of byLayer) {
-    const g = mw.create_group(layer);
-    g.create_attribute('weight_names', ws.map((w) => `${layer}/${w.role}:0`));
-    const inner = g.create_group(layer);
-    for (const w of ws) inner.create_dataset({ name: `${w.role}:0`, data: w.values, shape: w.shape, dtype: '<f' });
-  }
-  f.close();
-  const wpath = path.join(dir, 'model.weights.h5');
-  const wf = new h5wasm.File(wpath, 'w');
-  const layers = wf.create_group('layers');
-  for (const [layer, ws] of byLayer) {
-    const vars = layers.create_group(layer).create_group('vars');
-    ws.forEach((w, i) => vars.create_dataset({ name: String(i), data: w.values, shape: w.shape, dtype: '<f' }));
-  }
-  wf.close();
-  const keras = path.join(dir, 'twin.keras');
-  const zip = zipSync({ 'config.json': new TextEncoder().encode(JSON.stringify(a.modelTopology)), 'metadata.json': new TextEncoder().encode('{"keras_version": "3 (written by a test)"}'), 'model.weights.h5': await fs.readFile(wpath) });
-  await fs.writeFile(keras, zip);
-  return { h5, keras };
 }
 
 describe('Keras .h5 and .keras files load into the same model as their tfjs twin', () => {

@@ -90,7 +90,36 @@ const DENSE: GraphSpec = {
   ints: { axes0: { dims: [1], values: [0] }, minus1: { dims: [1], values: [-1] } },
 };
 
-for (const [name, spec, groups] of [['convs', CONVS, ['dw/Conv', 'bn/BatchNormalization', 'g/Conv', 'head/Conv']], ['dense', DENSE, ['fc1/MatMul', 'fc2/Gemm', 'fc3/Gemm']]] as const) {
+/** Slice (constant inputs, on NHWC and NCHW values) + Conv + LayerNormalization (scale, bias: parameters) + Tanh + ReduceMean (NCHW and NHWC, keepdims 0 and 1) + Flatten + Concat + Gemm. */
+const NORM: GraphSpec = {
+  input: [2, 3, 4],
+  output: 'logits',
+  seed: 7,
+  opset: 17,
+  nodes: [
+    { op: 'Slice', inputs: ['x', 'one', 'big', 'axis2'], outputs: ['a'] },
+    { op: 'Conv', inputs: ['a', 'c1.weight', 'c1.bias'], outputs: ['b'], attrs: { kernel_shape: [1, 1] } },
+    { op: 'Slice', inputs: ['b', 'minus2', 'big', 'axis1'], outputs: ['b2'] },
+    { op: 'LayerNormalization', inputs: ['b2', 'ln.weight', 'ln.bias'], outputs: ['c'], attrs: { axis: -1, epsilon: 1e-5 } },
+    { op: 'Tanh', inputs: ['c'], outputs: ['d'] },
+    { op: 'ReduceMean', inputs: ['d'], outputs: ['e'], attrs: { axes: [2, 3], keepdims: 0 } },
+    { op: 'ReduceMean', inputs: ['b2'], outputs: ['f'], attrs: { axes: [2, 3], keepdims: 1 } },
+    { op: 'Flatten', inputs: ['f'], outputs: ['g'] },
+    { op: 'Concat', inputs: ['e', 'g'], outputs: ['h'], attrs: { axis: 1 } },
+    { op: 'Gemm', inputs: ['h', 'fc.weight', 'fc.bias'], outputs: ['logits'], attrs: { transB: 1 } },
+  ],
+  floats: {
+    'c1.weight': { dims: [3, 2, 1, 1] },
+    'c1.bias': { dims: [3], scale: 0.1 },
+    'ln.weight': { dims: [4], offset: 1, scale: 0.2 },
+    'ln.bias': { dims: [4], scale: 0.1 },
+    'fc.weight': { dims: [3, 4] },
+    'fc.bias': { dims: [3], scale: 0.1 },
+  },
+  ints: { one: { dims: [1], values: [1] }, minus2: { dims: [1], values: [-2] }, big: { dims: [1], values: [1000] }, axis1: { dims: [1], values: [1] }, axis2: { dims: [1], values: [2] } },
+};
+
+for (const [name, spec, groups] of [['convs', CONVS, ['dw/Conv', 'bn/BatchNormalization', 'g/Conv', 'head/Conv']], ['dense', DENSE, ['fc1/MatMul', 'fc2/Gemm', 'fc3/Gemm']], ['norm', NORM, ['c1/Conv', 'ln/LayerNormalization', 'fc/Gemm']]] as const) {
   describe(`ONNX operators at second order: ${name}`, () => {
     let c: ExactCase;
 
@@ -113,6 +142,50 @@ for (const [name, spec, groups] of [['convs', CONVS, ['dw/Conv', 'bn/BatchNormal
     exactHessianTests(() => c, { operator: [101], fd: 7, block: 200 });
   });
 }
+
+describe('LayerNormalization, ReduceMean and Slice compute what ONNX says', () => {
+  test('x[..., 1:] normalized over the last axis, scaled, shifted, averaged over H and W', async () => {
+    await initBackend('cpu');
+    const gamma = [1.5, -0.5];
+    const beta = [0.25, -1];
+    const spec: GraphSpec = {
+      input: [2, 2, 3],
+      output: 'y',
+      opset: 17,
+      nodes: [
+        { op: 'Slice', inputs: ['x', 'one', 'big', 'axis3'], outputs: ['a'], name: '/Slice' },
+        { op: 'LayerNormalization', inputs: ['a', 'ln.weight', 'ln.bias'], outputs: ['b'], attrs: { axis: -1, epsilon: 1e-5 }, name: '/ln/LayerNormalization' },
+        { op: 'ReduceMean', inputs: ['b'], outputs: ['y'], attrs: { axes: [2, 3], keepdims: 0 }, name: '/ReduceMean' },
+      ],
+      floats: { 'ln.weight': { dims: [2], values: gamma }, 'ln.bias': { dims: [2], values: beta } },
+      ints: { one: { dims: [1], values: [1] }, big: { dims: [1], values: [9e15] }, axis3: { dims: [1], values: [3] } },
+    };
+    const model = modelFromFileBytes(buildOnnx(spec), 'ln.onnx');
+    assert.deepEqual(model.params.map((p) => [p.name, p.origin?.name]), [['ln/LayerNormalization/gamma', 'ln.weight'], ['ln/LayerNormalization/beta', 'ln.bias']]);
+    const nchw = Array.from(randomVector(2 * 2 * 2 * 3, 31));
+    // the engine's input is NHWC
+    const nhwc = new Float32Array(nchw.length);
+    for (let b = 0; b < 2; b++) for (let c = 0; c < 2; c++) for (let h = 0; h < 2; h++) for (let w = 0; w < 3; w++) nhwc[((b * 2 + h) * 3 + w) * 2 + c] = nchw[((b * 2 + c) * 2 + h) * 3 + w];
+    const { tf } = await import('../src/index.js');
+    const x = tf.tensor(nhwc, [2, 2, 3, 2]);
+    const got = tf.tidy(() => model.forward(model.paramTensors(), x).dataSync());
+    const want: number[] = [];
+    for (let b = 0; b < 2; b++)
+      for (let c = 0; c < 2; c++) {
+        let acc = 0;
+        for (let h = 0; h < 2; h++) {
+          const row = [1, 2].map((w) => nchw[((b * 2 + c) * 2 + h) * 3 + w]);
+          const mean = (row[0] + row[1]) / 2;
+          const sd = Math.sqrt(((row[0] - mean) ** 2 + (row[1] - mean) ** 2) / 2 + 1e-5);
+          acc += row.reduce((s, v, w) => s + ((v - mean) / sd) * gamma[w] + beta[w], 0);
+        }
+        want.push(acc / 4);
+      }
+    assert.ok(relErr(got, want) < 1e-5, `${Array.from(got)} vs ${want}`);
+    x.dispose();
+    model.dispose();
+  });
+});
 
 describe('ONNX load errors are one sentence naming what to change', () => {
   const good = buildOnnx({ ...DENSE });

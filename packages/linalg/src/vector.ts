@@ -49,12 +49,12 @@ export function normalize(x: Float64Array): number {
 
 /** A float32 copy (typed-array sources take the engine's native conversion, not the iterator path). */
 export function toFloat32(x: ArrayLike<number>): Float32Array {
-  return ArrayBuffer.isView(x) ? new Float32Array(x as unknown as Float64Array) : Float32Array.from(x);
+  return ArrayBuffer.isView(x) ? new Float32Array(x) : Float32Array.from(x);
 }
 
 /** A float64 copy (typed-array sources take the engine's native conversion, not the iterator path). */
 export function toFloat64(x: ArrayLike<number>): Float64Array {
-  return ArrayBuffer.isView(x) ? new Float64Array(x as unknown as Float32Array) : Float64Array.from(x);
+  return ArrayBuffer.isView(x) ? new Float64Array(x) : Float64Array.from(x);
 }
 
 /** A stored Krylov basis vector: float64, or float32 when the basis is kept in half the memory. */

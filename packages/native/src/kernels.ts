@@ -4,9 +4,10 @@ import {
   type DataType,
   type KernelFunc,
   type NamedAttrMap,
+  type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
 
 type Backend = MathBackendCPU;
@@ -298,7 +299,8 @@ export function nativeKernels(addon: NativeAddon): Partial<Record<string, Native
   };
 
   k.AddN = ({ inputs, backend }) => {
-    const ts = inputs as unknown as TensorInfo[];
+    // AddN's inputs are a list (an array at run time), their values in order
+    const ts = Object.values(inputs);
     const arrays: Float32Array[] = [];
     for (const t of ts) {
       const v = f32(backend, t);
@@ -339,5 +341,14 @@ export function nativeKernels(addon: NativeAddon): Partial<Record<string, Native
 
 /** Combines a native kernel with the cpu kernel it replaces (used when the native one declines). */
 export function withFallback(native: NativeKernel, cpu: KernelFunc): KernelFunc {
-  return ((args: KernelArgs) => native(args) ?? cpu(args as never)) as unknown as KernelFunc;
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    // native kernels read the cpu backend's storage and need every input present
+    if (!(backend instanceof MathBackendCPU) || !allPresent(inputs)) return cpu(args);
+    return native({ inputs, backend, attrs }) ?? cpu(args);
+  };
+}
+
+function allPresent(inputs: NamedTensorInfoMap): inputs is Record<string, TensorInfo> {
+  return Object.values(inputs).every((t) => t !== undefined);
 }

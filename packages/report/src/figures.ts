@@ -1,20 +1,8 @@
 /** The report's figures, built from the primitives in svg.ts. Each returns a standalone SVG document. */
 import type { OperatorName, Report, ScopeReport } from '@hessian/analysis';
 import { OPERATOR_TITLE, op, operatorsIn, orderedScopes } from './format.js';
-import {
-  GREY,
-  type LegendItem,
-  type LineChartSeries,
-  type PlotSeries,
-  color,
-  emptyFigure,
-  isNum,
-  legend,
-  lineChart,
-  panel,
-  svgDoc,
-  text,
-} from './svg.js';
+import { lineChart, panel, type LineChartSeries, type PlotSeries } from './chart.js';
+import { GREY, type LegendItem, color, emptyFigure, isNum, legend, svgDoc, text } from './svg.js';
 
 const OP_COLOR: Record<OperatorName, string> = { hessian: '#1f77b4', 'gauss-newton': '#ff7f0e', residual: '#2ca02c' };
 const OP_DASH: Record<OperatorName, string | undefined> = { hessian: undefined, 'gauss-newton': '6 3', residual: '2 3' };

@@ -21,19 +21,6 @@ export { writeReportDir, writeFileAtomic, reportFigures, makeDirs, checkWritable
 export { sweepFigures, sweepSubtitle, type SweepData, type SweepScopeSeries } from './sweep-figures.js';
 export { renderSweepMarkdown } from './sweep-markdown.js';
 export { fmtSig, fmtInt, fmtMeanErr, fmtSeconds } from './format.js';
-export {
-  lineChart,
-  panel,
-  niceTicks,
-  niceStep,
-  niceDomain,
-  niceNum,
-  decadeTicks,
-  fmtTick,
-  esc,
-  svgDoc,
-  type LineChartSeries,
-  type LineChartOptions,
-  type PlotSeries,
-  type PanelOptions,
-} from './svg.js';
+export { lineChart, panel, type LineChartSeries, type LineChartOptions, type PlotSeries, type PanelOptions } from './chart.js';
+export { niceTicks, niceStep, niceDomain, niceNum, decadeTicks, fmtTick } from './ticks.js';
+export { esc, svgDoc } from './svg.js';

@@ -133,6 +133,15 @@ function methodSection(report: Report): string[] {
   return out;
 }
 
+/** Imported models: which slice of our parameter vector is which tensor of the file (PyTorch state_dict names). */
+function parameterSection(report: Report): string[] {
+  if (!report.parameters?.length) return [];
+  const out = ['## Parameters of the imported model', '', 'Our parameter vector, tensor by tensor, and the tensor of the file each slice holds (for `torch.onnx` exports: the PyTorch `state_dict` name), permuted as the layout says.', ''];
+  out.push('| range | tensor | shape here | file tensor | layout |', '| :--- | :--- | :--- | :--- | :--- |');
+  for (const p of report.parameters) out.push(`| ${p.offset}..${p.offset + p.size - 1} | ${p.tensor} | [${p.shape.join(', ')}] | \`${p.origin}\` | ${p.layout.replace(/\|/g, '\\|')} |`);
+  return [...out, ''];
+}
+
 const HOW_TO_READ = [
   '## How to read this report',
   '',
@@ -178,6 +187,7 @@ export function renderMarkdown(report: Report, figures: string[]): string {
   }
   out.push(...HOW_TO_READ, '');
   out.push(...methodSection(report), '');
+  out.push(...parameterSection(report));
   out.push('<details><summary>Analysis spec (exact JSON)</summary>', '', '```json', JSON.stringify(report.spec, null, 2), '```', '', '</details>', '');
   return out.join('\n');
 }

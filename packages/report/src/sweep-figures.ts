@@ -9,7 +9,9 @@
  */
 import type { AnalysisSpec } from '@hessian/analysis';
 import { gapAtFloor, header } from './figures.js';
-import { GREY, type LegendItem, type PlotSeries, color, isNum, legend, niceNum, panel, svgDoc } from './svg.js';
+import { panel, type PlotSeries } from './chart.js';
+import { GREY, type LegendItem, color, isNum, legend, svgDoc } from './svg.js';
+import { niceNum } from './ticks.js';
 
 export interface SweepScopeSeries {
   name: string;

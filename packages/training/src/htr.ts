@@ -142,7 +142,7 @@ export interface ObjectiveResult {
 function regularizer(model: Model, ps: tf.Tensor[], input: ObjectiveInput, term: HtrTerm): tf.Scalar {
   const n = input.x.shape[0];
   let total: tf.Scalar | null = null;
-  term.blocks.forEach((block, bi) => {
+  for (const [bi, block] of term.blocks.entries()) {
     const probes = term.probes[bi];
     const idx = indicesOf(model, block);
     const ql = idx.map((i) => ps[i]);
@@ -161,8 +161,9 @@ function regularizer(model: Model, ps: tf.Tensor[], input: ObjectiveInput, term:
     }
     const mean = tf.div(sum as tf.Scalar, probes.length) as tf.Scalar;
     total = total ? (tf.add(total, mean) as tf.Scalar) : mean;
-  });
-  return total as unknown as tf.Scalar;
+  }
+  // no blocks: the regularizer of no layers is 0
+  return total ?? tf.scalar(0);
 }
 
 /**
@@ -174,9 +175,8 @@ function regularizer(model: Model, ps: tf.Tensor[], input: ObjectiveInput, term:
  */
 export async function objective(model: Model, input: ObjectiveInput, term?: HtrTerm): Promise<ObjectiveResult> {
   if (term) registerThirdOrderGradients();
-  let ceT: tf.Scalar | undefined;
-  let regT: tf.Scalar | undefined;
-  let correctT: tf.Scalar | undefined;
+  // set inside the tape's closure (kept past tidy), read after it
+  const kept: { ce?: tf.Scalar; reg?: tf.Scalar; correct?: tf.Scalar } = {};
   const grads = tf.tidy(() => {
     const n = input.x.shape[0];
     let logitsT: tf.Tensor2D | undefined;
@@ -184,22 +184,21 @@ export async function objective(model: Model, input: ObjectiveInput, term?: HtrT
       const logits = model.forward(ps, input.x) as tf.Tensor2D;
       const ce = lossSum('cross-entropy', logits, input.y, n);
       logitsT = tf.keep(logits);
-      ceT = tf.keep(ce);
+      kept.ce = tf.keep(ce);
       if (!term) return ce;
       const r = regularizer(model, ps, input, term);
-      regT = tf.keep(r);
+      kept.reg = tf.keep(r);
       return term.gamma === 0 ? ce : (tf.add(ce, tf.mul(r, term.gamma)) as tf.Scalar);
     };
     const g = tf.grads(f)(model.paramTensors());
     const pred = tf.argMax(logitsT as tf.Tensor2D, 1);
     const truth = tf.argMax(input.y, 1);
-    correctT = tf.keep(tf.sum(tf.cast(tf.equal(pred, truth), 'int32')) as tf.Scalar);
+    kept.correct = tf.keep(tf.sum(tf.cast(tf.equal(pred, truth), 'int32')) as tf.Scalar);
     tf.dispose(logitsT as tf.Tensor2D);
     return g;
   });
-  const ce = ceT as unknown as tf.Scalar;
-  const cor = correctT as unknown as tf.Scalar;
-  const rg = regT as tf.Scalar | undefined;
+  const { ce, correct: cor, reg: rg } = kept;
+  if (!ce || !cor) throw new Error('objective: the tape did not run the loss');
   try {
     const loss = (await ce.data())[0];
     const correct = (await cor.data())[0];

@@ -23,14 +23,23 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 
 let cached: { coordinator: CoordinatorProto; worker: WorkerProto } | null = null;
 
+/**
+ * A loaded package definition as the type proto-loader-gen-types generated from the same
+ * .proto files. grpc-js can only return an untyped GrpcObject; the generator's documented use
+ * is exactly this assertion, made here once for both services' contracts.
+ */
+function typedPackage<T>(definition: protoLoader.PackageDefinition): T {
+  return grpc.loadPackageDefinition(definition) as T;
+}
+
 export function loadProtos(): { coordinator: CoordinatorProto; worker: WorkerProto } {
   if (!cached) {
     // Undecodable requests become a marker that SERVER_OPTIONS' interceptor refuses (undecodable.ts).
     const c = markUndecodable(protoLoader.loadSync(['hessian/v1/coordinator.proto'], LOADER_OPTIONS));
     const w = markUndecodable(protoLoader.loadSync(['hessian/v1/worker.proto'], LOADER_OPTIONS));
     cached = {
-      coordinator: grpc.loadPackageDefinition(c) as unknown as CoordinatorProto,
-      worker: grpc.loadPackageDefinition(w) as unknown as WorkerProto,
+      coordinator: typedPackage<CoordinatorProto>(c),
+      worker: typedPackage<WorkerProto>(w),
     };
   }
   return cached;

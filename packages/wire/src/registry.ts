@@ -8,9 +8,10 @@
  * Shared by the coordinator (tasks) and the trainer (gradient shards).
  */
 import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type { WorkerClient } from './gen/hessian/v1/Worker.js';
-import { CHANNEL_OPTIONS, loadProtos } from './proto.js';
+import { CHANNEL_OPTIONS, LOADER_OPTIONS, loadProtos } from './proto.js';
 import { SUBJECTS, type Heartbeat } from './service.js';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
@@ -32,10 +33,27 @@ export interface LiveWorker {
 }
 
 type HealthClient = grpc.Client & { Check(req: { service: string }, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: { status: string | number }) => void): void };
+
+/** The grpc.health.v1.Health client constructor, from the proto grpc-health-check ships, found by narrowing the loaded package (no cast). */
+function healthClientConstructor(): grpc.ServiceClientConstructor {
+  let node: grpc.GrpcObject[string] = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, LOADER_OPTIONS));
+  for (const key of ['grpc', 'health', 'v1', 'Health']) {
+    if (typeof node !== 'object' || 'format' in node) break;
+    node = node[key];
+  }
+  if (typeof node !== 'function') throw new Error(`${healthProtoPath} does not define grpc.health.v1.Health`);
+  return node;
+}
+
+function isHealthClient(c: grpc.Client): c is HealthClient {
+  return 'Check' in c && typeof c.Check === 'function';
+}
+
+let healthConstructor: grpc.ServiceClientConstructor | null = null;
+
 /** How soon a worker whose heartbeat was refused (its address did not answer as it) is asked again. */
 const VERIFY_RETRY_MS = 5000;
 const MAX_VERIFYING = 64;
-const HealthConstructor = grpc.makeClientConstructor(healthService as unknown as grpc.ServiceDefinition, 'grpc.health.v1.Health');
 
 export class Registry {
   readonly workers = new Map<string, LiveWorker>();
@@ -111,7 +129,7 @@ export class Registry {
     if ([...this.verifying.values()].filter((v) => v === 0).length >= MAX_VERIFYING) return;
     this.verifying.set(key, 0);
     const { worker } = loadProtos();
-    const client = new worker.hessian.v1.Worker(hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions }) as unknown as WorkerClient;
+    const client = new worker.hessian.v1.Worker(hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions });
     client.Health({}, { deadline: Date.now() + 5000 }, (e, r) => {
       const why = e ? e.details || e.message : r?.id !== hb.id ? `it answers as worker ${JSON.stringify(r?.id)}` : null;
       const old = this.workers.get(hb.id);
@@ -136,6 +154,20 @@ export class Registry {
     for (const f of this.changeListeners) f();
   }
 
+  /**
+   * A caller saw UNAVAILABLE from w: probe it now rather than at the heartbeat timeout. A
+   * worker that is gone (connection refused) is dropped at once, so its tasks do not go back
+   * to it; one that answers (a dropped connection, a blip) stays.
+   */
+  check(w: LiveWorker): void {
+    if (this.probing.has(w) || this.workers.get(w.id) !== w) return;
+    this.probing.add(w);
+    void this.probe(w).then((answer) => {
+      this.probing.delete(w);
+      if (answer !== null && this.workers.get(w.id) === w) this.remove(w, `a call failed and it does not answer on gRPC (${answer})`);
+    });
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [k, t] of this.verifying) if (t > 0 && now - t > VERIFY_RETRY_MS) this.verifying.delete(k);
@@ -156,7 +188,12 @@ export class Registry {
 
   /** grpc.health.v1 Check('liveness') on the worker's address: null when it answers SERVING, else why not. */
   private probe(w: LiveWorker): Promise<string | null> {
-    w.health ??= new HealthConstructor(w.hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions }) as unknown as HealthClient;
+    if (!w.health) {
+      healthConstructor ??= healthClientConstructor();
+      const client = new healthConstructor(w.hb.address, this.credentials(), { ...CHANNEL_OPTIONS, ...this.clientOptions });
+      if (!isHealthClient(client)) throw new Error('grpc.health.v1.Health has no Check method');
+      w.health = client;
+    }
     // Generous: a refused connection (the process is gone) fails at once; only an unreachable host waits it out.
     const deadline = Date.now() + 5000;
     return new Promise((resolve) =>

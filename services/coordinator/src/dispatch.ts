@@ -159,6 +159,7 @@ export class BatchDispatch {
     } else if (kind === 'unavailable') {
       a.redispatches++;
       w.suspectUntil = Date.now() + 2000;
+      job.ctx.registry.check(w);
       if (a.redispatches > MAX_REDISPATCHES) {
         await job.fail(new UserError(`task ${t.id} lost its worker ${a.redispatches} times; last: ${why}`, 'FAILED_PRECONDITION'));
         return;

@@ -1,10 +1,10 @@
 /**
- * What an upload must hold: one single-file model (.onnx), decoded and checked here so a
+ * What an upload must hold: one single-file model (.onnx, .h5, .keras), read whole here so a
  * truncated or corrupt file is refused at upload, or a tfjs model.json with the weight files
  * it names. Only the files `keptInMemory` names carry their bytes here; weights are streamed
  * to the object store and checked by name and size.
  */
-import { checkModelFile, singleFileFormat } from '@hessian/engine';
+import { singleFileFormat, verifyModelFile } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 
 export interface UploadedFile {
@@ -21,14 +21,15 @@ export function keptInMemory(path: string, single: boolean): boolean {
   return path === 'model.json' || (single && singleFileFormat(path) !== null && !path.includes('/'));
 }
 
-export function checkUpload(list: UploadedFile[], name: string): void {
+export async function checkUpload(list: UploadedFile[], name: string): Promise<void> {
   const bytes = (f: UploadedFile) => Buffer.concat(f.data ?? []);
   if (list.length === 1 && singleFileFormat(list[0].path) !== null && !list[0].path.includes('/')) {
-    checkModelFile(bytes(list[0]), list[0].path, `upload '${name || list[0].path}'`);
+    // read whole, as a worker would load it (a Keras file's weights against its topology)
+    await verifyModelFile(bytes(list[0]), list[0].path, `upload '${name || list[0].path}'`);
     return;
   }
   const mj = list.find((f) => f.path === 'model.json');
-  if (!mj) throw new UserError('upload: no model.json among the files; send the tfjs model.json and the weight files it names, or one .onnx file');
+  if (!mj) throw new UserError('upload: no model.json among the files; send the tfjs model.json and the weight files it names, or one .onnx, .h5 or .keras file');
   let json: { modelTopology?: unknown; weightsManifest?: { paths?: string[] }[] };
   try {
     json = JSON.parse(bytes(mj).toString('utf8'));

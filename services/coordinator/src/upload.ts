@@ -1,6 +1,6 @@
 /**
  * UploadModel: a client streams a tfjs model (model.json and its weight files) or one
- * single-file model (model.onnx); the coordinator checks it (a LayersModel whose weights are all
+ * single-file model (model.onnx, model.h5, model.keras); the coordinator checks it (a LayersModel whose weights are all
  * there; an ONNX file that decodes, with supported operators) and stores the canonical bundle
  * once under its digest (sha256:HEX) in the object store `hessian_models`.
  *
@@ -8,7 +8,7 @@
  * admitted against HESSIAN_UPLOAD_BYTES_IN_FLIGHT before any byte, and the bundle is written
  * into the object store as the chunks arrive (files must come in the bundle's order, sorted by
  * path, so the bundle can be written and hashed in one pass); only model.json (or the single
- * .onnx file, which must be decoded to be checked) is kept in memory. The object is named by
+ * .onnx, .h5 or .keras file, which must be read to be checked) is kept in memory. The object is named by
  * its digest when the last byte is acknowledged, so a refused, failed or aborted upload leaves
  * nothing visible, and its chunks are purged. A header without sizes (older clients) is held in
  * memory until it ends, its bytes counted against the same limit as they arrive.
@@ -137,14 +137,14 @@ class Upload {
         }
         this.complete(files[i]);
       }
-      checkUpload(files, this.name);
+      await checkUpload(files, this.name);
     } else {
       files = [...this.legacy].map(([path, parts]) => {
         const size = parts.reduce((a, b) => a + b.length, 0);
         return { path, size, got: size, data: parts };
       });
       files.sort(byPath);
-      checkUpload(files, this.name);
+      await checkUpload(files, this.name);
       this.writer = this.newWriter();
       for (const f of files) {
         await this.writer.write(fileHeader(f.path, f.size));

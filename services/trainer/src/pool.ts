@@ -47,7 +47,7 @@ export class StaticPool implements WorkerPool {
     this.workers = [...new Set(addresses)].map((address) => ({
       id: address,
       address,
-      client: new worker.hessian.v1.Worker(address, credentials, { ...CHANNEL_OPTIONS, ...options }) as unknown as WorkerClient,
+      client: new worker.hessian.v1.Worker(address, credentials, { ...CHANNEL_OPTIONS, ...options }),
       suspectUntil: 0,
     }));
   }

@@ -163,7 +163,8 @@ async function handle(m: ToThread): Promise<void> {
           name: g.name,
           className: g.className,
           size: g.size,
-          tensors: g.tensors.map((t) => ({ name: t.name, offset: t.offset, size: t.size })),
+          // imported models also send each tensor's origin (the report maps our order to the file's names)
+          tensors: g.tensors.map((t) => ({ name: t.name, offset: t.offset, size: t.size, ...(t.origin ? { shape: t.shape, origin: t.origin } : {}) })),
         }));
         send({ type: 'groups', id: m.id, groups });
         return;

@@ -190,8 +190,8 @@ export class WorkerService implements WorkerRuntime {
       p = (async () => {
         const hex = digest.slice('sha256:'.length);
         const dir = path.join(this.cfg.cacheDir, 'models', hex);
-        // an upload is a tfjs model.json with its weights, or one single-file model (model.onnx)
-        const entry = (): string | null => ['model.json', 'model.onnx'].map((f) => path.join(dir, f)).find((f) => existsSync(f)) ?? null;
+        // an upload is a tfjs model.json with its weights, or one single-file model (model.onnx, model.h5, model.keras)
+        const entry = (): string | null => ['model.json', 'model.onnx', 'model.h5', 'model.keras'].map((f) => path.join(dir, f)).find((f) => existsSync(f)) ?? null;
         const cached = entry();
         if (cached) return cached;
         const store = await this.nc!.jetstream().views.os(BUCKETS.models);
@@ -207,7 +207,7 @@ export class WorkerService implements WorkerRuntime {
         if (!existsSync(dir)) renameSync(tmp, dir);
         this.log.info({ digest, dir }, 'model fetched');
         const file = entry();
-        if (!file) throw new UserError(`model: ${digest} holds neither model.json nor model.onnx; upload it again with hessctl upload-model`, 'FAILED_PRECONDITION');
+        if (!file) throw new UserError(`model: ${digest} holds no model.json, model.onnx, model.h5 or model.keras; upload it again with hessctl upload-model`, 'FAILED_PRECONDITION');
         return file;
       })();
       this.models.set(digest, p);

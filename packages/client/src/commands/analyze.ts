@@ -16,9 +16,9 @@ export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu', 'webgpu'
 export const analyzeCommand: Command = {
   name: 'analyze',
   summary: 'measure the Hessian of a model layer by layer: top eigenvalues, trace and eigenvalue density',
-  usage: 'hessctl analyze --model zoo:NAME|PATH/model.json|PATH.onnx [--data SPEC] [flags]',
+  usage: 'hessctl analyze --model zoo:NAME|PATH/model.json|PATH.onnx|PATH.keras|PATH.h5 [--data SPEC] [flags]',
   flags: [
-    { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME (see `hessctl models`), the path of a tfjs model.json with its weight files, or a .onnx file (PyTorch: torch.onnx.export)' },
+    { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME (see `hessctl models`), the path of a tfjs model.json with its weight files, a .onnx file (PyTorch: torch.onnx.export) or a Keras .h5 / .keras file' },
     { name: 'model-seed', type: 'string', arg: 'N', default: '0', help: "seed of a zoo model's initial weights (ignored for model.json)" },
     { name: 'data', type: 'string', arg: 'SPEC', default: 'fashion-mnist:train[0:256]', help: 'examples the loss is averaged over: fashion-mnist:train[a:b] | fashion-mnist:test[a:b] | idx:IMAGES,LABELS[a:b] | npy:X.npy,Y.npy[a:b] | synthetic:N' },
     { name: 'per-class', type: 'string', arg: 'K', help: 'balanced subset: the first K examples of each class within --data (the paper uses 10)' },

@@ -38,7 +38,12 @@ export async function writeDiagonals(spec: AnalysisSpec, backend: BackendName, d
         await writeFile(join(dir, file), npyFloat64(await p.engine.hessianDiagonal(scope)));
         written.push(join(dir, file));
       }
-      layers.push({ layer: g.name, file, tensors: g.tensors.map((t) => ({ name: t.name, shape: p.model.params.find((x) => x.name === t.name)?.shape, size: t.size })), exact: verdict.exact, why: verdict.why });
+      const tensors = g.tensors.map((t) => {
+        const pt = p.model.params.find((x) => x.name === t.name);
+        // imported models: the file's tensor (PyTorch state_dict name) and the layout the values are in here
+        return { name: t.name, shape: pt?.shape, size: t.size, ...(pt?.origin ? { origin: pt.origin.name, layout: pt.origin.layout } : {}) };
+      });
+      layers.push({ layer: g.name, file, tensors, exact: verdict.exact, why: verdict.why });
     }
     await writeFile(join(dir, 'diagonal.json'), JSON.stringify({ model: spec.model, data: spec.data, loss: spec.loss, convention: spec.convention, layers }, null, 2) + '\n');
     return written;

@@ -18,9 +18,9 @@ export const modelsCommand: Command = {
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'show the layers of a model: names, classes, output shapes and parameter counts, and the parameter groups analyze uses',
-  usage: 'hessctl inspect --model zoo:NAME|PATH/model.json|PATH.onnx [--convention layer|weights-only]',
+  usage: 'hessctl inspect --model zoo:NAME|PATH/model.json|PATH.onnx|PATH.h5|PATH.keras [--convention layer|weights-only]',
   flags: [
-    { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME, the path of a tfjs model.json, or a .onnx file' },
+    { name: 'model', type: 'string', arg: 'SPEC', help: 'zoo:NAME, the path of a tfjs model.json, a .onnx file or a Keras .h5 / .keras file' },
     { name: 'model-seed', type: 'string', arg: 'N', default: '0', help: "seed of a zoo model's initial weights" },
     { name: 'convention', type: 'string', arg: 'C', default: 'layer', help: 'parameter groups: layer (kernel and bias) | weights-only (kernel only)' },
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: BACKENDS.join(' | ') },

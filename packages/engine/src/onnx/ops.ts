@@ -8,13 +8,18 @@ import { UserError } from '@hessian/linalg';
 import { depthwiseConv2d, samePads } from '../depthwise.js';
 import { conv2d } from '../layers.js';
 import { pool2d, poolGeometry } from '../pool.js';
+import { attrNum, attrStr, fail, host, ints, need, type OpContext } from './node-args.js';
+import { layerNorm, reduceMean, slice } from './ops-norm.js';
 import type { AttrValue, OnnxNode, OnnxTensor } from './read.js';
 import { aligned, hostValue, logicalShape, nchw, nhwc, normAxis, prod, tensorValue, type Value } from './values.js';
+
+export type { OpContext } from './node-args.js';
 
 export const SUPPORTED_ONNX_OPS = [
   'Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Erf', 'Gelu',
   'Softmax', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization', 'Flatten', 'Reshape',
   'Transpose', 'Concat', 'Pad', 'Dropout', 'Identity', 'Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast',
+  'LayerNormalization', 'ReduceMean', 'Slice',
 ] as const;
 
 const SUPPORTED = new Set<string>(SUPPORTED_ONNX_OPS);
@@ -25,49 +30,6 @@ export function checkSupported(nodes: OnnxNode[], source: string): void {
       throw new UserError(`ONNX node '${n.name}' in ${source} uses operator ${n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.opType}, which the engine does not support; supported operators: ${SUPPORTED_ONNX_OPS.join(', ')}.`);
     }
   }
-}
-
-export interface OpContext {
-  /** the value of input i ('' or missing = absent) */
-  input(i: number): Value | undefined;
-  /** a parameter or constant by initializer name, in our layout, if it is one */
-  weight(name: string): tf.Tensor | undefined;
-  isOutput: boolean;
-  opset: number;
-  /** the batch size the graph was traced with, when the file fixes it */
-  tracedBatch: number | null;
-  note(text: string): void;
-}
-
-function fail(n: OnnxNode, what: string): never {
-  throw new UserError(`ONNX node '${n.name}' (${n.opType}): ${what}.`);
-}
-
-function ints(n: OnnxNode, key: string, dflt: number[]): number[] {
-  const v = n.attrs.get(key);
-  return Array.isArray(v) ? (v as number[]) : dflt;
-}
-
-function attrNum(n: OnnxNode, key: string, dflt: number): number {
-  const v = n.attrs.get(key);
-  return typeof v === 'number' ? v : dflt;
-}
-
-function attrStr(n: OnnxNode, key: string, dflt: string): string {
-  const v = n.attrs.get(key);
-  return typeof v === 'string' ? v : dflt;
-}
-
-function need(n: OnnxNode, ctx: OpContext, i: number): Value {
-  const v = ctx.input(i);
-  if (!v) fail(n, `input ${i} is missing`);
-  return v;
-}
-
-function host(n: OnnxNode, v: Value | undefined, what: string): number[] {
-  if (!v) fail(n, `${what} is missing`);
-  if (v.k !== 'host') fail(n, `${what} must be a constant (or computed from shapes), not a tensor computed from the input`);
-  return v.data;
 }
 
 /** Explicit 2-D pads [top, bottom, left, right] from ONNX attributes (pads are [t, l, b, r]). */
@@ -342,6 +304,12 @@ export function runNode(n: OnnxNode, ctx: OpContext): Value[] {
     }
     case 'Constant':
       return [constantOf(n)];
+    case 'LayerNormalization':
+      return [layerNorm(n, ctx)];
+    case 'ReduceMean':
+      return [reduceMean(n, ctx)];
+    case 'Slice':
+      return [slice(n, ctx)];
     case 'Shape': {
       const s = logicalShape(need(n, ctx, 0));
       const start = normAxis(attrNum(n, 'start', 0), s.length);

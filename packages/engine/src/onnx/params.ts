@@ -8,6 +8,7 @@
  *   MatMul B (+ the Add after it)  -> layer = the MatMul node; kernel [K, N] as is, bias as is
  *   BatchNormalization scale, B    -> layer = the BN node, roles gamma, beta (mean and
  *                                     variance are constants: inference mode)
+ *   LayerNormalization Scale, B    -> layer = the LN node, roles gamma, beta, as is
  * Every other float initializer is a constant. The parameter vector is these tensors in
  * node order, each flattened row-major in our layout; `origin` keeps the initializer name
  * (the PyTorch state_dict name for torch.onnx exports) and the permutation.
@@ -125,6 +126,7 @@ export function collectParams(g: OnnxGraph, source: string): OnnxParam[] {
         break;
       }
       case 'BatchNormalization':
+      case 'LayerNormalization':
         add(n, n.name, n.inputs[1], 'gamma', (t) => asIs(t.dims));
         add(n, n.name, n.inputs[2], 'beta', (t) => asIs(t.dims));
         break;

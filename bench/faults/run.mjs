@@ -16,7 +16,7 @@
 //   5. direct worker calls: a forged task of 1e9 probes, garbage bytes, three RunTasks at once
 //      on a capacity-1 worker.
 // Prints a table (case, what was tried, what held, numbers) and writes JSON
-// (default bench/results/faults.json) with the machine's load.
+// (default bench/results/faults.json) with the machine's load. `--only churn --churn-jobs N`: that case alone.
 /* global fetch */
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
@@ -37,6 +37,9 @@ const arg = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] 
 const UPLOAD_MB = Number(arg('--upload-mb', '250'));
 const UPLOADS = Number(arg('--uploads', '4'));
 const OUT = arg('--out', path.join(ROOT, 'bench/results/faults.json'));
+// --only churn [--churn-jobs N]: that case alone
+const ONLY = arg('--only', '');
+const CHURN_JOBS = Number(arg('--churn-jobs', '30'));
 const MB = 1024 * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -346,13 +349,16 @@ const loadStart = load();
 const t0 = Date.now();
 const c = await Cluster.start({ workers: 2, workerEnv: { HESSIAN_WORKER_MEMORY: '2G' } });
 try {
-  await uploads(c);
-  await natsPause(c);
-  await churn(c);
-  await hugeSpecs(c);
-  await cancelLong(c);
-  await rogueNats(c);
-  await directWorker(c);
+  if (ONLY === 'churn') await churn(c, CHURN_JOBS);
+  else {
+    await uploads(c);
+    await natsPause(c);
+    await churn(c, CHURN_JOBS);
+    await hugeSpecs(c);
+    await cancelLong(c);
+    await rogueNats(c);
+    await directWorker(c);
+  }
 } catch (e) {
   record('bench', 'the bench itself', `stopped: ${e.stack ?? e}`, {});
 } finally {

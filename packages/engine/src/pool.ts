@@ -75,9 +75,8 @@ function windowIndex(h: number, w: number, spec: Pool2DSpec): { idx: Int32Array;
   const [kh, kw] = spec.pool;
   const [sh, sw] = spec.strides;
   const [dh, dw] = spec.dilation ?? [1, 1];
-  const g = poolGeometry(h, w, spec);
-  const hp = Math.max((kh - 1) * dh + (g.outH - 1) * sh + 1, h + g.padTop);
-  const wp = Math.max((kw - 1) * dw + (g.outW - 1) * sw + 1, w + g.padLeft);
+  const { g, padB, padR } = windowIndexGeometry(h, w, spec);
+  const wp = w + g.padLeft + padR;
   const key = `${h},${w},${kh},${kw},${sh},${sw},${dh},${dw},${spec.padding}`;
   let idx = indexCache.get(key);
   if (!idx) {
@@ -88,7 +87,7 @@ function windowIndex(h: number, w: number, spec: Pool2DSpec): { idx: Int32Array;
         for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx[o++] = (r * sh + i * dh) * wp + (c * sw + j * dw);
     indexCache.set(key, idx);
   }
-  return { idx, g, padB: hp - h - g.padTop, padR: wp - w - g.padLeft };
+  return { idx, g, padB, padR };
 }
 
 /** All window taps of x: [N, outH, outW, kh*kw, C], padding filled with padValue. */

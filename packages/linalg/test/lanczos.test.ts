@@ -23,26 +23,10 @@ test('full reorthogonalization keeps Q orthonormal and Q^T A Q = T', async () =>
   assert.equal(r.breakdown, false);
   const q = r.basis!;
   // Orthonormality: converged outliers make plain Lanczos lose it within a few dozen steps.
-  let orth = 0;
-  for (let i = 0; i < steps; i++) {
-    for (let j = 0; j <= i; j++) {
-      let d = 0;
-      for (let k = 0; k < a.dim; k++) d += q[i][k] * q[j][k];
-      orth = Math.max(orth, Math.abs(d - (i === j ? 1 : 0)));
-    }
-  }
+  const orth = orthogonalityLoss(q, steps, a.dim);
   assert.ok(orth < 1e-13, `max |Q^T Q - I| = ${orth}`);
   // Q^T A Q equals T up to the float32 rounding of the products (about 1e-7 * ||A||).
-  const aq = q.map((v) => a.apply(v));
-  let dev = 0;
-  for (let i = 0; i < steps; i++) {
-    for (let j = 0; j < steps; j++) {
-      let d = 0;
-      for (let k = 0; k < a.dim; k++) d += q[i][k] * aq[j][k];
-      const t = i === j ? r.alpha[i] : Math.abs(i - j) === 1 ? r.beta[Math.min(i, j)] : 0;
-      dev = Math.max(dev, Math.abs(d - t));
-    }
-  }
+  const dev = tridiagonalDeviation(q, q.map((v) => a.apply(v)), r, steps, a.dim);
   assert.ok(dev < 1e-5 * 200, `max |Q^T A Q - T| = ${dev}`);
 });
 
@@ -84,26 +68,10 @@ test('float32 basis: Q^T Q = I to float32 level, Q^T A Q = T as in float64, half
   assert.equal(r.breakdown, false);
   const q = r.basis!;
   assert.ok(q.every((v) => v instanceof Float32Array));
-  let orth = 0;
-  for (let i = 0; i < steps; i++) {
-    for (let j = 0; j <= i; j++) {
-      let d = 0;
-      for (let k = 0; k < a.dim; k++) d += q[i][k] * q[j][k];
-      orth = Math.max(orth, Math.abs(d - (i === j ? 1 : 0)));
-    }
-  }
+  const orth = orthogonalityLoss(q, steps, a.dim);
   // Each vector is rounded to float32 once (relative 6e-8); the loss does not grow with the steps.
   assert.ok(orth < 1e-6, `max |Q^T Q - I| = ${orth}`);
-  const aq = q.map((v) => a.apply(v));
-  let dev = 0;
-  for (let i = 0; i < steps; i++) {
-    for (let j = 0; j < steps; j++) {
-      let d = 0;
-      for (let k = 0; k < a.dim; k++) d += q[i][k] * aq[j][k];
-      const t = i === j ? r.alpha[i] : Math.abs(i - j) === 1 ? r.beta[Math.min(i, j)] : 0;
-      dev = Math.max(dev, Math.abs(d - t));
-    }
-  }
+  const dev = tridiagonalDeviation(q, q.map((v) => a.apply(v)), r, steps, a.dim);
   assert.ok(dev < 1e-5 * 200, `max |Q^T A Q - T| = ${dev}`);
   await assert.rejects(lanczos(a, { steps: 3, rng: new Rng(2), basis: 'float16' as never }), (e) => isUserError(e));
 });
@@ -122,3 +90,30 @@ test('DGKS: one Gram-Schmidt pass per step on a well-behaved run; restarts still
   assert.ok(b.basis.every((v) => v instanceof Float32Array));
   assert.ok(Math.abs(dot(b.basis[0], b.basis[1])) < 1e-7);
 });
+
+/** max |Q^T Q - I| over the first `steps` basis vectors. */
+function orthogonalityLoss(q: ArrayLike<number>[], steps: number, n: number): number {
+  let orth = 0;
+  for (let i = 0; i < steps; i++) {
+    for (let j = 0; j <= i; j++) {
+      let d = 0;
+      for (let k = 0; k < n; k++) d += q[i][k] * q[j][k];
+      orth = Math.max(orth, Math.abs(d - (i === j ? 1 : 0)));
+    }
+  }
+  return orth;
+}
+
+/** max |Q^T A Q - T| with T the tridiagonal matrix of alpha / beta (`aq` = A applied to each basis vector). */
+function tridiagonalDeviation(q: ArrayLike<number>[], aq: ArrayLike<number>[], r: { alpha: number[]; beta: number[] }, steps: number, n: number): number {
+  let dev = 0;
+  for (let i = 0; i < steps; i++) {
+    for (let j = 0; j < steps; j++) {
+      let d = 0;
+      for (let k = 0; k < n; k++) d += q[i][k] * aq[j][k];
+      const t = i === j ? r.alpha[i] : Math.abs(i - j) === 1 ? r.beta[Math.min(i, j)] : 0;
+      dev = Math.max(dev, Math.abs(d - t));
+    }
+  }
+  return dev;
+}

@@ -13,16 +13,21 @@ function trapezoid(grid: number[], f: number[]): number {
   return s;
 }
 
-test('SLQ exact check: 5 distinct eigenvalues, diagonal operator, Rademacher start', async () => {
-  // With a diagonal A and q = v/sqrt(n), q_i^2 = 1/n exactly, so q's spectral measure IS the
-  // spectral density, and m >= 5 Lanczos steps (Gauss quadrature exact to degree 2m-1 >= 9)
-  // recover it: nodes = the 5 values, weights = multiplicity / n, moments exact.
+/** A diagonal operator of 500 entries taking 5 distinct values with multiplicities, shuffled (seed 1). */
+function fiveValues(): { values: number[]; mult: number[]; diag: number[]; op: DiagonalOperator } {
   const values = [-2, 0.5, 1, 3, 10];
   const mult = [50, 150, 100, 120, 80];
   const diag: number[] = [];
   values.forEach((v, i) => diag.push(...new Array<number>(mult[i]).fill(v)));
   const perm = new Rng(1).permutation(diag.length);
-  const op = new DiagonalOperator(Array.from(perm, (p) => diag[p]));
+  return { values, mult, diag, op: new DiagonalOperator(Array.from(perm, (p) => diag[p])) };
+}
+
+test('SLQ exact check: 5 distinct eigenvalues, diagonal operator, Rademacher start', async () => {
+  // With a diagonal A and q = v/sqrt(n), q_i^2 = 1/n exactly, so q's spectral measure IS the
+  // spectral density, and m >= 5 Lanczos steps (Gauss quadrature exact to degree 2m-1 >= 9)
+  // recover it: nodes = the 5 values, weights = multiplicity / n, moments exact.
+  const { values, mult, diag, op } = fiveValues();
   const n = op.dim;
   const run = await slqRun(op, { steps: 5, rng: new Rng(2) });
   assert.equal(run.steps, 5);
@@ -42,12 +47,7 @@ test('SLQ exact check: 5 distinct eigenvalues, diagonal operator, Rademacher sta
 });
 
 test('SLQ exact check with a float32 basis: same nodes and weights', async () => {
-  const values = [-2, 0.5, 1, 3, 10];
-  const mult = [50, 150, 100, 120, 80];
-  const diag: number[] = [];
-  values.forEach((v, i) => diag.push(...new Array<number>(mult[i]).fill(v)));
-  const perm = new Rng(1).permutation(diag.length);
-  const op = new DiagonalOperator(Array.from(perm, (p) => diag[p]));
+  const { values, mult, diag, op } = fiveValues();
   const run = await slqRun(op, { steps: 5, rng: new Rng(2), basis: 'float32' });
   for (let i = 0; i < 5; i++) {
     assert.ok(Math.abs(run.nodes[i] - values[i]) < 1e-5, `node ${run.nodes[i]}`);

@@ -74,7 +74,7 @@ export class SubmitChecker {
     // on the first in id order, which is what the job prepares there when it starts with the same workers.
     const shardCount = scope === 'dataset' ? shards || ws.length : 0;
     const w = scope === 'dataset' ? ws[0] : preferredWorker(ws, spec.model);
-    const req = prepareRequest(jobId, spec, scope, 0, shardCount);
+    const req = { ...prepareRequest(jobId, spec, scope, 0, shardCount), check: true };
     const key = JSON.stringify([w.id, req.spec, shardCount]);
     let reply = this.checking.get(key);
     if (!reply) {

@@ -37,7 +37,7 @@ export function prepareRequest(jobId: string, spec: AnalysisSpec, scope: 'batch'
   return { jobId, spec: specToProto(spec, scope), modelDigest: spec.model.startsWith('sha256:') ? spec.model : '', shardIndex, shardCount };
 }
 
-export function callPrepare(w: LiveWorker, req: ReturnType<typeof prepareRequest>): Promise<PrepareReply__Output> {
+export function callPrepare(w: LiveWorker, req: ReturnType<typeof prepareRequest> & { check?: boolean }): Promise<PrepareReply__Output> {
   return new Promise((resolve, reject) =>
     w.client.Prepare(req, { deadline: Date.now() + PREPARE_DEADLINE_MS }, (e, r) => (e || !r ? reject(e ?? new Error('empty reply')) : resolve(r))),
   );

@@ -2,7 +2,7 @@
  * The worker's engine cache: Prepare's checks (spec validation, data roots, shard bounds),
  * one compute thread per prepared engine (compute.ts) keyed by what determines its numbers,
  * concurrent identical Prepares sharing one build, and eviction of idle engines beyond
- * HESSIAN_MAX_ENGINES (never-used ones first, then least recently used).
+ * HESSIAN_MAX_ENGINES (those only submit-time checks asked for first, then least recently used).
  */
 import { normalizeSpec, type AnalysisSpec } from '@hessian/analysis';
 import type { BackendName } from '@hessian/engine';
@@ -18,7 +18,7 @@ export interface Entry {
   thread: EngineThread;
   users: number;
   lastUsed: number;
-  /** Whether a task, product or gradient ran on it (not only Prepare, e.g. a submit-time check). */
+  /** Whether a job asked for it (a Prepare that is not a submit-time check) or work ran on it. */
   served: boolean;
 }
 
@@ -66,6 +66,9 @@ export class EngineCache {
     const shardCount = training ? 1 : Math.max(1, req.shardCount);
     if (req.shardIndex >= shardCount) throw new UserError(`shard_index ${req.shardIndex} must be below shard_count ${shardCount}${training ? ' (training data is never sharded: TrainGradient names its examples)' : ''}`);
     const { entry, hit } = await this.engineFor({ spec, shardIndex: req.shardIndex, shardCount, jobId: req.jobId, training });
+    // A job's own Prepare (not the coordinator's check of a queued spec) protects the engine from
+    // eviction by checks until its first task arrives.
+    if (req.check !== true) entry.served = true;
     return { entry, hit, spec };
   }
 
@@ -107,9 +110,9 @@ export class EngineCache {
   }
 
   /**
-   * Idle engines beyond HESSIAN_MAX_ENGINES go, those that never served work first (the
-   * coordinator's submit-time checks of queued jobs), then the least recently used: a burst of
-   * submissions must not evict the engines of running jobs between their tasks.
+   * Idle engines beyond HESSIAN_MAX_ENGINES go, those only the coordinator's submit-time
+   * checks asked for first (their jobs may wait in the queue), then the least recently used: a
+   * burst of submissions must not evict the engines of starting or running jobs.
    */
   private evict(keep: string): void {
     const idle = [...this.engines.values()].filter((e) => e.users === 0 && e.key !== keep).sort((a, b) => Number(a.served) - Number(b.served) || a.lastUsed - b.lastUsed);

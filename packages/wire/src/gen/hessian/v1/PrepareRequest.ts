@@ -23,6 +23,11 @@ export interface PrepareRequest {
    * no Hessian engine, no loss evaluation (loss_value and loss_sum are 0), no shard.
    */
   'training'?: (boolean);
+  /**
+   * The coordinator's submit-time check of a spec (its job may wait in the queue for long):
+   * the worker evicts engines prepared only by checks before those a job asked for.
+   */
+  'check'?: (boolean);
 }
 
 export interface PrepareRequest__Output {
@@ -46,4 +51,9 @@ export interface PrepareRequest__Output {
    * no Hessian engine, no loss evaluation (loss_value and loss_sum are 0), no shard.
    */
   'training': (boolean);
+  /**
+   * The coordinator's submit-time check of a spec (its job may wait in the queue for long):
+   * the worker evicts engines prepared only by checks before those a job asked for.
+   */
+  'check': (boolean);
 }

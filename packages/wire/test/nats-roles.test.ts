@@ -8,8 +8,7 @@
 import { connect, type NatsConnection } from 'nats';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -24,15 +23,29 @@ function natsBinary(): string {
   return '/usr/sbin/nats-server';
 }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+/**
+ * Starts nats-server on a port it picks itself (-p -1) and reads the port from its ports file:
+ * a port found free beforehand can be taken by a parallel test before nats-server binds it (it
+ * then exits, and the test waited out its timeout on CONNECTION_REFUSED).
+ */
+async function startNats(args: string[], dir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ proc: ChildProcess; url: string; log: () => string }> {
+  const portsDir = mkdtempSync(path.join(dir, 'ports-'));
+  const proc = spawn(natsBinary(), ['-p', '-1', '-a', '127.0.0.1', '--ports_file_dir', portsDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let log = '';
+  proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  let exited = false;
+  proc.once('exit', () => (exited = true));
+  for (const until = Date.now() + 30_000; ; ) {
+    const file = readdirSync(portsDir).find((f) => f.endsWith('.ports'));
+    if (file) {
+      const urls = (JSON.parse(readFileSync(path.join(portsDir, file), 'utf8')) as { nats?: string[] }).nats;
+      if (urls?.[0]) return { proc, url: urls[0], log: () => log };
+    }
+    if (exited || Date.now() > until) throw new Error(`nats-server did not start:\n${log}`);
+    await sleep(50);
+  }
+}
 
 /** Collects what arrives on `subject` for `ms`. */
 async function heard(nc: NatsConnection, subject: string, act: () => Promise<void> | void, ms = 400): Promise<string[]> {
@@ -52,7 +65,7 @@ describe('NATS users per role (natsServerAuthConfig) on a real nats-server', { t
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hessian-nats-roles-'));
   const pw: Record<NatsRole, string> = { coordinator: newSecret(), worker: newSecret(), trainer: newSecret() };
   let server: ChildProcess;
-  let log = '';
+  let readLog = () => '';
   let url = '';
   const conns: NatsConnection[] = [];
   const as = async (role: NatsRole) => {
@@ -62,21 +75,11 @@ describe('NATS users per role (natsServerAuthConfig) on a real nats-server', { t
   };
 
   before(async () => {
-    const port = await freePort();
-    url = `nats://127.0.0.1:${port}`;
     writeFileSync(path.join(dir, 'auth.conf'), natsServerAuthConfig((r) => pw[r]), { mode: 0o600 });
-    server = spawn(natsBinary(), ['-js', '-sd', path.join(dir, 'js'), '-p', String(port), '-a', '127.0.0.1', '-c', path.join(dir, 'auth.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    for (const until = Date.now() + 30_000; ; ) {
-      const ok = await new Promise<boolean>((r) => {
-        const c = tcpConnect(port, '127.0.0.1');
-        c.once('connect', () => (c.destroy(), r(true)));
-        c.once('error', () => r(false));
-      });
-      if (ok) break;
-      if (Date.now() > until) throw new Error(`nats-server did not start:\n${log}`);
-      await sleep(50);
-    }
+    const started = await startNats(['-js', '-sd', path.join(dir, 'js'), '-c', path.join(dir, 'auth.conf')], dir);
+    server = started.proc;
+    url = started.url;
+    readLog = started.log;
   });
 
   after(async () => {
@@ -89,8 +92,8 @@ describe('NATS users per role (natsServerAuthConfig) on a real nats-server', { t
     await assert.rejects(connect({ servers: url, timeout: 3000 }), /Authorization Violation/i);
     await assert.rejects(connect({ servers: url, user: 'worker', pass: pw.trainer, timeout: 3000 }), /Authorization Violation/i);
     await sleep(100);
-    assert.match(log, /authentication error - User ""/);
-    assert.match(log, /authentication error - User "worker"/);
+    assert.match(readLog(), /authentication error - User ""/);
+    assert.match(readLog(), /authentication error - User "worker"/);
   });
 
   test('the worker reads an uploaded model from the object store; the coordinator owns it', async () => {
@@ -113,7 +116,7 @@ describe('NATS users per role (natsServerAuthConfig) on a real nats-server', { t
     assert.deepEqual(await heard(coord, SUBJECTS.heartbeat, () => worker.publish(SUBJECTS.heartbeat, '{"id":"w1"}')), ['{"id":"w1"}']);
     assert.deepEqual(await heard(trainer, SUBJECTS.heartbeat, () => worker.publish(SUBJECTS.heartbeat, '{"id":"w2"}')), ['{"id":"w2"}']);
     assert.deepEqual(await heard(coord, SUBJECTS.heartbeat, () => trainer.publish(SUBJECTS.heartbeat, '{"id":"rogue"}')), []);
-    assert.match(log, /Publish Violation - User "trainer", Subject "hessian\.workers\.heartbeat"/);
+    assert.match(readLog(), /Publish Violation - User "trainer", Subject "hessian\.workers\.heartbeat"/);
   });
 
   test('cancels: the coordinator reaches the workers; a worker or the trainer cannot cancel a job', async () => {
@@ -123,12 +126,12 @@ describe('NATS users per role (natsServerAuthConfig) on a real nats-server', { t
     assert.deepEqual(await heard(worker, SUBJECTS.allCancels, () => coord.publish(SUBJECTS.cancel('job-1'), '')), ['']);
     assert.deepEqual(await heard(coord, SUBJECTS.allCancels, () => (worker.publish(SUBJECTS.cancel('job-2'), 'x'), trainer.publish(SUBJECTS.cancel('job-3'), 'y'))), []);
     assert.deepEqual(await heard(coord, SUBJECTS.allEvents, () => worker.publish(SUBJECTS.events('job-2'), 'forged')), []);
-    assert.match(log, /Publish Violation - User "worker", Subject "hessian\.jobs\.job-2\.cancel"/);
+    assert.match(readLog(), /Publish Violation - User "worker", Subject "hessian\.jobs\.job-2\.cancel"/);
     // The trainer may not even listen to cancels.
     const sub = trainer.subscribe(SUBJECTS.allCancels);
     await trainer.flush().catch(() => undefined);
     await sleep(200);
-    assert.match(log, /Subscription Violation - User "trainer", Subject "hessian\.jobs\.\*\.cancel"/);
+    assert.match(readLog(), /Subscription Violation - User "trainer", Subject "hessian\.jobs\.\*\.cancel"/);
     sub.unsubscribe();
   });
 });
@@ -151,21 +154,15 @@ describe('k8s/base/nats-auth.yaml', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hessian-nats-k8s-'));
     const pw = { COORDINATOR_PASSWORD: newSecret(), WORKER_PASSWORD: newSecret(), TRAINER_PASSWORD: newSecret() };
     writeFileSync(path.join(dir, 'auth.conf'), conf);
-    const port = await freePort();
-    const p = spawn(natsBinary(), ['-p', String(port), '-a', '127.0.0.1', '-c', path.join(dir, 'auth.conf')], { stdio: 'ignore', env: { ...process.env, ...pw } });
+    const { proc, url, log } = await startNats(['-c', path.join(dir, 'auth.conf')], dir, { ...process.env, ...pw });
     try {
-      let nc: NatsConnection | null = null;
-      // Until nats-server listens (seconds on a loaded machine); a refused password fails at once.
-      for (const until = Date.now() + 20_000; !nc; ) {
-        nc = await connect({ servers: `nats://127.0.0.1:${port}`, user: 'worker', pass: pw.WORKER_PASSWORD, timeout: 2000 }).catch((e: Error) => {
-          if (Date.now() > until || /Authorization/i.test(e.message)) throw e;
-          return sleep(100).then(() => null);
-        });
-      }
+      const nc = await connect({ servers: url, user: 'worker', pass: pw.WORKER_PASSWORD, timeout: 5000 });
       await nc.close();
-      await assert.rejects(connect({ servers: `nats://127.0.0.1:${port}`, user: 'worker', pass: '$WORKER_PASSWORD', timeout: 3000 }), /Authorization Violation/i);
+      await assert.rejects(connect({ servers: url, user: 'worker', pass: '$WORKER_PASSWORD', timeout: 3000 }), /Authorization Violation/i);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\nnats-server said:\n${log()}`);
     } finally {
-      p.kill('SIGKILL');
+      proc.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -267,6 +267,11 @@ export class HessianEngine {
     return this.rop ? 'rop' : 'autodiff';
   }
 
+  /** Bytes the R-op cache holds now (0 with autodiff products). */
+  get ropCacheBytes(): number {
+    return this.rop?.cacheBytes ?? 0;
+  }
+
   private chunkProduct(kind: OperatorKind, idx: number[], vt: tf.Tensor[], c: Chunk): tf.Tensor[] {
     const rop = this.rop;
     if (rop) {

@@ -244,22 +244,27 @@ function maxPoolRule(c: CompiledLayer): RopRule {
   const gathers = (x: tf.Tensor): boolean =>
     usePoolKernel('max', x.shape[1] as number, x.shape[2] as number, spec) && tf.getKernel(tf.MaxPoolWithArgmax, tf.getBackend()) !== undefined;
   const f = (x: tf.Tensor): tf.Tensor => pool2d('max', x as tf.Tensor4D, spec);
-  const back = (x: tf.Tensor, gy: tf.Tensor): tf.Tensor => tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx), gy)))(x);
+  const generic = (x: tf.Tensor, gy: tf.Tensor): tf.Tensor => tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(f(xx), gy)))(x);
+  // Where the forward ran tf.maxPool (argmax kept), its gradient kernel directly: no forward re-run.
+  const back = (s: Saved, gy: tf.Tensor): tf.Tensor =>
+    s.aux
+      ? (tf.engine().runKernel(tf.MaxPoolGrad, { dy: gy, input: s.x[0], output: s.y }, { filterSize: spec.pool, strides: spec.strides, pad: spec.padding }) as tf.Tensor)
+      : generic(s.x[0], gy);
   return {
     forward: (x) => {
       const y = f(x[0]);
       const aux = gathers(x[0]) ? tf.maxPoolWithArgmax(x[0] as tf.Tensor4D, spec.pool, spec.strides, spec.padding, true).indexes : undefined;
       return { x, y, aux };
     },
-    backward: (s, gy, _w, want) => ({ gx: [want[0] ? back(s.x[0], gy) : null] }),
+    backward: (s, gy, _w, want) => ({ gx: [want[0] ? back(s, gy) : null] }),
     rForward: (s, rx) => {
       const r = rx[0];
       if (!r) return { ry: null };
       if (s.aux) return { ry: tf.reshape(tf.gather(tf.reshape(r, [-1]), tf.reshape(s.aux, [-1])), s.y.shape) };
       // Elsewhere: the JVP as the derivative of the (linear) VJP, u -> <VJP(u), R{x}>, at u = 0.
-      return { ry: tf.grad((u: tf.Tensor) => tf.sum(tf.mul(back(s.x[0], u), r)))(tf.zerosLike(s.y)) };
+      return { ry: tf.grad((u: tf.Tensor) => tf.sum(tf.mul(generic(s.x[0], u), r)))(tf.zerosLike(s.y)) };
     },
-    rBackward: (s, r) => ({ rgx: [r.wantX[0] ? back(s.x[0], r.rgy) : null], rgw: new Map() }),
+    rBackward: (s, r) => ({ rgx: [r.wantX[0] ? back(s, r.rgy) : null], rgw: new Map() }),
   };
 }
 

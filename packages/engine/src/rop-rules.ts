@@ -339,6 +339,12 @@ export function ropRule(c: CompiledLayer, inShape: number[]): RopRule | string {
       if (typeof mv === 'number') return activationRule(c, actRule('relu6') as Act);
       return activationRule(c, { fn: (z) => (slope !== 0 ? tf.leakyRelu(z, slope) : tf.relu(z)), d1: (z) => tf.step(z, slope), d2: () => null });
     }
+    case 'LeakyReLU': {
+      // Keras 2 / tfjs: alpha; Keras 3: negative_slope (default 0.3 in both), as layers-extra.ts reads it
+      const cfg = c.node.config['negative_slope'] ?? c.node.config['alpha'];
+      const slope = typeof cfg === 'number' ? cfg : 0.3;
+      return activationRule(c, { fn: (z) => tf.leakyRelu(z, slope), d1: (z) => tf.step(z, slope), d2: () => null });
+    }
     case 'InputLayer':
     case 'Dropout':
     case 'SpatialDropout2D':

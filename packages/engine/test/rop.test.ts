@@ -125,6 +125,37 @@ describe('smooth activations: the phi\'\' terms (H != G)', () => {
   }
 });
 
+test('Dense on rank-3 inputs, leaky ReLU and relu6 layers, average pooling: R-op = autodiff (explicit matrices)', async () => {
+  const init = (seed: number): { kernelInitializer: ReturnType<typeof tfl.initializers.randomNormal> } => ({ kernelInitializer: tfl.initializers.randomNormal({ seed, stddev: 1 }) });
+  const built = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ units: 3, inputShape: [4, 4, 2], ...init(1) }),
+      tfl.layers.leakyReLU({ alpha: 0.1 }),
+      tfl.layers.averagePooling2d({ poolSize: 2 }),
+      tfl.layers.reLU({ maxValue: 6 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 3, activation: 'relu6', ...init(2) }),
+      tfl.layers.dense({ units: 3, ...init(3) }),
+    ],
+  });
+  const model = modelFromArtifacts(await artifactsOf(built), 'rank3');
+  built.dispose();
+  const batch = randomBatch(model, 4, 5);
+  const rop = new HessianEngine(model, batch, { product: 'rop' });
+  const ad = new HessianEngine(model, batch, { product: 'autodiff' });
+  for (const s of scopesOf(model, ['layer'])) {
+    for (const kind of ['hessian', 'gauss-newton'] as const) {
+      const a = await explicitMatrix(rop.operator(kind, s));
+      const b = await explicitMatrix(ad.operator(kind, s));
+      assert.ok(relErr(a, b) < 1e-5, `${kind} ${label(s)}: ${relErr(a, b)}`);
+      assert.ok(norm(b) > 1e-4, `${kind} ${label(s)} is not zero`);
+    }
+  }
+  rop.dispose();
+  ad.dispose();
+  model.dispose();
+});
+
 for (const name of ['tiny-mlp', 'tiny-cnn']) {
   describe(`exactness suite on R-op products: ${name}`, () => {
     let c: ExactCase | undefined;

@@ -991,7 +991,8 @@ Napi::Value GsSubtract(const Napi::CallbackInfo& info) {
 
 // The same two sweeps over a float32 basis (SLQ's semi-orthogonal basis is stored in float32:
 // half the bytes of a memory-bound sweep), accumulated in float64: BLAS has no mixed-precision
-// axpy, so these are plain loops over four basis vectors at a time, vectorized by -O3 -march.
+// axpy, so these are plain loops over four basis vectors at a time, vectorized by -O3 -march
+// (the reductions through `omp simd`, -fopenmp-simd: reassociated in these loops only, no OpenMP runtime).
 std::vector<const float*> basisPtrs32(const Napi::Value& v, size_t k) {
   Napi::Array arr = v.As<Napi::Array>();
   std::vector<const float*> q(k);
@@ -1011,11 +1012,13 @@ Napi::Value GsProject32(const Napi::CallbackInfo& info) {
   double ww = 0;
   for (size_t t0 = 0; t0 < n; t0 += GS_TILE) {
     const size_t t1 = std::min(n, t0 + GS_TILE);
+#pragma omp simd reduction(+ : ww)
     for (size_t j = t0; j < t1; ++j) ww += w[j] * w[j];
     size_t i = 0;
     for (; i + 3 < k; i += 4) {
       const float *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3];
       double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
       for (size_t j = t0; j < t1; ++j) {
         const double x = w[j];
         s0 += q0[j] * x;
@@ -1031,6 +1034,7 @@ Napi::Value GsProject32(const Napi::CallbackInfo& info) {
     for (; i < k; ++i) {
       const float* qi = q[i];
       double s = 0;
+#pragma omp simd reduction(+ : s)
       for (size_t j = t0; j < t1; ++j) s += qi[j] * w[j];
       c[i] += s;
     }
@@ -1060,6 +1064,7 @@ Napi::Value GsSubtract32(const Napi::CallbackInfo& info) {
       const double ci = c[i];
       for (size_t j = t0; j < t1; ++j) w[j] -= ci * qi[j];
     }
+#pragma omp simd reduction(+ : ww)
     for (size_t j = t0; j < t1; ++j) ww += w[j] * w[j];
   }
   return Napi::Number::New(info.Env(), ww);

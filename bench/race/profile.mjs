@@ -60,5 +60,34 @@ for (const [k, r] of rows) {
 }
 for (const [k, r] of rows) console.log(`  ${k.padEnd(32)} ${r.n} tasks ${r.s.toFixed(3).padStart(8)} s ${String(r.hvps).padStart(6)} HVPs ${r.hvps ? ((1000 * r.s) / r.hvps).toFixed(1) + ' ms/HVP' : ''}; besides products ${r.rest.toFixed(3)} s (product ${productMs.get(k.split(' ')[0]).toFixed(1)} ms)`);
 console.log(`tasks ${total.toFixed(2)} s (auto-trace probe chunks skipped, as the queue does where the diagonal is exact; --all runs them), load ${load0.toFixed(1)} -> ${loadavg()[0].toFixed(1)}`);
+// Products side by side: tfjs double backprop vs R-op passes (engine/src/rop.ts), same model
+// and batch, timed alternately (median of 7 after a warm-up), full network and last layer.
+{
+  const { HessianEngine } = await import('@hessian/engine');
+  const batch = { ...p.data, shape: [p.data.shape[0], ...p.model.inputShape], numClasses: p.model.outputSize };
+  const engines = Object.fromEntries(['autodiff', 'rop'].map((m) => [m, new HessianEngine(p.model, batch, { loss: spec.loss, product: m })]));
+  const last = planned.scopes[planned.scopes.length - 1].name;
+  const cmp = [];
+  for (const scopeName of ['full', last]) {
+    for (const kind of ['hessian', 'gauss-newton']) {
+      const ops = Object.fromEntries(Object.entries(engines).map(([m, e]) => [m, e.operator(kind, scopeOf(scopeName, spec.convention))]));
+      const v = new Rng(7).gaussian(ops.rop.dim);
+      const times = { autodiff: [], rop: [] };
+      for (const m of ['autodiff', 'rop']) await ops[m].matvec(v);
+      for (let i = 0; i < 7; i++) {
+        for (const m of ['autodiff', 'rop']) {
+          const t1 = performance.now();
+          await ops[m].matvec(v);
+          times[m].push(performance.now() - t1);
+        }
+      }
+      const med = (a) => a.sort((x, y) => x - y)[3];
+      cmp.push({ scope: scopeName, kind, autodiff: med(times.autodiff), rop: med(times.rop) });
+    }
+  }
+  for (const r of cmp) console.log(`  product ${r.scope.padEnd(8)} ${r.kind.padEnd(12)} autodiff ${r.autodiff.toFixed(1).padStart(7)} ms   rop ${r.rop.toFixed(1).padStart(7)} ms   (x${(r.autodiff / r.rop).toFixed(1)})`);
+  console.log(`  rop cache ${(engines.rop.ropCacheBytes / 2 ** 20).toFixed(1)} MB; products ${p.engine.productMethod} in the tasks above; load now ${loadavg()[0].toFixed(1)}`);
+  for (const e of Object.values(engines)) e.dispose();
+}
 p.engine.dispose();
 p.model.dispose();

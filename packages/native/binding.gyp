@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O3", "<!(node -p \"process.env.HESSIAN_NATIVE_MARCH ? '-march=' + process.env.HESSIAN_NATIVE_MARCH : '-march=native'\")", "-fno-math-errno"],
+      "cflags_cc": ["-std=c++17", "-O3", "<!(node -p \"process.env.HESSIAN_NATIVE_MARCH ? '-march=' + process.env.HESSIAN_NATIVE_MARCH : '-march=native'\")", "-fno-math-errno", "-fopenmp-simd"],
       "libraries": ["-lopenblas"]
     }
   ]

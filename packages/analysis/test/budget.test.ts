@@ -26,8 +26,9 @@ test('budget: HESSIAN_WORKER_MEMORY sizes, else 75% of the machine', () => {
 });
 
 test('Lanczos mode: full float64 when it fits (default numbers), then float32, then bounded, else refused', () => {
-  // A small model's block: the default path.
-  assert.deepEqual(chooseLanczos('density', 235146, 80, 0, 4 * GB), { mode: 'full', storage: 'float64', bytes: 235146 * (80 * 8 + 24) });
+  // A small model's block: the default path (SLQ's semi-orthogonal basis is float32 by default).
+  assert.deepEqual(chooseLanczos('density', 235146, 80, 0, 4 * GB), { mode: 'full', storage: 'float32', bytes: 235146 * (80 * 4 + 24) });
+  assert.deepEqual(chooseLanczos('top-k', 235146, 80, 1, 4 * GB), { mode: 'full', storage: 'float64', bytes: 235146 * (80 * 8 + 24 + 8) });
   const dim = 11_172_810;
   assert.equal(chooseLanczos('top-k', dim, 100, 3, 12 * GB)?.storage, 'float64');
   assert.deepEqual(chooseLanczos('top-k', dim, 100, 3, 6 * GB)?.mode, 'full');

@@ -19,8 +19,8 @@ test('predictPlan: products x seconds per product, makespan longest-first on N w
   assert.ok(pred.secondsOn[2] >= pred.seconds / 2 && pred.secondsOn[2] < pred.seconds);
   // With more workers than tasks the longest task bounds the time.
   assert.equal(pred.secondsOn[100], Math.max(...p.tasks.map((t) => t.cost * 0.5)));
-  // 3 scopes: 3 top-k + 9 density runs, all full/float64 without a budget.
-  assert.deepEqual(pred.modes, { 'full/float64': 12 });
+  // 3 scopes without a budget: 3 top-k in full/float64, 9 density runs in full/float32 (SLQ's default).
+  assert.deepEqual(pred.modes, { 'full/float64': 3, 'full/float32': 9 });
   // A tight budget moves the 1010-dim full scope's runs to bounded modes.
   const tight = predictPlan(p, 0.5, 1010 * 8 * 8);
   assert.ok((tight.modes['local/float64'] ?? 0) + (tight.modes['full/float32'] ?? 0) > 0, JSON.stringify(tight.modes));

@@ -20,7 +20,8 @@ test('analyze --dry-run prints tasks, products, memory and predicted time withou
   // 3 scopes (full, dense1, dense2) x (1 top-k + 2 trace chunks + 2 density runs).
   assert.equal(r.tasks, 15);
   assert.ok(r.hvpSeconds > 0 && r.secondsOn['1'] > 0 && r.secondsOn['2'] <= r.secondsOn['1']);
-  assert.deepEqual(r.modes, { 'full/float64': 9 });
+  // top-k keeps a float64 basis, SLQ's semi-orthogonal one is float32
+  assert.deepEqual(r.modes, { 'full/float64': 3, 'full/float32': 6 });
   assert.equal(r.memory.budgetBytes, 3e9);
   assert.match(r.memory.budgetSource, /HESSIAN_WORKER_MEMORY=3G/);
   const table = hessctl(args, { HESSIAN_WORKER_MEMORY: '3G' });

@@ -14,11 +14,15 @@ import { registerHigherOrderGradients } from './gradients.js';
 import { FrontCache } from './block-forward.js';
 import { ExactCurvature, type ScopeVerdict } from './exact-curvature.js';
 import { lossSum, outputHessianProduct, type LossName } from './losses.js';
+import { RopProducts } from './rop.js';
 import type { Convention, Model, ParamTensor } from './model.js';
 
 import type { Batch } from './data/index.js';
 
 export type OperatorKind = 'hessian' | 'gauss-newton' | 'residual';
+/** How products are computed: R-op passes (rop.ts) or tfjs double backprop; 'auto' = R-op where every layer has a rule. */
+export type ProductMethod = 'auto' | 'rop' | 'autodiff';
+const PRODUCT_METHODS: readonly ProductMethod[] = ['auto', 'rop', 'autodiff'];
 export type Scope = { kind: 'full' } | { kind: 'group'; group: string; convention: Convention };
 
 interface Chunk {
@@ -37,6 +41,13 @@ export interface HessianEngineOptions {
    * whole network for every product (the reference in tests).
    */
   blockForward?: boolean;
+  /**
+   * 'rop': Pearlmutter R-op products from cached v-independent passes (rop.ts; a UserError
+   * where a layer has no rule); 'autodiff': tfjs reverse-over-reverse; 'auto' (default, or
+   * env HESSIAN_PRODUCT): R-op where the model is supported, else autodiff. Same operator,
+   * float32 rounding apart.
+   */
+  product?: ProductMethod;
 }
 
 /** sum_k <a_k, b_k>, added in order (one add per term). */
@@ -44,6 +55,13 @@ function dotAll(a: tf.Tensor[], b: tf.Tensor[]): tf.Scalar {
   let s = tf.sum(tf.mul(a[0], b[0]));
   for (let k = 1; k < a.length; k++) s = tf.add(s, tf.sum(tf.mul(a[k], b[k])));
   return s as tf.Scalar;
+}
+
+function productMethodFromEnv(): ProductMethod {
+  const e = process.env['HESSIAN_PRODUCT'];
+  if (e === undefined || e === '') return 'auto';
+  if (!(PRODUCT_METHODS as readonly string[]).includes(e)) throw new UserError(`HESSIAN_PRODUCT='${e}' is not a product method; use auto, rop or autodiff.`);
+  return e as ProductMethod;
 }
 
 export class HessianEngine {
@@ -55,6 +73,9 @@ export class HessianEngine {
   private disposed = false;
   private readonly front: FrontCache | null;
   private exactCurvature: ExactCurvature | null = null;
+  private readonly rop: RopProducts | null;
+  /** why products use autodiff (null when they use R-op) */
+  readonly autodiffReason: string | null;
 
   constructor(
     readonly model: Model,
@@ -88,6 +109,12 @@ export class HessianEngine {
     }
     this.n = n;
     this.front = opts.blockForward === false ? null : new FrontCache(model);
+    const method = opts.product ?? productMethodFromEnv();
+    if (!PRODUCT_METHODS.includes(method)) throw new UserError(`Unknown product method '${String(method)}'; use 'auto', 'rop' or 'autodiff'.`);
+    const rop = method === 'autodiff' ? 'autodiff products were asked for' : RopProducts.create(model, this.lossName, n);
+    if (typeof rop === 'string' && method === 'rop') throw new UserError(`R-op products are not available for model '${model.name}': ${rop}; use product 'auto' or 'autodiff'.`);
+    this.rop = typeof rop === 'string' ? null : rop;
+    this.autodiffReason = typeof rop === 'string' ? rop : null;
     const bs = opts.batchSize && opts.batchSize > 0 ? Math.min(Math.floor(opts.batchSize), n) : n;
     const per = model.inputShape.reduce((a, b) => a * b, 1);
     for (let s = 0; s < n; s += bs) {
@@ -235,6 +262,33 @@ export class HessianEngine {
     }
   }
 
+  /** How this engine computes operator products: 'rop' or 'autodiff' (see `autodiffReason`). */
+  get productMethod(): 'rop' | 'autodiff' {
+    return this.rop ? 'rop' : 'autodiff';
+  }
+
+  /** Bytes the R-op cache holds now (0 with autodiff products). */
+  get ropCacheBytes(): number {
+    return this.rop?.cacheBytes ?? 0;
+  }
+
+  private chunkProduct(kind: OperatorKind, idx: number[], vt: tf.Tensor[], c: Chunk): tf.Tensor[] {
+    const rop = this.rop;
+    if (rop) {
+      const k = this.chunks.indexOf(c);
+      if (kind === 'hessian') return rop.chunkProduct(idx, vt, k, c, false);
+      if (kind === 'gauss-newton') return rop.chunkProduct(idx, vt, k, c, true);
+      const h = rop.chunkProduct(idx, vt, k, c, false);
+      const g = rop.chunkProduct(idx, vt, k, c, true);
+      return h.map((t, j) => tf.sub(t, g[j]));
+    }
+    if (kind === 'hessian') return this.hvpChunk(idx, vt, c);
+    if (kind === 'gauss-newton') return this.gnChunk(idx, vt, c);
+    const h = this.hvpChunk(idx, vt, c);
+    const g = this.gnChunk(idx, vt, c);
+    return h.map((t, j) => tf.sub(t, g[j]));
+  }
+
   private async product(kind: OperatorKind, idx: number[], dim: number, v: Float32Array, checkpoint?: () => void): Promise<Float32Array> {
     this.live();
     if (v.length !== dim) throw new Error(`matvec: vector has length ${v.length}, operator dimension is ${dim}`);
@@ -248,14 +302,7 @@ export class HessianEngine {
       checkpoint?.();
       const parts = tf.tidy(() => {
         const vt = this.splitVector(v, idx);
-        let r: tf.Tensor[];
-        if (kind === 'hessian') r = this.hvpChunk(idx, vt, c);
-        else if (kind === 'gauss-newton') r = this.gnChunk(idx, vt, c);
-        else {
-          const h = this.hvpChunk(idx, vt, c);
-          const g = this.gnChunk(idx, vt, c);
-          r = h.map((t, k) => tf.sub(t, g[k]));
-        }
+        const r = this.chunkProduct(kind, idx, vt, c);
         return concat ? [tf.concat(r.map((t) => tf.reshape(t, [-1])))] : r;
       });
       try {
@@ -321,6 +368,7 @@ export class HessianEngine {
     if (this.disposed) return;
     this.disposed = true;
     this.front?.dispose();
+    this.rop?.dispose();
     for (const c of this.chunks) {
       c.x.dispose();
       c.y.dispose();

@@ -24,6 +24,11 @@ export function setConvImplementation(impl: ConvImplementation): void {
   convImpl = impl;
 }
 
+/** Whether Conv2D layers run as im2col on the active backend (else tf.conv2d). */
+export function convUsesIm2col(): boolean {
+  return useIm2col();
+}
+
 function useIm2col(): boolean {
   if (convImpl !== 'auto') return convImpl === 'im2col';
   return tf.getBackend() === 'wasm';

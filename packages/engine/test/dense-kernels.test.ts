@@ -66,3 +66,38 @@ test('native Gram-Schmidt sweeps give the JavaScript sweeps\' result to float64 
     setDenseKernels(kernels);
   }
 });
+
+test('native Gram-Schmidt sweeps over a float32 basis give the JavaScript sweeps\' result to float64 rounding', { skip }, (t) => {
+  if (!denseKernels().project32) return t.skip('the native addon predates its float32 sweeps (npm run build:addon -w @hessian/native)');
+  // 4 * 3 + 2 vectors: the four-at-a-time loop and its remainder; n not a multiple of the tile
+  const n = 5003;
+  const rng = new Rng(6);
+  const basis: Float32Array[] = [];
+  for (let i = 0; i < 14; i++) {
+    const q = Float64Array.from(rng.gaussian(n));
+    reorthogonalize(q, basis);
+    let s = 0;
+    for (const x of q) s += x * x;
+    basis.push(Float32Array.from(q, (x) => x / Math.sqrt(s)));
+  }
+  const w0 = Float64Array.from(rng.gaussian(n));
+  const wFast = w0.slice();
+  const rFast = reorthogonalize(wFast, basis);
+  const kernels = denseKernels();
+  setDenseKernels(null);
+  try {
+    const wJs = w0.slice();
+    const rJs = reorthogonalize(wJs, basis);
+    assert.equal(rFast.passes, rJs.passes);
+    assert.ok(Math.abs(rFast.normAfter - rJs.normAfter) <= 1e-12 * rJs.normAfter);
+    for (let j = 0; j < n; j++) assert.ok(Math.abs(wFast[j] - wJs[j]) <= 1e-12, `w[${j}]`);
+    // orthogonal to the stored vectors to their own rounding (float32: they are orthonormal to ~1e-7)
+    for (const q of basis) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += q[j] * wFast[j];
+      assert.ok(Math.abs(s) <= 1e-6 * rFast.normBefore, `q . w = ${s}`);
+    }
+  } finally {
+    setDenseKernels(kernels);
+  }
+});

@@ -10,6 +10,9 @@ export interface DenseKernels {
   project64?(basis: readonly Float64Array[], k: number, w: Float64Array, c: Float64Array): number;
   /** w -= Q c over the first k basis vectors; returns the new ||w||^2. */
   subtract64?(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number;
+  /** The same two sweeps over a float32 basis, accumulated in float64. */
+  project32?(basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array): number;
+  subtract32?(basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array): number;
   /** Every eigenvalue, ascending, of a symmetric n x n row-major matrix (not modified). */
   symmetricEigenvalues?(a: Float64Array, n: number): Float64Array;
 }

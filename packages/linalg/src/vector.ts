@@ -155,6 +155,16 @@ function subtract64js(basis: readonly Float64Array[], k: number, c: Float64Array
 }
 
 function project32(basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array): number {
+  const fast = denseKernels().project32;
+  return fast ? fast(basis, k, w, c) : project32js(basis, k, w, c);
+}
+
+function subtract32(basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array): number {
+  const fast = denseKernels().subtract32;
+  return fast ? fast(basis, k, c, w) : subtract32js(basis, k, c, w);
+}
+
+function project32js(basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array): number {
   const n = w.length;
   c.fill(0, 0, k);
   let ww = 0;
@@ -193,7 +203,7 @@ function project32(basis: readonly Float32Array[], k: number, w: Float64Array, c
   return ww;
 }
 
-function subtract32(basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array): number {
+function subtract32js(basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array): number {
   const n = w.length;
   let ww = 0;
   for (let t0 = 0; t0 < n; t0 += GS_TILE) {

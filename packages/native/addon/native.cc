@@ -989,6 +989,87 @@ Napi::Value GsSubtract(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ww);
 }
 
+// The same two sweeps over a float32 basis (SLQ's semi-orthogonal basis is stored in float32:
+// half the bytes of a memory-bound sweep), accumulated in float64: BLAS has no mixed-precision
+// axpy, so these are plain loops over four basis vectors at a time, vectorized by -O3 -march
+// (the reductions through `omp simd`, -fopenmp-simd: reassociated in these loops only, no OpenMP runtime).
+std::vector<const float*> basisPtrs32(const Napi::Value& v, size_t k) {
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<const float*> q(k);
+  for (uint32_t i = 0; i < k; ++i) q[i] = arr.Get(i).As<Napi::Float32Array>().Data();
+  return q;
+}
+
+// gsProject32(basis Float32Array[], k, w Float64Array, c Float64Array): c = Q^T w; returns ||w||^2.
+Napi::Value GsProject32(const Napi::CallbackInfo& info) {
+  const size_t k = static_cast<size_t>(i64(info[1]));
+  auto q = basisPtrs32(info[0], k);
+  Napi::Float64Array wa = info[2].As<Napi::Float64Array>();
+  double* c = info[3].As<Napi::Float64Array>().Data();
+  const double* w = wa.Data();
+  const size_t n = wa.ElementLength();
+  std::fill(c, c + k, 0.0);
+  double ww = 0;
+  for (size_t t0 = 0; t0 < n; t0 += GS_TILE) {
+    const size_t t1 = std::min(n, t0 + GS_TILE);
+#pragma omp simd reduction(+ : ww)
+    for (size_t j = t0; j < t1; ++j) ww += w[j] * w[j];
+    size_t i = 0;
+    for (; i + 3 < k; i += 4) {
+      const float *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3];
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+      for (size_t j = t0; j < t1; ++j) {
+        const double x = w[j];
+        s0 += q0[j] * x;
+        s1 += q1[j] * x;
+        s2 += q2[j] * x;
+        s3 += q3[j] * x;
+      }
+      c[i] += s0;
+      c[i + 1] += s1;
+      c[i + 2] += s2;
+      c[i + 3] += s3;
+    }
+    for (; i < k; ++i) {
+      const float* qi = q[i];
+      double s = 0;
+#pragma omp simd reduction(+ : s)
+      for (size_t j = t0; j < t1; ++j) s += qi[j] * w[j];
+      c[i] += s;
+    }
+  }
+  return Napi::Number::New(info.Env(), ww);
+}
+
+// gsSubtract32(basis Float32Array[], k, c Float64Array, w Float64Array): w -= Q c; returns ||w||^2 after.
+Napi::Value GsSubtract32(const Napi::CallbackInfo& info) {
+  const size_t k = static_cast<size_t>(i64(info[1]));
+  auto q = basisPtrs32(info[0], k);
+  const double* c = info[2].As<Napi::Float64Array>().Data();
+  Napi::Float64Array wa = info[3].As<Napi::Float64Array>();
+  double* w = wa.Data();
+  const size_t n = wa.ElementLength();
+  double ww = 0;
+  for (size_t t0 = 0; t0 < n; t0 += GS_TILE) {
+    const size_t t1 = std::min(n, t0 + GS_TILE);
+    size_t i = 0;
+    for (; i + 3 < k; i += 4) {
+      const float *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3];
+      const double c0 = c[i], c1 = c[i + 1], c2 = c[i + 2], c3 = c[i + 3];
+      for (size_t j = t0; j < t1; ++j) w[j] -= c0 * q0[j] + c1 * q1[j] + c2 * q2[j] + c3 * q3[j];
+    }
+    for (; i < k; ++i) {
+      const float* qi = q[i];
+      const double ci = c[i];
+      for (size_t j = t0; j < t1; ++j) w[j] -= ci * qi[j];
+    }
+#pragma omp simd reduction(+ : ww)
+    for (size_t j = t0; j < t1; ++j) ww += w[j] * w[j];
+  }
+  return Napi::Number::New(info.Env(), ww);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
@@ -1012,6 +1093,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("symEigvals", Napi::Function::New(env, SymEigvals));
   exports.Set("gsProject", Napi::Function::New(env, GsProject));
   exports.Set("gsSubtract", Napi::Function::New(env, GsSubtract));
+  exports.Set("gsProject32", Napi::Function::New(env, GsProject32));
+  exports.Set("gsSubtract32", Napi::Function::New(env, GsSubtract32));
   return exports;
 }
 

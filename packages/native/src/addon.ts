@@ -33,6 +33,8 @@ export interface NativeAddon {
   symEigvals?(a: Float64Array, n: number, w: Float64Array): number;
   gsProject?(basis: readonly Float64Array[], k: number, w: Float64Array, c: Float64Array): number;
   gsSubtract?(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number;
+  gsProject32?(basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array): number;
+  gsSubtract32?(basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array): number;
 }
 
 export interface LoadResult {

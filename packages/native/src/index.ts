@@ -41,20 +41,30 @@ export function setThreads(n: number): void {
 
 /**
  * Float64 kernels for @hessian/linalg's `setDenseKernels` (the engine registers them when it
- * selects this backend): Gram-Schmidt sweeps with OpenBLAS ddot/daxpy, eigenvalues with LAPACK
+ * selects this backend): Gram-Schmidt sweeps with OpenBLAS ddot/daxpy (float64 bases) or
+ * float64-accumulating loops (float32 bases), eigenvalues with LAPACK
  * dsyevd. Null when the addon is missing or was built before these existed.
  */
 export const denseKernels: {
   project64(basis: readonly Float64Array[], k: number, w: Float64Array, c: Float64Array): number;
   subtract64(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number;
+  project32?(basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array): number;
+  subtract32?(basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array): number;
   symmetricEigenvalues(a: Float64Array, n: number): Float64Array;
 } | null = (() => {
   const a = loaded.addon;
   if (!a?.symEigvals || !a.gsProject || !a.gsSubtract) return null;
-  const { symEigvals, gsProject, gsSubtract } = a;
+  const { symEigvals, gsProject, gsSubtract, gsProject32, gsSubtract32 } = a;
   return {
     project64: (basis, k, w, c) => gsProject(basis, k, w, c),
     subtract64: (basis, k, c, w) => gsSubtract(basis, k, c, w),
+    // float32 bases (SLQ's semi-orthogonal one): absent from an addon built before them
+    ...(gsProject32 && gsSubtract32
+      ? {
+          project32: (basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array) => gsProject32(basis, k, w, c),
+          subtract32: (basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array) => gsSubtract32(basis, k, c, w),
+        }
+      : {}),
     symmetricEigenvalues(m, n) {
       const w = new Float64Array(n);
       const info = symEigvals(m, n, w);

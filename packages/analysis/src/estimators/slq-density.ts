@@ -25,7 +25,7 @@ export interface SlqDensityResult extends ResultBase {
   nodes: number[];
   weights: number[];
   steps: number;
-  /** The Lanczos mode when not the default full/float64 (memory budget), e.g. 'local/float64'. */
+  /** The Lanczos mode when not the default full/float32 (memory budget), e.g. 'local/float64'. */
   lanczos?: string;
 }
 
@@ -40,12 +40,12 @@ export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
     return Array.from({ length: d.runs }, (_, i) => ({ id: `${scope.name}/${ctx.operator}/density/${i}`, kind: 'slq-density' as const, scope: scope.name, operator: ctx.operator, index: i, steps, cost: steps }));
   },
   async run(task, { op, rng, available, taskId }) {
-    // A full basis in float64 unless the memory budget asks for less (budget.ts), kept
+    // A full basis in float32 unless the memory budget asks for less (budget.ts), kept
     // semi-orthogonal by partial reorthogonalization: the quadrature of full reorthogonalization
-    // (linalg's partial.ts) for about half of its sweeps over the basis.
+    // (linalg's partial.ts) for about half of its sweeps over the basis, each of half the bytes.
     const c = lanczosModeFor('density', op.dim, task.steps, 0, available, taskId);
     const r = await slqRun(op, { steps: task.steps, rng, basis: c.storage, reorth: c.mode === 'local' ? 'local' : 'partial', window: c.window });
-    return { nodes: r.nodes, weights: r.weights, steps: r.steps, ...modeNote(c) };
+    return { nodes: r.nodes, weights: r.weights, steps: r.steps, ...modeNote(c, 'density') };
   },
   combine(view) {
     const d = view.spec.density;

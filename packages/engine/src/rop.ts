@@ -1,0 +1,288 @@
+/**
+ * Hessian and Gauss-Newton products by Pearlmutter's R-operator, with first-order kernels
+ * only (rules in rop-rules.ts). The autodiff product (hessian.ts) re-runs the forward and
+ * backward passes for every vector and then differentiates the backward graph; here the
+ * v-independent quantities (every layer's input, pre-activation, phi'(z), phi''(z),
+ * pooling argmax, and the backward signals dL/dy, dL/dz) are computed once per batch
+ * chunk and weights and kept, and each product runs one R-forward from the scope's first
+ * layer (R{x} = 0 below it) and one R-backward down to it:
+ *   R{dL/dlogits} = H_out R{logits}   (outputHessianProduct, closed form)
+ * Micro-batches: each chunk's loss is its sum over the whole batch size, so chunk products
+ * add up exactly as the autodiff ones do.
+ *
+ * The cache remembers the parameter tensors it was computed from (like FrontCache): after
+ * `Model.setFlatParams` (HTR training steps) it is recomputed, never stale. It is bounded
+ * (it holds every chunk's activations, where the autodiff product holds one chunk's at a
+ * time): when a chunk's kept tensors would take the total over HESSIAN_ROP_CACHE_MB
+ * (default 512; 256 examples keep 2.7 MB for mlp, 37 MB for lenet, 273 MB for
+ * resnet-mini), that chunk is not kept and its passes are recomputed for every product
+ * (still first-order kernels only).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { CompiledLayer } from './layers.js';
+import type { LossName } from './losses.js';
+import { outputHessianProduct } from './losses.js';
+import type { Model, ModelProgram } from './model.js';
+import { dependentNodes } from './program.js';
+import { ropRule, type LayerV, type RopRule, type Saved } from './rop-rules.js';
+
+export interface RopChunk {
+  x: tf.Tensor;
+  y: tf.Tensor2D;
+  n: number;
+}
+
+interface ChunkCache {
+  saved: Map<string, Saved>;
+  /** dL/dy of each node that needs it, dL/dz of affine layers */
+  gy: Map<string, tf.Tensor>;
+  gz: Map<string, tf.Tensor>;
+  logits: tf.Tensor2D;
+  tensors: tf.Tensor[];
+  bytes: number;
+}
+
+interface Plan {
+  live: Set<string>;
+  /** scope tensors of each live layer: layer -> [role, position in idx] */
+  roles: Map<string, [string, number][]>;
+}
+
+function cacheBudgetBytes(): number {
+  const mb = Number(process.env['HESSIAN_ROP_CACHE_MB']);
+  return (Number.isFinite(mb) && mb >= 0 ? mb : 512) * 1024 * 1024;
+}
+
+export class RopProducts {
+  private readonly program: ModelProgram;
+  private readonly rules = new Map<string, RopRule>();
+  private readonly layers: readonly CompiledLayer[];
+  /** every node that depends on some parameter: where the backward signals are needed */
+  private readonly paramLive: Set<string>;
+  private readonly plans = new Map<string, Plan>();
+  private readonly caches = new Map<number, ChunkCache>();
+  private from: tf.Tensor[] = [];
+  private cachedBytes = 0;
+
+  private constructor(
+    private readonly model: Model,
+    program: ModelProgram,
+    private readonly loss: LossName,
+    private readonly total: number,
+  ) {
+    this.program = program;
+    this.layers = program.layers;
+    const shapes = new Map<string, number[]>([[program.input, model.inputShape]]);
+    for (const c of program.layers) shapes.set(c.node.name, c.outShape);
+    for (const c of program.layers) {
+      const r = ropRule(c, shapes.get(c.node.inbound[0] ?? program.input) ?? model.inputShape);
+      if (typeof r === 'string') throw new Error(r);
+      this.rules.set(c.node.name, r);
+    }
+    this.paramLive = dependentNodes(model, program, model.params.map((_, i) => i));
+  }
+
+  /** R-op products for the model, or why not (a sentence). */
+  static create(model: Model, loss: LossName, total: number): RopProducts | string {
+    if (!model.program) return `model '${model.name}' does not expose its layers (R-op products need an interpreted model)`;
+    if (loss !== 'cross-entropy' && loss !== 'mse') return `loss '${String(loss)}' has no closed-form output Hessian`;
+    try {
+      return new RopProducts(model, model.program(), loss, total);
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  private plan(idx: number[]): Plan {
+    const key = idx.join(',');
+    let p = this.plans.get(key);
+    if (p) return p;
+    const live = dependentNodes(this.model, this.program, idx);
+    const roles = new Map<string, [string, number][]>();
+    idx.forEach((pi, k) => {
+      const t = this.model.params[pi];
+      const list = roles.get(t.layer) ?? [];
+      list.push([t.role, k]);
+      roles.set(t.layer, list);
+    });
+    p = { live, roles };
+    this.plans.set(key, p);
+    return p;
+  }
+
+  private weightGetter(name: string, params: tf.Tensor[]): (role: string) => tf.Tensor {
+    return (role) => this.program.weight(name, role, params);
+  }
+
+  /** dL/dlogits of the chunk's share of the mean loss. */
+  private logitGradient(logits: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
+    if (this.loss === 'mse') return tf.mul(tf.sub(logits, y), 2 / (this.total * logits.shape[1])) as tf.Tensor2D;
+    return tf.div(tf.sub(tf.softmax(logits), y), this.total) as tf.Tensor2D;
+  }
+
+  /** The v-independent passes of one chunk: forward (what the rules keep) and the backward signals. Inside tf.tidy. */
+  private passes(chunk: RopChunk): Omit<ChunkCache, 'tensors' | 'bytes'> {
+    const params = this.model.paramTensors();
+    const vals = new Map<string, tf.Tensor>([[this.program.input, chunk.x]]);
+    const saved = new Map<string, Saved>();
+    for (const c of this.layers) {
+      const name = c.node.name;
+      if (vals.has(name)) continue;
+      const x = c.node.inbound.map((n) => vals.get(n) as tf.Tensor);
+      const s = (this.rules.get(name) as RopRule).forward(x, this.weightGetter(name, params), true);
+      saved.set(name, s);
+      vals.set(name, s.y);
+    }
+    const out = vals.get(this.program.output) as tf.Tensor;
+    const logits = (out.rank === 2 ? out : tf.reshape(out, [chunk.n, this.model.outputSize])) as tf.Tensor2D;
+    const gy = new Map<string, tf.Tensor>([[this.program.output, tf.reshape(this.logitGradient(logits, chunk.y), out.shape)]]);
+    const gz = new Map<string, tf.Tensor>();
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const c = this.layers[i];
+      const name = c.node.name;
+      const g = gy.get(name);
+      const s = saved.get(name);
+      if (!g || !s || !this.paramLive.has(name)) continue;
+      const want = c.node.inbound.map((n) => this.paramLive.has(n));
+      const b = (this.rules.get(name) as RopRule).backward(s, g, this.weightGetter(name, params), want);
+      if (b.gz) gz.set(name, b.gz);
+      c.node.inbound.forEach((n, k) => {
+        const gx = b.gx[k];
+        if (!gx) return;
+        const old = gy.get(n);
+        gy.set(n, old ? tf.add(old, gx) : gx);
+      });
+    }
+    return { saved, gy, gz, logits };
+  }
+
+  private parametersChanged(): boolean {
+    const params = this.model.paramTensors();
+    return !(this.from.length === params.length && this.from.every((t, i) => t === params[i]));
+  }
+
+  /** The chunk's cached passes (computed now if missing or stale), or null when over the memory budget. */
+  private cached(k: number, chunk: RopChunk): ChunkCache | null {
+    if (this.parametersChanged()) {
+      this.clear();
+      this.from = this.model.paramTensors().slice();
+    }
+    const have = this.caches.get(k);
+    if (have) return have;
+    const { result, tensors } = keepAll(() => this.passes(chunk), [chunk.x]);
+    const bytes = tensors.reduce((a, t) => a + 4 * t.size, 0);
+    if (this.cachedBytes + bytes > cacheBudgetBytes()) {
+      tf.dispose(tensors);
+      return null;
+    }
+    const c = { ...result, tensors, bytes };
+    this.caches.set(k, c);
+    this.cachedBytes += bytes;
+    return c;
+  }
+
+  /**
+   * H v (or G v with `gn`) for one chunk, one tensor per scope tensor (idx order); `v` are
+   * the scope's slices of the vector. Call inside tf.tidy.
+   */
+  chunkProduct(idx: number[], v: tf.Tensor[], k: number, chunk: RopChunk, gn: boolean): tf.Tensor[] {
+    const c = this.cached(k, chunk) ?? this.passes(chunk);
+    const plan = this.plan(idx);
+    const params = this.model.paramTensors();
+    const vOf = new Map<string, LayerV>();
+    for (const [layer, list] of plan.roles) vOf.set(layer, new Map(list.map(([role, pos]) => [role, v[pos]])));
+    // R-forward through the layers that depend on the scope.
+    const rOut = new Map<string, tf.Tensor | null>();
+    const rz = new Map<string, tf.Tensor | null>();
+    for (const l of this.layers) {
+      const name = l.node.name;
+      if (!plan.live.has(name)) continue;
+      const rx = l.node.inbound.map((n) => rOut.get(n) ?? null);
+      const f = (this.rules.get(name) as RopRule).rForward(c.saved.get(name) as Saved, rx, this.weightGetter(name, params), vOf.get(name));
+      rOut.set(name, f.ry);
+      rz.set(name, f.rz ?? null);
+    }
+    const out = this.program.output;
+    const rLogits = rOut.get(out) ?? null;
+    const grads = new Map<string, tf.Tensor>();
+    const rgy = new Map<string, tf.Tensor>();
+    if (rLogits) {
+      const r2 = (rLogits.rank === 2 ? rLogits : tf.reshape(rLogits, [chunk.n, this.model.outputSize])) as tf.Tensor2D;
+      rgy.set(out, tf.reshape(outputHessianProduct(this.loss, c.logits, r2, this.total), rLogits.shape));
+    }
+    // R-backward down to the scope's first layer.
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const l = this.layers[i];
+      const name = l.node.name;
+      const rg = rgy.get(name);
+      if (!plan.live.has(name) || !rg) continue;
+      const b = (this.rules.get(name) as RopRule).rBackward(
+        c.saved.get(name) as Saved,
+        {
+          gy: c.gy.get(name) as tf.Tensor,
+          gz: c.gz.get(name),
+          rx: l.node.inbound.map((n) => rOut.get(n) ?? null),
+          rz: rz.get(name) ?? null,
+          rgy: rg,
+          wantX: l.node.inbound.map((n) => plan.live.has(n)),
+          roles: (plan.roles.get(name) ?? []).map(([role]) => role),
+          gn,
+        },
+        this.weightGetter(name, params),
+        vOf.get(name),
+      );
+      for (const [role, t] of b.rgw) grads.set(`${name}/${role}`, t);
+      l.node.inbound.forEach((n, j) => {
+        const g = b.rgx[j];
+        if (!g) return;
+        const old = rgy.get(n);
+        rgy.set(n, old ? tf.add(old, g) : g);
+      });
+    }
+    return idx.map((pi) => {
+      const p = this.model.params[pi];
+      const g = grads.get(`${p.layer}/${p.role}`);
+      return g ? tf.reshape(g, p.shape) : tf.zeros(p.shape);
+    });
+  }
+
+  /** Bytes the cache holds now. */
+  get cacheBytes(): number {
+    return this.cachedBytes;
+  }
+
+  private clear(): void {
+    for (const c of this.caches.values()) tf.dispose(c.tensors);
+    this.caches.clear();
+    this.cachedBytes = 0;
+  }
+
+  dispose(): void {
+    this.clear();
+    this.from = [];
+  }
+}
+
+/**
+ * Runs f in a tidy scope and keeps every tensor its result holds (Saved records, maps),
+ * except `foreign` ones (the chunk's input); returns them for disposal.
+ */
+function keepAll<T extends Omit<ChunkCache, 'tensors' | 'bytes'>>(f: () => T, foreign: tf.Tensor[]): { result: T; tensors: tf.Tensor[] } {
+  let result: T | undefined;
+  const list: tf.Tensor[] = [];
+  tf.tidy(() => {
+    result = f();
+    const seen = new Set<number>(foreign.map((t) => t.id));
+    const add = (t: tf.Tensor | null | undefined): void => {
+      if (!t || seen.has(t.id)) return;
+      seen.add(t.id);
+      list.push(tf.keep(t));
+    };
+    for (const s of result.saved.values()) {
+      s.x.forEach(add);
+      [s.y, s.z, s.d1, s.d2, s.aux].forEach(add);
+    }
+    [...result.gy.values(), ...result.gz.values(), result.logits].forEach(add);
+  });
+  return { result: result as T, tensors: list };
+}

@@ -48,6 +48,8 @@ export interface Claim {
 }
 
 const f = (x: number | null | undefined, d = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+/** Equal differences up to float rounding (10.71 - 10.66 and 10.11 - 10.06 differ by 1e-15). */
+const noSpread = (d: { sd: number; mean: number }): boolean => d.sd <= 1e-9 * Math.max(1, Math.abs(d.mean));
 const sgn = (x: number, d = 2): string => `${x > 0 ? '+' : ''}${x.toFixed(d)}`;
 
 export function fmtInterval(i: Interval, d = 2): string {
@@ -72,6 +74,9 @@ export function lowerError(runs: RunResult[], a: Config, b: Config): Claim {
   let verdict: Verdict = 'undecided';
   let why: string;
   if (d.lo === null || d.hi === null) why = `${d.n} complete seed pair(s); an interval needs 2`;
+  // Test errors move in steps of 0.01 points (10,000 test images): a few pairs can differ by
+  // exactly the same amount, and a t-interval of zero width then "decides" on no evidence.
+  else if (noSpread(d)) why = `all ${d.n} paired differences are ${sgn(d.mean)} points: no spread to form an interval from; more seeds`;
   else if (d.hi < 0) {
     verdict = 'supported';
     why = `paired difference ${fmtInterval(d)} points lies below 0`;
@@ -205,6 +210,7 @@ export function htrFlatter(runs: RunResult[], a: Config): Claim {
   let verdict: Verdict = 'undecided';
   let why: string;
   if (d.lo === null || d.hi === null) why = `${d.n} complete seed pair(s) with a final sweep; an interval needs 2`;
+  else if (noSpread(d)) why = `all ${d.n} paired ln(final trace) differences are ${sgn(d.mean, 3)}: no spread to form an interval from; more seeds`;
   else {
     const ratio = `trace ratio ${f(Math.exp(d.mean))} [${f(Math.exp(d.lo))}, ${f(Math.exp(d.hi))}]`;
     if (d.hi < 0) verdict = 'supported';

@@ -60,6 +60,14 @@ describe('test-error claims', () => {
     assert.equal(c.verdict, 'undecided');
     assert.equal(c.why, '1 complete seed pair(s); an interval needs 2');
   });
+  test('pairs that all differ by the same amount (test errors are quantized) decide nothing', () => {
+    // seen in the real runs: two seeds, both +0.05 points, a t-interval of (nearly) zero width
+    const l2 = runs('l2', (s) => [10.66, 10.06][s]).slice(0, 2);
+    const two = [...l2.map((r) => ({ ...r, config: 'sgd' as const })), ...runs('htr', (s) => [10.71, 10.11][s]).slice(0, 2)];
+    const c = lowerError(two, 'htr', 'sgd');
+    assert.equal(c.verdict, 'undecided', c.why);
+    assert.match(c.why, /^all 2 paired differences are \+0\.05 points: no spread/);
+  });
 });
 
 describe('ESD and curvature claims', () => {

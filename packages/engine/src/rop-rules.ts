@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activationName, convUsesIm2col, conv2d, type CompiledLayer, type WeightGetter } from './layers.js';
 import { pool2d, usePoolKernel, type Pool2DSpec } from './pool.js';
+import { actRule, eluRule, type Act } from './rop-activations.js';
 
 /** What the forward keeps for a node (per chunk, per weights). */
 export interface Saved {
@@ -58,36 +59,6 @@ export interface RopRule {
 
 function plus(a: tf.Tensor | null, b: tf.Tensor | null): tf.Tensor | null {
   return a && b ? tf.add(a, b) : (a ?? b);
-}
-
-interface Act {
-  fn(z: tf.Tensor): tf.Tensor;
-  /** phi'(z) from z and y = phi(z); null = identity */
-  d1(z: tf.Tensor, y: tf.Tensor): tf.Tensor | null;
-  /** phi''(z); null = zero */
-  d2(z: tf.Tensor, y: tf.Tensor): tf.Tensor | null;
-}
-
-/** Activations with cheap closed-form derivatives (tfjs's own masks for the piecewise-linear ones). */
-function actRule(name: string): Act | string {
-  switch (name.toLowerCase()) {
-    case 'linear':
-      return { fn: (z) => z, d1: () => null, d2: () => null };
-    case 'relu':
-      return { fn: (z) => tf.relu(z), d1: (z) => tf.step(z), d2: () => null };
-    case 'relu6':
-      return { fn: (z) => tf.relu6(z), d1: (z) => tf.mul(tf.step(z), tf.cast(tf.lessEqual(z, 6), 'float32')), d2: () => null };
-    case 'tanh':
-      return { fn: (z) => tf.tanh(z), d1: (_z, y) => tf.sub(1, tf.square(y)), d2: (_z, y) => tf.mul(tf.mul(y, -2), tf.sub(1, tf.square(y))) };
-    case 'sigmoid':
-      return {
-        fn: (z) => tf.sigmoid(z),
-        d1: (_z, y) => tf.mul(y, tf.sub(1, y)),
-        d2: (_z, y) => tf.mul(tf.mul(y, tf.sub(1, y)), tf.sub(1, tf.mul(y, 2))),
-      };
-    default:
-      return `activation '${name}' has no R-op rule`;
-  }
 }
 
 function pairOf(v: unknown, dflt: [number, number]): [number, number] {
@@ -344,6 +315,10 @@ export function ropRule(c: CompiledLayer, inShape: number[]): RopRule | string {
       const cfg = c.node.config['negative_slope'] ?? c.node.config['alpha'];
       const slope = typeof cfg === 'number' ? cfg : 0.3;
       return activationRule(c, { fn: (z) => tf.leakyRelu(z, slope), d1: (z) => tf.step(z, slope), d2: () => null });
+    }
+    case 'ELU': {
+      const a = c.node.config['alpha'];
+      return activationRule(c, eluRule(typeof a === 'number' ? a : 1));
     }
     case 'InputLayer':
     case 'Dropout':

@@ -201,8 +201,8 @@ function linearRule(c: CompiledLayer, kind: 'identity' | 'reshape' | 'add' | 'ot
     backward: (s, gy, w, want) => ({ gx: back(s.x, w, gy, want) }),
     rForward: (s, rx, w) => {
       if (kind === 'add') return { ry: rx.reduce<tf.Tensor | null>((a, b) => plus(a, b), null) };
-      if (!rx[0]) return { ry: null };
-      return { ry: c.apply([rx[0]], w) };
+      if (rx.every((r) => !r)) return { ry: null };
+      return { ry: c.apply(rx.map((r, i) => r ?? tf.zerosLike(s.x[i])), w) };
     },
     rBackward: (s, r, w) => ({ rgx: back(s.x, w, r.rgy, r.wantX), rgw: new Map() }),
   };
@@ -236,6 +236,25 @@ function maxPoolRule(c: CompiledLayer): RopRule {
       return { ry: tf.grad((u: tf.Tensor) => tf.sum(tf.mul(generic(s.x[0], u), r)))(tf.zerosLike(s.y)) };
     },
     rBackward: (s, r) => ({ rgx: [r.wantX[0] ? back(s, r.rgy) : null], rgw: new Map() }),
+  };
+}
+
+/**
+ * A parameterless layer that is piecewise linear in its single input (global max pooling):
+ * R{y} is the JVP, taken as the derivative of the (linear) VJP u -> <VJP(u), R{x}> at u = 0;
+ * the R-backward is the VJP at the forward's input.
+ */
+function piecewiseRule(c: CompiledLayer): RopRule {
+  const back = (x: tf.Tensor, w: WeightGetter, gy: tf.Tensor): tf.Tensor => vjp(c, [x], w, gy, [true])[0] as tf.Tensor;
+  return {
+    forward: (x, w) => ({ x, y: c.apply(x, w) }),
+    backward: (s, gy, w, want) => ({ gx: [want[0] ? back(s.x[0], w, gy) : null] }),
+    rForward: (s, rx, w) => {
+      const r = rx[0];
+      if (!r) return { ry: null };
+      return { ry: tf.grad((u: tf.Tensor) => tf.sum(tf.mul(back(s.x[0], w, u), r)))(tf.zerosLike(s.y)) };
+    },
+    rBackward: (s, r, w) => ({ rgx: [r.wantX[0] ? back(s.x[0], w, r.rgy) : null], rgw: new Map() }),
   };
 }
 
@@ -332,6 +351,11 @@ export function ropRule(c: CompiledLayer, inShape: number[]): RopRule | string {
       return linearRule(c, 'reshape');
     case 'Add':
       return linearRule(c, 'add');
+    case 'Concatenate':
+      return linearRule(c, 'other');
+    case 'GlobalMaxPooling2D':
+    case 'GlobalMaxPool2D':
+      return piecewiseRule(c);
     case 'AveragePooling2D':
     case 'GlobalAveragePooling2D':
     case 'ZeroPadding2D':

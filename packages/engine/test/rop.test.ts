@@ -163,6 +163,28 @@ test('Dense on rank-3 inputs, leaky ReLU, relu6 and ELU layers, average pooling:
   model.dispose();
 });
 
+test('Concatenate and global max pooling (a functional model): R-op = autodiff (explicit matrices)', async () => {
+  const input = tfl.input({ shape: [4, 4, 2] });
+  const apply = (l: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]): tfl.SymbolicTensor => l.apply(x) as tfl.SymbolicTensor;
+  const conv = apply(tfl.layers.conv2d({ filters: 3, kernelSize: 2, activation: 'tanh', kernelInitializer: tfl.initializers.randomNormal({ seed: 1, stddev: 1 }) }), input);
+  const joined = apply(tfl.layers.concatenate(), [apply(tfl.layers.globalMaxPooling2d({}), conv), apply(tfl.layers.globalAveragePooling2d({}), conv)]);
+  const out = apply(tfl.layers.dense({ units: 3, kernelInitializer: tfl.initializers.randomNormal({ seed: 2, stddev: 1 }) }), joined);
+  const built = tfl.model({ inputs: input, outputs: out });
+  const model = modelFromArtifacts(await artifactsOf(built), 'concat');
+  built.dispose();
+  const batch = randomBatch(model, 4, 6);
+  const rop = new HessianEngine(model, batch, { product: 'rop' });
+  const ad = new HessianEngine(model, batch, { product: 'autodiff' });
+  for (const s of scopesOf(model, ['layer'])) {
+    const a = await explicitMatrix(rop.operator('hessian', s));
+    const b = await explicitMatrix(ad.operator('hessian', s));
+    assert.ok(relErr(a, b) < 1e-5, `${label(s)}: ${relErr(a, b)}`);
+  }
+  rop.dispose();
+  ad.dispose();
+  model.dispose();
+});
+
 for (const name of ['tiny-mlp', 'tiny-cnn']) {
   describe(`exactness suite on R-op products: ${name}`, () => {
     let c: ExactCase | undefined;

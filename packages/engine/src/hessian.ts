@@ -281,14 +281,7 @@ export class HessianEngine {
 
   private chunkProduct(kind: OperatorKind, idx: number[], vt: tf.Tensor[], c: Chunk): tf.Tensor[] {
     const rop = this.rop;
-    if (rop) {
-      const k = this.chunks.indexOf(c);
-      if (kind === 'hessian') return rop.chunkProduct(idx, vt, k, c, false);
-      if (kind === 'gauss-newton') return rop.chunkProduct(idx, vt, k, c, true);
-      const h = rop.chunkProduct(idx, vt, k, c, false);
-      const g = rop.chunkProduct(idx, vt, k, c, true);
-      return h.map((t, j) => tf.sub(t, g[j]));
-    }
+    if (rop) return rop.chunkProduct(idx, vt, this.chunks.indexOf(c), c, kind);
     if (kind === 'hessian') return this.hvpChunk(idx, vt, c);
     if (kind === 'gauss-newton') return this.gnChunk(idx, vt, c);
     const h = this.hvpChunk(idx, vt, c);

@@ -185,16 +185,17 @@ export class RopProducts {
   }
 
   /**
-   * H v (or G v with `gn`) for one chunk, one tensor per scope tensor (idx order); `v` are
-   * the scope's slices of the vector. Call inside tf.tidy.
+   * H v, G v or (H - G) v for one chunk, one tensor per scope tensor (idx order); `v` are the
+   * scope's slices of the vector. The residual shares one R-forward between its two
+   * R-backward passes. Call inside tf.tidy.
    */
-  chunkProduct(idx: number[], v: tf.Tensor[], k: number, chunk: RopChunk, gn: boolean): tf.Tensor[] {
+  chunkProduct(idx: number[], v: tf.Tensor[], k: number, chunk: RopChunk, kind: 'hessian' | 'gauss-newton' | 'residual'): tf.Tensor[] {
     const c = this.cached(k, chunk) ?? this.passes(chunk);
     const plan = this.plan(idx);
     const params = this.model.paramTensors();
     const vOf = new Map<string, LayerV>();
     for (const [layer, list] of plan.roles) vOf.set(layer, new Map(list.map(([role, pos]) => [role, v[pos]])));
-    // R-forward through the layers that depend on the scope.
+    // R-forward through the layers that depend on the scope (the same for H and G).
     const rOut = new Map<string, tf.Tensor | null>();
     const rz = new Map<string, tf.Tensor | null>();
     for (const l of this.layers) {
@@ -207,46 +208,52 @@ export class RopProducts {
     }
     const out = this.program.output;
     const rLogits = rOut.get(out) ?? null;
-    const grads = new Map<string, tf.Tensor>();
-    const rgy = new Map<string, tf.Tensor>();
-    if (rLogits) {
-      const r2 = (rLogits.rank === 2 ? rLogits : tf.reshape(rLogits, [chunk.n, this.model.outputSize])) as tf.Tensor2D;
-      rgy.set(out, tf.reshape(outputHessianProduct(this.loss, c.logits, r2, this.total), rLogits.shape));
-    }
+    const rgOut = rLogits
+      ? tf.reshape(outputHessianProduct(this.loss, c.logits, (rLogits.rank === 2 ? rLogits : tf.reshape(rLogits, [chunk.n, this.model.outputSize])) as tf.Tensor2D, this.total), rLogits.shape)
+      : null;
     // R-backward down to the scope's first layer.
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      const l = this.layers[i];
-      const name = l.node.name;
-      const rg = rgy.get(name);
-      if (!plan.live.has(name) || !rg) continue;
-      const b = (this.rules.get(name) as RopRule).rBackward(
-        c.saved.get(name) as Saved,
-        {
-          gy: c.gy.get(name) as tf.Tensor,
-          gz: c.gz.get(name),
-          rx: l.node.inbound.map((n) => rOut.get(n) ?? null),
-          rz: rz.get(name) ?? null,
-          rgy: rg,
-          wantX: l.node.inbound.map((n) => plan.live.has(n)),
-          roles: (plan.roles.get(name) ?? []).map(([role]) => role),
-          gn,
-        },
-        this.weightGetter(name, params),
-        vOf.get(name),
-      );
-      for (const [role, t] of b.rgw) grads.set(`${name}/${role}`, t);
-      l.node.inbound.forEach((n, j) => {
-        const g = b.rgx[j];
-        if (!g) return;
-        const old = rgy.get(n);
-        rgy.set(n, old ? tf.add(old, g) : g);
+    const backward = (gn: boolean): tf.Tensor[] => {
+      const grads = new Map<string, tf.Tensor>();
+      const rgy = new Map<string, tf.Tensor>();
+      if (rgOut) rgy.set(out, rgOut);
+      for (let i = this.layers.length - 1; i >= 0; i--) {
+        const l = this.layers[i];
+        const name = l.node.name;
+        const rg = rgy.get(name);
+        if (!plan.live.has(name) || !rg) continue;
+        const b = (this.rules.get(name) as RopRule).rBackward(
+          c.saved.get(name) as Saved,
+          {
+            gy: c.gy.get(name) as tf.Tensor,
+            gz: c.gz.get(name),
+            rx: l.node.inbound.map((n) => rOut.get(n) ?? null),
+            rz: rz.get(name) ?? null,
+            rgy: rg,
+            wantX: l.node.inbound.map((n) => plan.live.has(n)),
+            roles: (plan.roles.get(name) ?? []).map(([role]) => role),
+            gn,
+          },
+          this.weightGetter(name, params),
+          vOf.get(name),
+        );
+        for (const [role, t] of b.rgw) grads.set(`${name}/${role}`, t);
+        l.node.inbound.forEach((n, j) => {
+          const g = b.rgx[j];
+          if (!g) return;
+          const old = rgy.get(n);
+          rgy.set(n, old ? tf.add(old, g) : g);
+        });
+      }
+      return idx.map((pi) => {
+        const p = this.model.params[pi];
+        const g = grads.get(`${p.layer}/${p.role}`);
+        return g ? tf.reshape(g, p.shape) : tf.zeros(p.shape);
       });
-    }
-    return idx.map((pi) => {
-      const p = this.model.params[pi];
-      const g = grads.get(`${p.layer}/${p.role}`);
-      return g ? tf.reshape(g, p.shape) : tf.zeros(p.shape);
-    });
+    };
+    if (kind !== 'residual') return backward(kind === 'gauss-newton');
+    const h = backward(false);
+    const g = backward(true);
+    return h.map((t, j) => tf.sub(t, g[j]));
   }
 
   /** Most bytes the cache may hold. */

@@ -48,6 +48,8 @@ export interface HessianEngineOptions {
    * float32 rounding apart.
    */
   product?: ProductMethod;
+  /** most bytes the R-op cache may keep (default: HESSIAN_ROP_CACHE_MB, else 512 MiB; the lower of the two) */
+  ropCacheBytes?: number;
 }
 
 /** sum_k <a_k, b_k>, added in order (one add per term). */
@@ -111,7 +113,7 @@ export class HessianEngine {
     this.front = opts.blockForward === false ? null : new FrontCache(model);
     const method = opts.product ?? productMethodFromEnv();
     if (!PRODUCT_METHODS.includes(method)) throw new UserError(`Unknown product method '${String(method)}'; use 'auto', 'rop' or 'autodiff'.`);
-    const rop = method === 'autodiff' ? 'autodiff products were asked for' : RopProducts.create(model, this.lossName, n);
+    const rop = method === 'autodiff' ? 'autodiff products were asked for' : RopProducts.create(model, this.lossName, n, opts.ropCacheBytes);
     if (typeof rop === 'string' && method === 'rop') throw new UserError(`R-op products are not available for model '${model.name}': ${rop}; use product 'auto' or 'autodiff'.`);
     this.rop = typeof rop === 'string' ? null : rop;
     this.autodiffReason = typeof rop === 'string' ? rop : null;
@@ -270,6 +272,11 @@ export class HessianEngine {
   /** Bytes the R-op cache holds now (0 with autodiff products). */
   get ropCacheBytes(): number {
     return this.rop?.cacheBytes ?? 0;
+  }
+
+  /** Most bytes the R-op cache may hold (0 with autodiff products). */
+  get ropCacheLimit(): number {
+    return this.rop?.cacheLimit ?? 0;
   }
 
   private chunkProduct(kind: OperatorKind, idx: number[], vt: tf.Tensor[], c: Chunk): tf.Tensor[] {

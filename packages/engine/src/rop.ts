@@ -14,7 +14,7 @@
  * `Model.setFlatParams` (HTR training steps) it is recomputed, never stale. It is bounded
  * (it holds every chunk's activations, where the autodiff product holds one chunk's at a
  * time): when a chunk's kept tensors would take the total over HESSIAN_ROP_CACHE_MB
- * (default 512; 256 examples keep 2.7 MB for mlp, 37 MB for lenet, 273 MB for
+ * or the engine's `ropCacheBytes`, the lower (default 512 MB; 256 examples keep 2.7 MB for mlp, 37 MB for lenet, 273 MB for
  * resnet-mini), that chunk is not kept and its passes are recomputed for every product
  * (still first-order kernels only).
  */
@@ -48,9 +48,11 @@ interface Plan {
   roles: Map<string, [string, number][]>;
 }
 
-function cacheBudgetBytes(): number {
-  const mb = Number(process.env['HESSIAN_ROP_CACHE_MB']);
-  return (Number.isFinite(mb) && mb >= 0 ? mb : 512) * 1024 * 1024;
+/** HESSIAN_ROP_CACHE_MB (default 512) in bytes, lowered to `cap` when the caller has a tighter budget. */
+function cacheBudgetBytes(cap: number): number {
+  const raw = process.env['HESSIAN_ROP_CACHE_MB'];
+  const mb = raw ? Number(raw) : NaN;
+  return Math.min(cap, (Number.isFinite(mb) && mb >= 0 ? mb : 512) * 1024 * 1024);
 }
 
 export class RopProducts {
@@ -69,6 +71,7 @@ export class RopProducts {
     program: ModelProgram,
     private readonly loss: LossName,
     private readonly total: number,
+    private readonly cacheCap: number,
   ) {
     this.program = program;
     this.layers = program.layers;
@@ -83,11 +86,11 @@ export class RopProducts {
   }
 
   /** R-op products for the model, or why not (a sentence). */
-  static create(model: Model, loss: LossName, total: number): RopProducts | string {
+  static create(model: Model, loss: LossName, total: number, cacheCap = Infinity): RopProducts | string {
     if (!model.program) return `model '${model.name}' does not expose its layers (R-op products need an interpreted model)`;
     if (loss !== 'cross-entropy' && loss !== 'mse') return `loss '${String(loss)}' has no closed-form output Hessian`;
     try {
-      return new RopProducts(model, model.program(), loss, total);
+      return new RopProducts(model, model.program(), loss, total, cacheCap);
     } catch (e) {
       return e instanceof Error ? e.message : String(e);
     }
@@ -171,7 +174,7 @@ export class RopProducts {
     if (have) return have;
     const { result, tensors } = keepAll(() => this.passes(chunk), [chunk.x]);
     const bytes = tensors.reduce((a, t) => a + 4 * t.size, 0);
-    if (this.cachedBytes + bytes > cacheBudgetBytes()) {
+    if (this.cachedBytes + bytes > cacheBudgetBytes(this.cacheCap)) {
       tf.dispose(tensors);
       return null;
     }
@@ -244,6 +247,11 @@ export class RopProducts {
       const g = grads.get(`${p.layer}/${p.role}`);
       return g ? tf.reshape(g, p.shape) : tf.zeros(p.shape);
     });
+  }
+
+  /** Most bytes the cache may hold. */
+  get cacheLimit(): number {
+    return cacheBudgetBytes(this.cacheCap);
   }
 
   /** Bytes the cache holds now. */

@@ -207,6 +207,14 @@ test('the cache follows new weights (setFlatParams), leaks nothing, and a zero b
     assert.deepEqual(after, want, `${label(s)}: product after new weights = a fresh engine's`);
     assert.ok(relErr(after, first[k]) > 1e-3, `${label(s)}: the weights changed the product`);
   }
+  // A cap below one chunk's passes (engine option): nothing kept, same numbers.
+  const capped = new HessianEngine(model, batch, { product: 'rop', batchSize: 2, ropCacheBytes: 1000 });
+  assert.equal(capped.ropCacheLimit, 1000);
+  const kept = tf.memory().numTensors;
+  assert.deepEqual(await capped.operator('hessian', scopes[1]).matvec(v[1]), await engine.operator('hessian', scopes[1]).matvec(v[1]));
+  assert.equal(capped.ropCacheBytes, 0);
+  assert.equal(tf.memory().numTensors, kept);
+  capped.dispose();
   const prev = process.env['HESSIAN_ROP_CACHE_MB'];
   process.env['HESSIAN_ROP_CACHE_MB'] = '0';
   try {

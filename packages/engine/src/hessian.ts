@@ -113,7 +113,7 @@ export class HessianEngine {
     this.front = opts.blockForward === false ? null : new FrontCache(model);
     const method = opts.product ?? productMethodFromEnv();
     if (!PRODUCT_METHODS.includes(method)) throw new UserError(`Unknown product method '${String(method)}'; use 'auto', 'rop' or 'autodiff'.`);
-    const rop = method === 'autodiff' ? 'autodiff products were asked for' : RopProducts.create(model, this.lossName, n, opts.ropCacheBytes);
+    const rop = method === 'autodiff' ? "product method 'autodiff' was asked for (HESSIAN_PRODUCT or the engine option)" : RopProducts.create(model, this.lossName, n, opts.ropCacheBytes);
     if (typeof rop === 'string' && method === 'rop') throw new UserError(`R-op products are not available for model '${model.name}': ${rop}; use product 'auto' or 'autodiff'.`);
     this.rop = typeof rop === 'string' ? null : rop;
     this.autodiffReason = typeof rop === 'string' ? rop : null;

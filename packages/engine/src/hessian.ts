@@ -1,5 +1,7 @@
 /**
- * Exact curvature operators of the mean loss of a model on a fixed batch:
+ * Exact curvature operators of the mean loss of a model on a fixed batch. Products run as
+ * R-op passes over cached first-order passes (rop.ts) where every layer has a rule (option
+ * `product`), else by tfjs autodiff as follows:
  *  - 'hessian': H v by Pearlmutter's double backprop (tf.grads of <grad L, v>);
  *  - 'gauss-newton': G v = J^T H_out J v, J v by the double-VJP trick
  *    (J v = d/du <J^T u, v>), H_out in closed form (losses.ts);

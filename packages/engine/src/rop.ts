@@ -15,8 +15,9 @@
  * (it holds every chunk's activations, where the autodiff product holds one chunk's at a
  * time): when a chunk's kept tensors would take the total over HESSIAN_ROP_CACHE_MB
  * or the engine's `ropCacheBytes`, the lower (default 512 MB; 256 examples keep 2.7 MB for mlp, 37 MB for lenet, 273 MB for
- * resnet-mini), that chunk is not kept and its passes are recomputed for every product
- * (still first-order kernels only).
+ * resnet-mini), that chunk is not kept: a full-network product recomputes its passes (still
+ * cheaper than double backprop), a layer block's goes to the autodiff product over the cached
+ * front (hessian.ts), which runs only the layers from the block on.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompiledLayer } from './layers.js';
@@ -63,6 +64,8 @@ export class RopProducts {
   private readonly paramLive: Set<string>;
   private readonly plans = new Map<string, Plan>();
   private readonly caches = new Map<number, ChunkCache>();
+  /** chunks whose passes did not fit the budget (for these weights): not tried again per product */
+  private readonly overBudget = new Set<number>();
   private from: tf.Tensor[] = [];
   private cachedBytes = 0;
 
@@ -172,16 +175,24 @@ export class RopProducts {
     }
     const have = this.caches.get(k);
     if (have) return have;
+    if (this.overBudget.has(k)) return null;
     const { result, tensors } = keepAll(() => this.passes(chunk), [chunk.x]);
     const bytes = tensors.reduce((a, t) => a + 4 * t.size, 0);
     if (this.cachedBytes + bytes > cacheBudgetBytes(this.cacheCap)) {
+      // Once per chunk and weights: trying again at every product computed the passes twice.
       tf.dispose(tensors);
+      this.overBudget.add(k);
       return null;
     }
     const c = { ...result, tensors, bytes };
     this.caches.set(k, c);
     this.cachedBytes += bytes;
     return c;
+  }
+
+  /** Whether the chunk's passes are (now) cached; false when they do not fit the budget. */
+  holds(k: number, chunk: RopChunk): boolean {
+    return this.cached(k, chunk) !== null;
   }
 
   /**
@@ -269,6 +280,7 @@ export class RopProducts {
   private clear(): void {
     for (const c of this.caches.values()) tf.dispose(c.tensors);
     this.caches.clear();
+    this.overBudget.clear();
     this.cachedBytes = 0;
   }
 

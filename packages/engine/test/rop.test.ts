@@ -236,14 +236,20 @@ test('the cache follows new weights (setFlatParams), leaks nothing, and a zero b
     assert.deepEqual(after, want, `${label(s)}: product after new weights = a fresh engine's`);
     assert.ok(relErr(after, first[k]) > 1e-3, `${label(s)}: the weights changed the product`);
   }
-  // A cap below one chunk's passes (engine option): nothing kept, same numbers.
-  const capped = new HessianEngine(model, batch, { product: 'rop', batchSize: 2, ropCacheBytes: 1000 });
-  assert.equal(capped.ropCacheLimit, 1000);
+  // A cap below one chunk's passes (engine option): nothing kept; the full network's product is
+  // R-op's (passes recomputed), a layer block's the autodiff one over the cached front.
   const kept = tf.memory().numTensors;
-  assert.deepEqual(await capped.operator('hessian', scopes[1]).matvec(v[1]), await engine.operator('hessian', scopes[1]).matvec(v[1]));
+  const capped = new HessianEngine(model, batch, { product: 'rop', batchSize: 2, ropCacheBytes: 1000 });
+  const autodiff = new HessianEngine(model, batch, { product: 'autodiff', batchSize: 2 });
+  assert.equal(capped.ropCacheLimit, 1000);
+  assert.deepEqual(await capped.operator('hessian', scopes[0]).matvec(v[0]), await engine.operator('hessian', scopes[0]).matvec(v[0]));
+  const block = await capped.operator('hessian', scopes[1]).matvec(v[1]);
+  assert.deepEqual(block, await autodiff.operator('hessian', scopes[1]).matvec(v[1]));
+  assert.ok(relErr(block, await engine.operator('hessian', scopes[1]).matvec(v[1])) < 1e-5);
   assert.equal(capped.ropCacheBytes, 0);
-  assert.equal(tf.memory().numTensors, kept);
   capped.dispose();
+  autodiff.dispose();
+  assert.equal(tf.memory().numTensors, kept, 'nothing left by either engine (the front cache goes with dispose)');
   const prev = process.env['HESSIAN_ROP_CACHE_MB'];
   process.env['HESSIAN_ROP_CACHE_MB'] = '0';
   try {

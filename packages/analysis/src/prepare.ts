@@ -5,7 +5,7 @@
  */
 import { initBackend, loadDataset, modelNeedsConv, loadModel, HessianEngine, type BackendName, type Dataset, type Model } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
-import { checkEngineFits, engineBytes, workerMemoryBudget, type MemoryBudget } from './budget.js';
+import { checkEngineFits, engineBytes, ropCacheBytes, workerMemoryBudget, type MemoryBudget } from './budget.js';
 import { engineShape, examplesOf } from './cost.js';
 import type { AnalysisSpec } from './spec.js';
 
@@ -63,7 +63,10 @@ export async function prepare(spec: AnalysisSpec, backend: BackendName = 'auto',
     model.dispose();
     throw e;
   }
-  const engine = new HessianEngine(model, batch, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined });
-  const bytes = engineBytes(shape);
+  // R-op products cache every chunk's activations: at most a quarter of what the budget leaves
+  // after the engine (the tasks' vectors keep the rest); what it will hold counts as engine bytes.
+  const ropCap = Math.max(0, Math.floor((budget.bytes - engineBytes(shape)) / 4));
+  const engine = new HessianEngine(model, batch, { loss: spec.loss, batchSize: spec.batchSize > 0 ? spec.batchSize : undefined, ropCacheBytes: ropCap });
+  const bytes = engineBytes(shape) + ropCacheBytes(shape, engine.ropCacheLimit);
   return { backend: info.name, backendDetail: info.detail, model, data, engine, memory: { budget, engineBytes: bytes, available: budget.bytes - bytes } };
 }

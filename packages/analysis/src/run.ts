@@ -20,7 +20,8 @@ export interface RunOptions {
   backend?: BackendName;
   onProgress?: (p: Progress) => void;
   /** Called once the model and data are loaded, before any task runs. */
-  onStart?: (info: { backend: string; backendDetail: string; tasks: number; scopes: number; params: number; examples: number }) => void;
+  /** `products`: how the engine computes Hessian products ('R-op', or 'autodiff (why)'), for the start line */
+  onStart?: (info: { backend: string; backendDetail: string; tasks: number; scopes: number; params: number; examples: number; products: string }) => void;
   signal?: AbortSignal;
   /** the process's memory budget (default: HESSIAN_WORKER_MEMORY, else 75% of the machine); --workers N threads share it */
   budget?: MemoryBudget;
@@ -44,6 +45,7 @@ export async function runAnalysis(spec: AnalysisSpec, opts: RunOptions = {}): Pr
       scopes: planned.scopes.length,
       params: main.model.paramCount,
       examples: main.data.shape[0],
+      products: main.engine.productMethod === 'rop' ? 'R-op' : `autodiff (${main.engine.autodiffReason ?? ''})`,
     });
     if (workers === 1) executors.push(new LocalExecutor(main, spec));
     else {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { symmetricEigen, isUserError } from '@hessian/linalg';
 import {
   checkEngineFits, checkPlanFits, chooseLanczos, engineBytes, examplesOf, executeTask, maxTasksPerJob, normalizeSpec, parseByteSize, plan, prepare,
-  workerMemoryBudget, type PartialSpec,
+  workerMemoryBudget, engineShape, ropCacheBytes, type PartialSpec,
 } from '../src/index.js';
 import { explicitScope } from './fixtures.js';
 
@@ -107,4 +107,39 @@ test('bounded modes on a real network agree with its exact Hessian (tiny-mlp, 75
     p.engine.dispose();
     p.model.dispose();
   }
+});
+
+test('R-op products: the cache is capped at a quarter of what the budget leaves after the engine, and its estimate counts as engine bytes', async () => {
+  for (const [model, n] of [['zoo:lenet', 24], ['zoo:tiny-cnn', 40]] as const) {
+    const spec = normalizeSpec({ model, data: `synthetic:${n}`, seed: 1, batchSize: 8 });
+    const budget = { bytes: 2 * GB, source: 'test' };
+    const p = await prepare(spec, 'cpu', { budget });
+    try {
+      const shape = engineShape(p.model, n, 8);
+      const cap = Math.min(512 * 2 ** 20, Math.floor((budget.bytes - engineBytes(shape)) / 4));
+      assert.equal(p.engine.productMethod, 'rop');
+      assert.equal(p.engine.ropCacheLimit, cap);
+      const estimate = ropCacheBytes(shape, cap);
+      assert.equal(p.memory.engineBytes, engineBytes(shape) + estimate);
+      await p.engine.operator('hessian', { kind: 'full' }).matvec(new Float32Array(p.model.paramCount).fill(0.01));
+      // The estimate bounds what the cache holds, and is not far above it.
+      const held = p.engine.ropCacheBytes;
+      assert.ok(held > 0.4 * estimate && held <= estimate, `${model}: cache ${held} bytes, estimate ${estimate}`);
+    } finally {
+      p.engine.dispose();
+      p.model.dispose();
+    }
+  }
+  // A tight budget: the cap follows it, and the engine keeps nothing above the cap.
+  const spec = normalizeSpec({ model: 'zoo:lenet', data: 'synthetic:24', seed: 1 });
+  const probe = await prepare(spec, 'cpu');
+  const need = engineBytes(engineShape(probe.model, 24, 0));
+  probe.engine.dispose();
+  probe.model.dispose();
+  const p = await prepare(spec, 'cpu', { budget: { bytes: need + 4000, source: 'test' } });
+  assert.equal(p.engine.ropCacheLimit, 1000);
+  await p.engine.operator('hessian', { kind: 'full' }).matvec(new Float32Array(p.model.paramCount).fill(0.01));
+  assert.equal(p.engine.ropCacheBytes, 0);
+  p.engine.dispose();
+  p.model.dispose();
 });

@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { activationName, convUsesIm2col, conv2d, type CompiledLayer, type WeightGetter } from './layers.js';
 import { pool2d, usePoolKernel, type Pool2DSpec } from './pool.js';
+import { actRule, eluRule, type Act } from './rop-activations.js';
 
 /** What the forward keeps for a node (per chunk, per weights). */
 export interface Saved {
@@ -58,36 +59,6 @@ export interface RopRule {
 
 function plus(a: tf.Tensor | null, b: tf.Tensor | null): tf.Tensor | null {
   return a && b ? tf.add(a, b) : (a ?? b);
-}
-
-interface Act {
-  fn(z: tf.Tensor): tf.Tensor;
-  /** phi'(z) from z and y = phi(z); null = identity */
-  d1(z: tf.Tensor, y: tf.Tensor): tf.Tensor | null;
-  /** phi''(z); null = zero */
-  d2(z: tf.Tensor, y: tf.Tensor): tf.Tensor | null;
-}
-
-/** Activations with cheap closed-form derivatives (tfjs's own masks for the piecewise-linear ones). */
-function actRule(name: string): Act | string {
-  switch (name.toLowerCase()) {
-    case 'linear':
-      return { fn: (z) => z, d1: () => null, d2: () => null };
-    case 'relu':
-      return { fn: (z) => tf.relu(z), d1: (z) => tf.step(z), d2: () => null };
-    case 'relu6':
-      return { fn: (z) => tf.relu6(z), d1: (z) => tf.mul(tf.step(z), tf.cast(tf.lessEqual(z, 6), 'float32')), d2: () => null };
-    case 'tanh':
-      return { fn: (z) => tf.tanh(z), d1: (_z, y) => tf.sub(1, tf.square(y)), d2: (_z, y) => tf.mul(tf.mul(y, -2), tf.sub(1, tf.square(y))) };
-    case 'sigmoid':
-      return {
-        fn: (z) => tf.sigmoid(z),
-        d1: (_z, y) => tf.mul(y, tf.sub(1, y)),
-        d2: (_z, y) => tf.mul(tf.mul(y, tf.sub(1, y)), tf.sub(1, tf.mul(y, 2))),
-      };
-    default:
-      return `activation '${name}' has no R-op rule`;
-  }
 }
 
 function pairOf(v: unknown, dflt: [number, number]): [number, number] {
@@ -230,8 +201,8 @@ function linearRule(c: CompiledLayer, kind: 'identity' | 'reshape' | 'add' | 'ot
     backward: (s, gy, w, want) => ({ gx: back(s.x, w, gy, want) }),
     rForward: (s, rx, w) => {
       if (kind === 'add') return { ry: rx.reduce<tf.Tensor | null>((a, b) => plus(a, b), null) };
-      if (!rx[0]) return { ry: null };
-      return { ry: c.apply([rx[0]], w) };
+      if (rx.every((r) => !r)) return { ry: null };
+      return { ry: c.apply(rx.map((r, i) => r ?? tf.zerosLike(s.x[i])), w) };
     },
     rBackward: (s, r, w) => ({ rgx: back(s.x, w, r.rgy, r.wantX), rgw: new Map() }),
   };
@@ -265,6 +236,25 @@ function maxPoolRule(c: CompiledLayer): RopRule {
       return { ry: tf.grad((u: tf.Tensor) => tf.sum(tf.mul(generic(s.x[0], u), r)))(tf.zerosLike(s.y)) };
     },
     rBackward: (s, r) => ({ rgx: [r.wantX[0] ? back(s, r.rgy) : null], rgw: new Map() }),
+  };
+}
+
+/**
+ * A parameterless layer that is piecewise linear in its single input (global max pooling):
+ * R{y} is the JVP, taken as the derivative of the (linear) VJP u -> <VJP(u), R{x}> at u = 0;
+ * the R-backward is the VJP at the forward's input.
+ */
+function piecewiseRule(c: CompiledLayer): RopRule {
+  const back = (x: tf.Tensor, w: WeightGetter, gy: tf.Tensor): tf.Tensor => vjp(c, [x], w, gy, [true])[0] as tf.Tensor;
+  return {
+    forward: (x, w) => ({ x, y: c.apply(x, w) }),
+    backward: (s, gy, w, want) => ({ gx: [want[0] ? back(s.x[0], w, gy) : null] }),
+    rForward: (s, rx, w) => {
+      const r = rx[0];
+      if (!r) return { ry: null };
+      return { ry: tf.grad((u: tf.Tensor) => tf.sum(tf.mul(back(s.x[0], w, u), r)))(tf.zerosLike(s.y)) };
+    },
+    rBackward: (s, r, w) => ({ rgx: [r.wantX[0] ? back(s.x[0], w, r.rgy) : null], rgw: new Map() }),
   };
 }
 
@@ -345,6 +335,10 @@ export function ropRule(c: CompiledLayer, inShape: number[]): RopRule | string {
       const slope = typeof cfg === 'number' ? cfg : 0.3;
       return activationRule(c, { fn: (z) => tf.leakyRelu(z, slope), d1: (z) => tf.step(z, slope), d2: () => null });
     }
+    case 'ELU': {
+      const a = c.node.config['alpha'];
+      return activationRule(c, eluRule(typeof a === 'number' ? a : 1));
+    }
     case 'InputLayer':
     case 'Dropout':
     case 'SpatialDropout2D':
@@ -357,6 +351,11 @@ export function ropRule(c: CompiledLayer, inShape: number[]): RopRule | string {
       return linearRule(c, 'reshape');
     case 'Add':
       return linearRule(c, 'add');
+    case 'Concatenate':
+      return linearRule(c, 'other');
+    case 'GlobalMaxPooling2D':
+    case 'GlobalMaxPool2D':
+      return piecewiseRule(c);
     case 'AveragePooling2D':
     case 'GlobalAveragePooling2D':
     case 'ZeroPadding2D':

@@ -14,9 +14,10 @@
  * `Model.setFlatParams` (HTR training steps) it is recomputed, never stale. It is bounded
  * (it holds every chunk's activations, where the autodiff product holds one chunk's at a
  * time): when a chunk's kept tensors would take the total over HESSIAN_ROP_CACHE_MB
- * (default 512; 256 examples keep 2.7 MB for mlp, 37 MB for lenet, 273 MB for
- * resnet-mini), that chunk is not kept and its passes are recomputed for every product
- * (still first-order kernels only).
+ * or the engine's `ropCacheBytes`, the lower (default 512 MB; 256 examples keep 2.7 MB for mlp, 37 MB for lenet, 273 MB for
+ * resnet-mini), that chunk is not kept: a full-network product recomputes its passes (still
+ * cheaper than double backprop), a layer block's goes to the autodiff product over the cached
+ * front (hessian.ts), which runs only the layers from the block on.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { CompiledLayer } from './layers.js';
@@ -48,9 +49,11 @@ interface Plan {
   roles: Map<string, [string, number][]>;
 }
 
-function cacheBudgetBytes(): number {
-  const mb = Number(process.env['HESSIAN_ROP_CACHE_MB']);
-  return (Number.isFinite(mb) && mb >= 0 ? mb : 512) * 1024 * 1024;
+/** HESSIAN_ROP_CACHE_MB (default 512) in bytes, lowered to `cap` when the caller has a tighter budget. */
+function cacheBudgetBytes(cap: number): number {
+  const raw = process.env['HESSIAN_ROP_CACHE_MB'];
+  const mb = raw ? Number(raw) : NaN;
+  return Math.min(cap, (Number.isFinite(mb) && mb >= 0 ? mb : 512) * 1024 * 1024);
 }
 
 export class RopProducts {
@@ -61,6 +64,8 @@ export class RopProducts {
   private readonly paramLive: Set<string>;
   private readonly plans = new Map<string, Plan>();
   private readonly caches = new Map<number, ChunkCache>();
+  /** chunks whose passes did not fit the budget (for these weights): not tried again per product */
+  private readonly overBudget = new Set<number>();
   private from: tf.Tensor[] = [];
   private cachedBytes = 0;
 
@@ -69,6 +74,7 @@ export class RopProducts {
     program: ModelProgram,
     private readonly loss: LossName,
     private readonly total: number,
+    private readonly cacheCap: number,
   ) {
     this.program = program;
     this.layers = program.layers;
@@ -83,11 +89,11 @@ export class RopProducts {
   }
 
   /** R-op products for the model, or why not (a sentence). */
-  static create(model: Model, loss: LossName, total: number): RopProducts | string {
+  static create(model: Model, loss: LossName, total: number, cacheCap = Infinity): RopProducts | string {
     if (!model.program) return `model '${model.name}' does not expose its layers (R-op products need an interpreted model)`;
     if (loss !== 'cross-entropy' && loss !== 'mse') return `loss '${String(loss)}' has no closed-form output Hessian`;
     try {
-      return new RopProducts(model, model.program(), loss, total);
+      return new RopProducts(model, model.program(), loss, total, cacheCap);
     } catch (e) {
       return e instanceof Error ? e.message : String(e);
     }
@@ -169,10 +175,13 @@ export class RopProducts {
     }
     const have = this.caches.get(k);
     if (have) return have;
+    if (this.overBudget.has(k)) return null;
     const { result, tensors } = keepAll(() => this.passes(chunk), [chunk.x]);
     const bytes = tensors.reduce((a, t) => a + 4 * t.size, 0);
-    if (this.cachedBytes + bytes > cacheBudgetBytes()) {
+    if (this.cachedBytes + bytes > cacheBudgetBytes(this.cacheCap)) {
+      // Once per chunk and weights: trying again at every product computed the passes twice.
       tf.dispose(tensors);
+      this.overBudget.add(k);
       return null;
     }
     const c = { ...result, tensors, bytes };
@@ -181,17 +190,23 @@ export class RopProducts {
     return c;
   }
 
+  /** Whether the chunk's passes are (now) cached; false when they do not fit the budget. */
+  holds(k: number, chunk: RopChunk): boolean {
+    return this.cached(k, chunk) !== null;
+  }
+
   /**
-   * H v (or G v with `gn`) for one chunk, one tensor per scope tensor (idx order); `v` are
-   * the scope's slices of the vector. Call inside tf.tidy.
+   * H v, G v or (H - G) v for one chunk, one tensor per scope tensor (idx order); `v` are the
+   * scope's slices of the vector. The residual shares one R-forward between its two
+   * R-backward passes. Call inside tf.tidy.
    */
-  chunkProduct(idx: number[], v: tf.Tensor[], k: number, chunk: RopChunk, gn: boolean): tf.Tensor[] {
+  chunkProduct(idx: number[], v: tf.Tensor[], k: number, chunk: RopChunk, kind: 'hessian' | 'gauss-newton' | 'residual'): tf.Tensor[] {
     const c = this.cached(k, chunk) ?? this.passes(chunk);
     const plan = this.plan(idx);
     const params = this.model.paramTensors();
     const vOf = new Map<string, LayerV>();
     for (const [layer, list] of plan.roles) vOf.set(layer, new Map(list.map(([role, pos]) => [role, v[pos]])));
-    // R-forward through the layers that depend on the scope.
+    // R-forward through the layers that depend on the scope (the same for H and G).
     const rOut = new Map<string, tf.Tensor | null>();
     const rz = new Map<string, tf.Tensor | null>();
     for (const l of this.layers) {
@@ -204,46 +219,57 @@ export class RopProducts {
     }
     const out = this.program.output;
     const rLogits = rOut.get(out) ?? null;
-    const grads = new Map<string, tf.Tensor>();
-    const rgy = new Map<string, tf.Tensor>();
-    if (rLogits) {
-      const r2 = (rLogits.rank === 2 ? rLogits : tf.reshape(rLogits, [chunk.n, this.model.outputSize])) as tf.Tensor2D;
-      rgy.set(out, tf.reshape(outputHessianProduct(this.loss, c.logits, r2, this.total), rLogits.shape));
-    }
+    const rgOut = rLogits
+      ? tf.reshape(outputHessianProduct(this.loss, c.logits, (rLogits.rank === 2 ? rLogits : tf.reshape(rLogits, [chunk.n, this.model.outputSize])) as tf.Tensor2D, this.total), rLogits.shape)
+      : null;
     // R-backward down to the scope's first layer.
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      const l = this.layers[i];
-      const name = l.node.name;
-      const rg = rgy.get(name);
-      if (!plan.live.has(name) || !rg) continue;
-      const b = (this.rules.get(name) as RopRule).rBackward(
-        c.saved.get(name) as Saved,
-        {
-          gy: c.gy.get(name) as tf.Tensor,
-          gz: c.gz.get(name),
-          rx: l.node.inbound.map((n) => rOut.get(n) ?? null),
-          rz: rz.get(name) ?? null,
-          rgy: rg,
-          wantX: l.node.inbound.map((n) => plan.live.has(n)),
-          roles: (plan.roles.get(name) ?? []).map(([role]) => role),
-          gn,
-        },
-        this.weightGetter(name, params),
-        vOf.get(name),
-      );
-      for (const [role, t] of b.rgw) grads.set(`${name}/${role}`, t);
-      l.node.inbound.forEach((n, j) => {
-        const g = b.rgx[j];
-        if (!g) return;
-        const old = rgy.get(n);
-        rgy.set(n, old ? tf.add(old, g) : g);
+    const backward = (gn: boolean): tf.Tensor[] => {
+      const grads = new Map<string, tf.Tensor>();
+      const rgy = new Map<string, tf.Tensor>();
+      if (rgOut) rgy.set(out, rgOut);
+      for (let i = this.layers.length - 1; i >= 0; i--) {
+        const l = this.layers[i];
+        const name = l.node.name;
+        const rg = rgy.get(name);
+        if (!plan.live.has(name) || !rg) continue;
+        const b = (this.rules.get(name) as RopRule).rBackward(
+          c.saved.get(name) as Saved,
+          {
+            gy: c.gy.get(name) as tf.Tensor,
+            gz: c.gz.get(name),
+            rx: l.node.inbound.map((n) => rOut.get(n) ?? null),
+            rz: rz.get(name) ?? null,
+            rgy: rg,
+            wantX: l.node.inbound.map((n) => plan.live.has(n)),
+            roles: (plan.roles.get(name) ?? []).map(([role]) => role),
+            gn,
+          },
+          this.weightGetter(name, params),
+          vOf.get(name),
+        );
+        for (const [role, t] of b.rgw) grads.set(`${name}/${role}`, t);
+        l.node.inbound.forEach((n, j) => {
+          const g = b.rgx[j];
+          if (!g) return;
+          const old = rgy.get(n);
+          rgy.set(n, old ? tf.add(old, g) : g);
+        });
+      }
+      return idx.map((pi) => {
+        const p = this.model.params[pi];
+        const g = grads.get(`${p.layer}/${p.role}`);
+        return g ? tf.reshape(g, p.shape) : tf.zeros(p.shape);
       });
-    }
-    return idx.map((pi) => {
-      const p = this.model.params[pi];
-      const g = grads.get(`${p.layer}/${p.role}`);
-      return g ? tf.reshape(g, p.shape) : tf.zeros(p.shape);
-    });
+    };
+    if (kind !== 'residual') return backward(kind === 'gauss-newton');
+    const h = backward(false);
+    const g = backward(true);
+    return h.map((t, j) => tf.sub(t, g[j]));
+  }
+
+  /** Most bytes the cache may hold. */
+  get cacheLimit(): number {
+    return cacheBudgetBytes(this.cacheCap);
   }
 
   /** Bytes the cache holds now. */
@@ -254,6 +280,7 @@ export class RopProducts {
   private clear(): void {
     for (const c of this.caches.values()) tf.dispose(c.tensors);
     this.caches.clear();
+    this.overBudget.clear();
     this.cachedBytes = 0;
   }
 

@@ -101,9 +101,15 @@ async function denseModel(name: string, acts: string[], loss: 'cross-entropy' | 
 }
 
 describe('smooth activations: the phi\'\' terms (H != G)', () => {
-  for (const loss of ['cross-entropy', 'mse'] as const) {
-    test(`tanh and sigmoid layers, ${loss}: R-op = autodiff = explicit, H differs from G`, async () => {
-      const model = await denseModel('smooth', ['tanh', 'sigmoid'], loss);
+  const cases: [string[], 'cross-entropy' | 'mse'][] = [
+    [['tanh', 'sigmoid'], 'cross-entropy'],
+    [['tanh', 'sigmoid'], 'mse'],
+    [['elu', 'softplus'], 'cross-entropy'],
+    [['swish', 'gelu'], 'cross-entropy'],
+  ];
+  for (const [acts, loss] of cases) {
+    test(`${acts.join(' and ')} layers, ${loss}: R-op = autodiff = explicit, H differs from G`, async () => {
+      const model = await denseModel('smooth', acts, loss);
       const batch = randomBatch(model, 5, 3);
       const rop = new HessianEngine(model, batch, { product: 'rop', loss });
       const ad = new HessianEngine(model, batch, { product: 'autodiff', loss });
@@ -125,11 +131,12 @@ describe('smooth activations: the phi\'\' terms (H != G)', () => {
   }
 });
 
-test('Dense on rank-3 inputs, leaky ReLU and relu6 layers, average pooling: R-op = autodiff (explicit matrices)', async () => {
+test('Dense on rank-3 inputs, leaky ReLU, relu6 and ELU layers, average pooling: R-op = autodiff (explicit matrices)', async () => {
   const init = (seed: number): { kernelInitializer: ReturnType<typeof tfl.initializers.randomNormal> } => ({ kernelInitializer: tfl.initializers.randomNormal({ seed, stddev: 1 }) });
   const built = tfl.sequential({
     layers: [
       tfl.layers.dense({ units: 3, inputShape: [4, 4, 2], ...init(1) }),
+      tfl.layers.elu(), // right after a Dense layer: about half its inputs are on the curved branch
       tfl.layers.leakyReLU({ alpha: 0.1 }),
       tfl.layers.averagePooling2d({ poolSize: 2 }),
       tfl.layers.reLU({ maxValue: 6 }),
@@ -156,6 +163,28 @@ test('Dense on rank-3 inputs, leaky ReLU and relu6 layers, average pooling: R-op
   model.dispose();
 });
 
+test('Concatenate and global max pooling (a functional model): R-op = autodiff (explicit matrices)', async () => {
+  const input = tfl.input({ shape: [4, 4, 2] });
+  const apply = (l: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]): tfl.SymbolicTensor => l.apply(x) as tfl.SymbolicTensor;
+  const conv = apply(tfl.layers.conv2d({ filters: 3, kernelSize: 2, activation: 'tanh', kernelInitializer: tfl.initializers.randomNormal({ seed: 1, stddev: 1 }) }), input);
+  const joined = apply(tfl.layers.concatenate(), [apply(tfl.layers.globalMaxPooling2d({}), conv), apply(tfl.layers.globalAveragePooling2d({}), conv)]);
+  const out = apply(tfl.layers.dense({ units: 3, kernelInitializer: tfl.initializers.randomNormal({ seed: 2, stddev: 1 }) }), joined);
+  const built = tfl.model({ inputs: input, outputs: out });
+  const model = modelFromArtifacts(await artifactsOf(built), 'concat');
+  built.dispose();
+  const batch = randomBatch(model, 4, 6);
+  const rop = new HessianEngine(model, batch, { product: 'rop' });
+  const ad = new HessianEngine(model, batch, { product: 'autodiff' });
+  for (const s of scopesOf(model, ['layer'])) {
+    const a = await explicitMatrix(rop.operator('hessian', s));
+    const b = await explicitMatrix(ad.operator('hessian', s));
+    assert.ok(relErr(a, b) < 1e-5, `${label(s)}: ${relErr(a, b)}`);
+  }
+  rop.dispose();
+  ad.dispose();
+  model.dispose();
+});
+
 for (const name of ['tiny-mlp', 'tiny-cnn']) {
   describe(`exactness suite on R-op products: ${name}`, () => {
     let c: ExactCase | undefined;
@@ -170,14 +199,14 @@ for (const name of ['tiny-mlp', 'tiny-cnn']) {
 }
 
 test('a layer without an R-op rule: auto falls back to autodiff and says why; rop is a UserError', async () => {
-  const model = await denseModel('elu', ['elu']);
+  const model = await denseModel('softmax-inside', ['softmax']);
   const batch = randomBatch(model, 4, 1);
   const auto = new HessianEngine(model, batch);
   assert.equal(auto.productMethod, 'autodiff');
-  assert.match(auto.autodiffReason ?? '', /activation 'elu' has no R-op rule/);
+  assert.match(auto.autodiffReason ?? '', /activation 'softmax' has no R-op rule/);
   const hv = await auto.operator('hessian', { kind: 'full' }).matvec(randomVector(model.paramCount, 2));
   assert.ok(hv.some((x) => x !== 0));
-  assert.throws(() => new HessianEngine(model, batch, { product: 'rop' }), /R-op products are not available for model .*elu/);
+  assert.throws(() => new HessianEngine(model, batch, { product: 'rop' }), /R-op products are not available for model .*softmax/);
   const supported = await loadModel('zoo:tiny-mlp', { seed: 1 });
   assert.equal(new HessianEngine(supported, randomBatch(supported, 2, 1)).productMethod, 'rop');
   assert.throws(() => new HessianEngine(supported, randomBatch(supported, 2, 1), { product: 'fast' as 'rop' }), /Unknown product method 'fast'/);
@@ -207,6 +236,20 @@ test('the cache follows new weights (setFlatParams), leaks nothing, and a zero b
     assert.deepEqual(after, want, `${label(s)}: product after new weights = a fresh engine's`);
     assert.ok(relErr(after, first[k]) > 1e-3, `${label(s)}: the weights changed the product`);
   }
+  // A cap below one chunk's passes (engine option): nothing kept; the full network's product is
+  // R-op's (passes recomputed), a layer block's the autodiff one over the cached front.
+  const kept = tf.memory().numTensors;
+  const capped = new HessianEngine(model, batch, { product: 'rop', batchSize: 2, ropCacheBytes: 1000 });
+  const autodiff = new HessianEngine(model, batch, { product: 'autodiff', batchSize: 2 });
+  assert.equal(capped.ropCacheLimit, 1000);
+  assert.deepEqual(await capped.operator('hessian', scopes[0]).matvec(v[0]), await engine.operator('hessian', scopes[0]).matvec(v[0]));
+  const block = await capped.operator('hessian', scopes[1]).matvec(v[1]);
+  assert.deepEqual(block, await autodiff.operator('hessian', scopes[1]).matvec(v[1]));
+  assert.ok(relErr(block, await engine.operator('hessian', scopes[1]).matvec(v[1])) < 1e-5);
+  assert.equal(capped.ropCacheBytes, 0);
+  capped.dispose();
+  autodiff.dispose();
+  assert.equal(tf.memory().numTensors, kept, 'nothing left by either engine (the front cache goes with dispose)');
   const prev = process.env['HESSIAN_ROP_CACHE_MB'];
   process.env['HESSIAN_ROP_CACHE_MB'] = '0';
   try {

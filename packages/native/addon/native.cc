@@ -946,64 +946,25 @@ Napi::Value SymEigvals(const Napi::CallbackInfo& info) {
 
 constexpr size_t GS_TILE = 2048;
 
-std::vector<const double*> basisPtrs(const Napi::Value& v, size_t k) {
+// Blocked classical Gram-Schmidt sweeps over a basis of float64 (Float64Array) or float32
+// (Float32Array: SLQ's semi-orthogonal basis, half the bytes of these memory-bound sweeps)
+// vectors, accumulated in float64 either way: tile by tile (w's tile stays in cache while the
+// basis streams by), four basis vectors at a time. BLAS has no mixed-precision axpy, so these are
+// plain loops vectorized by -O3 -march; the reductions through `omp simd` (-fopenmp-simd:
+// reassociated in these loops only, no OpenMP runtime).
+template <typename T, typename A>
+std::vector<const T*> basisPtrs(const Napi::Value& v, size_t k) {
   Napi::Array arr = v.As<Napi::Array>();
-  std::vector<const double*> q(k);
-  for (uint32_t i = 0; i < k; ++i) q[i] = arr.Get(i).As<Napi::Float64Array>().Data();
+  std::vector<const T*> q(k);
+  for (uint32_t i = 0; i < k; ++i) q[i] = arr.Get(i).As<A>().Data();
   return q;
 }
 
-// gsProject(basis Float64Array[], k, w Float64Array, c Float64Array): c = Q^T w tile by tile
-// (w's tile stays in cache while the basis streams by); returns ||w||^2.
-Napi::Value GsProject(const Napi::CallbackInfo& info) {
+// gsProject(basis, k, w Float64Array, c Float64Array): c = Q^T w; returns ||w||^2.
+template <typename T, typename A>
+Napi::Value GsProjectT(const Napi::CallbackInfo& info) {
   const size_t k = static_cast<size_t>(i64(info[1]));
-  auto q = basisPtrs(info[0], k);
-  Napi::Float64Array wa = info[2].As<Napi::Float64Array>();
-  double* c = info[3].As<Napi::Float64Array>().Data();
-  const double* w = wa.Data();
-  const size_t n = wa.ElementLength();
-  std::fill(c, c + k, 0.0);
-  double ww = 0;
-  for (size_t t0 = 0; t0 < n; t0 += GS_TILE) {
-    const int len = static_cast<int>(std::min(GS_TILE, n - t0));
-    ww += cblas_ddot(len, w + t0, 1, w + t0, 1);
-    for (size_t i = 0; i < k; ++i) c[i] += cblas_ddot(len, q[i] + t0, 1, w + t0, 1);
-  }
-  return Napi::Number::New(info.Env(), ww);
-}
-
-// gsSubtract(basis Float64Array[], k, c Float64Array, w Float64Array): w -= Q c; returns ||w||^2 after.
-Napi::Value GsSubtract(const Napi::CallbackInfo& info) {
-  const size_t k = static_cast<size_t>(i64(info[1]));
-  auto q = basisPtrs(info[0], k);
-  const double* c = info[2].As<Napi::Float64Array>().Data();
-  Napi::Float64Array wa = info[3].As<Napi::Float64Array>();
-  double* w = wa.Data();
-  const size_t n = wa.ElementLength();
-  double ww = 0;
-  for (size_t t0 = 0; t0 < n; t0 += GS_TILE) {
-    const int len = static_cast<int>(std::min(GS_TILE, n - t0));
-    for (size_t i = 0; i < k; ++i) cblas_daxpy(len, -c[i], q[i] + t0, 1, w + t0, 1);
-    ww += cblas_ddot(len, w + t0, 1, w + t0, 1);
-  }
-  return Napi::Number::New(info.Env(), ww);
-}
-
-// The same two sweeps over a float32 basis (SLQ's semi-orthogonal basis is stored in float32:
-// half the bytes of a memory-bound sweep), accumulated in float64: BLAS has no mixed-precision
-// axpy, so these are plain loops over four basis vectors at a time, vectorized by -O3 -march
-// (the reductions through `omp simd`, -fopenmp-simd: reassociated in these loops only, no OpenMP runtime).
-std::vector<const float*> basisPtrs32(const Napi::Value& v, size_t k) {
-  Napi::Array arr = v.As<Napi::Array>();
-  std::vector<const float*> q(k);
-  for (uint32_t i = 0; i < k; ++i) q[i] = arr.Get(i).As<Napi::Float32Array>().Data();
-  return q;
-}
-
-// gsProject32(basis Float32Array[], k, w Float64Array, c Float64Array): c = Q^T w; returns ||w||^2.
-Napi::Value GsProject32(const Napi::CallbackInfo& info) {
-  const size_t k = static_cast<size_t>(i64(info[1]));
-  auto q = basisPtrs32(info[0], k);
+  auto q = basisPtrs<T, A>(info[0], k);
   Napi::Float64Array wa = info[2].As<Napi::Float64Array>();
   double* c = info[3].As<Napi::Float64Array>().Data();
   const double* w = wa.Data();
@@ -1016,7 +977,7 @@ Napi::Value GsProject32(const Napi::CallbackInfo& info) {
     for (size_t j = t0; j < t1; ++j) ww += w[j] * w[j];
     size_t i = 0;
     for (; i + 3 < k; i += 4) {
-      const float *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3];
+      const T *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3];
       double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
 #pragma omp simd reduction(+ : s0, s1, s2, s3)
       for (size_t j = t0; j < t1; ++j) {
@@ -1032,7 +993,7 @@ Napi::Value GsProject32(const Napi::CallbackInfo& info) {
       c[i + 3] += s3;
     }
     for (; i < k; ++i) {
-      const float* qi = q[i];
+      const T* qi = q[i];
       double s = 0;
 #pragma omp simd reduction(+ : s)
       for (size_t j = t0; j < t1; ++j) s += qi[j] * w[j];
@@ -1042,10 +1003,11 @@ Napi::Value GsProject32(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ww);
 }
 
-// gsSubtract32(basis Float32Array[], k, c Float64Array, w Float64Array): w -= Q c; returns ||w||^2 after.
-Napi::Value GsSubtract32(const Napi::CallbackInfo& info) {
+// gsSubtract(basis, k, c Float64Array, w Float64Array): w -= Q c; returns ||w||^2 after.
+template <typename T, typename A>
+Napi::Value GsSubtractT(const Napi::CallbackInfo& info) {
   const size_t k = static_cast<size_t>(i64(info[1]));
-  auto q = basisPtrs32(info[0], k);
+  auto q = basisPtrs<T, A>(info[0], k);
   const double* c = info[2].As<Napi::Float64Array>().Data();
   Napi::Float64Array wa = info[3].As<Napi::Float64Array>();
   double* w = wa.Data();
@@ -1055,12 +1017,12 @@ Napi::Value GsSubtract32(const Napi::CallbackInfo& info) {
     const size_t t1 = std::min(n, t0 + GS_TILE);
     size_t i = 0;
     for (; i + 3 < k; i += 4) {
-      const float *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3];
+      const T *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3];
       const double c0 = c[i], c1 = c[i + 1], c2 = c[i + 2], c3 = c[i + 3];
       for (size_t j = t0; j < t1; ++j) w[j] -= c0 * q0[j] + c1 * q1[j] + c2 * q2[j] + c3 * q3[j];
     }
     for (; i < k; ++i) {
-      const float* qi = q[i];
+      const T* qi = q[i];
       const double ci = c[i];
       for (size_t j = t0; j < t1; ++j) w[j] -= ci * qi[j];
     }
@@ -1091,10 +1053,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gather", Napi::Function::New(env, Gather));
   exports.Set("castToFloat", Napi::Function::New(env, CastToFloat));
   exports.Set("symEigvals", Napi::Function::New(env, SymEigvals));
-  exports.Set("gsProject", Napi::Function::New(env, GsProject));
-  exports.Set("gsSubtract", Napi::Function::New(env, GsSubtract));
-  exports.Set("gsProject32", Napi::Function::New(env, GsProject32));
-  exports.Set("gsSubtract32", Napi::Function::New(env, GsSubtract32));
+  exports.Set("gsProject", Napi::Function::New(env, GsProjectT<double, Napi::Float64Array>));
+  exports.Set("gsSubtract", Napi::Function::New(env, GsSubtractT<double, Napi::Float64Array>));
+  exports.Set("gsProject32", Napi::Function::New(env, GsProjectT<float, Napi::Float32Array>));
+  exports.Set("gsSubtract32", Napi::Function::New(env, GsSubtractT<float, Napi::Float32Array>));
   return exports;
 }
 

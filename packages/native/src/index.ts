@@ -41,9 +41,9 @@ export function setThreads(n: number): void {
 
 /**
  * Float64 kernels for @hessian/linalg's `setDenseKernels` (the engine registers them when it
- * selects this backend): Gram-Schmidt sweeps with OpenBLAS ddot/daxpy (float64 bases) or
- * float64-accumulating loops (float32 bases), eigenvalues with LAPACK
- * dsyevd. Null when the addon is missing or was built before these existed.
+ * selects this backend): Gram-Schmidt sweeps over float64 or float32 bases as float64-
+ * accumulating vectorized loops (memory-bound: no BLAS call does mixed precision), eigenvalues
+ * with LAPACK dsyevd. Null when the addon is missing or was built before these existed.
  */
 export const denseKernels: {
   project64(basis: readonly Float64Array[], k: number, w: Float64Array, c: Float64Array): number;

@@ -23,6 +23,7 @@ export type { UploadModelChunk__Output } from './gen/hessian/v1/UploadModelChunk
 export type { SubmitAnalysisRequest, SubmitAnalysisRequest__Output } from './gen/hessian/v1/SubmitAnalysisRequest.js';
 export * from './security.js';
 export * from './internal-auth.js';
+export * from './call-gate.js';
 export * from './registry.js';
 export type { TrainGradientRequest, TrainGradientRequest__Output } from './gen/hessian/v1/TrainGradientRequest.js';
 export type { TrainGradientReply, TrainGradientReply__Output } from './gen/hessian/v1/TrainGradientReply.js';

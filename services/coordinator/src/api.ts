@@ -3,7 +3,7 @@
  * records and stores), and the bearer-token wrapper every method sits behind.
  */
 import * as grpc from '@grpc/grpc-js';
-import { toServiceError, type CoordinatorHandlers, type Job, type JobEvent, type TokenAuth, type WorkerInfo, type Registry, type SubmitAnalysisRequest__Output } from '@hessian/wire';
+import { callGate, toServiceError, type CoordinatorHandlers, type Job, type JobEvent, type TokenAuth, type WorkerInfo, type Registry, type SubmitAnalysisRequest__Output } from '@hessian/wire';
 import type { Logger } from 'pino';
 import type { CoordinatorConfig } from './coordinator.js';
 import type { JobRun } from './job.js';
@@ -34,37 +34,15 @@ export interface CoordinatorApi {
  */
 export function authenticated(h: CoordinatorHandlers, auth: TokenAuth, log: Logger): CoordinatorHandlers {
   if (!auth.enabled) return h;
-  /** null when the call may go on, else the UNAUTHENTICATED error (logged). */
-  const refusal = (method: string, call: { metadata: grpc.Metadata; getPeer(): string }) => {
-    const why = auth.check(call.metadata);
-    if (why === null) return null;
-    log.warn({ method, peer: call.getPeer(), why }, 'unauthenticated call refused');
-    return { code: grpc.status.UNAUTHENTICATED, details: why, message: why };
-  };
-  const unary =
-    <Req, Res>(method: string, f: grpc.handleUnaryCall<Req, Res>): grpc.handleUnaryCall<Req, Res> =>
-    (call, cb) => {
-      const err = refusal(method, call);
-      if (err) cb(err);
-      else f(call, cb);
-    };
+  const gate = callGate((md) => auth.check(md), log, 'unauthenticated call refused');
   return {
-    SubmitAnalysis: unary('SubmitAnalysis', h.SubmitAnalysis),
-    GetJob: unary('GetJob', h.GetJob),
-    CancelJob: unary('CancelJob', h.CancelJob),
-    ListJobs: unary('ListJobs', h.ListJobs),
-    ListWorkers: unary('ListWorkers', h.ListWorkers),
-    WatchJob: (call) => {
-      const err = refusal('WatchJob', call);
-      if (err) call.emit('error', err);
-      else h.WatchJob(call);
-    },
-    UploadModel: (call, cb) => {
-      const err = refusal('UploadModel', call);
-      if (!err) return h.UploadModel(call, cb);
-      call.on('data', () => undefined); // drain what the client streams
-      cb(err);
-    },
+    SubmitAnalysis: gate.unary('SubmitAnalysis', h.SubmitAnalysis),
+    GetJob: gate.unary('GetJob', h.GetJob),
+    CancelJob: gate.unary('CancelJob', h.CancelJob),
+    ListJobs: gate.unary('ListJobs', h.ListJobs),
+    ListWorkers: gate.unary('ListWorkers', h.ListWorkers),
+    WatchJob: gate.serverStream('WatchJob', h.WatchJob),
+    UploadModel: gate.clientStream('UploadModel', h.UploadModel),
   };
 }
 

@@ -1,13 +1,13 @@
 /**
- * Test harness: a real nats-server (JetStream, file store in a temp dir, free port), the
+ * Test harness: a real nats-server (JetStream, file store in a temp dir, a port it picks), the
  * coordinator and workers as real processes (`node .../main.js`), a gRPC client on loopback.
  * Everything started is killed by stop() and, as a last resort, on process exit.
  */
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, loadProtos, type CoordinatorClient, type Job__Output, type JobEvent__Output, type SubmitAnalysisRequest } from '@hessian/wire';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,20 +34,6 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitTcp(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = tcpConnect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
 /** nats-server: $HESSIAN_NATS_SERVER, else on PATH, else Debian's /usr/sbin/nats-server (not on a user's PATH). */
 export function natsServerBinary(): string {
   if (process.env['HESSIAN_NATS_SERVER']) return process.env['HESSIAN_NATS_SERVER'];
@@ -60,20 +46,38 @@ export class Nats {
   /** What nats-server wrote (its refusals: authentication errors, permission violations). */
   log = '';
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'hessian-nats-'));
-  /** extraArgs: more nats-server flags (e.g. --user u --pass p). */
+  /**
+   * port 0: nats-server picks one (-p -1) at the first start() and keeps it for restarts. A port
+   * found free beforehand can be taken by a parallel test before nats-server binds it; then
+   * nats-server exits and start() says so, instead of waiting on (or connecting to) someone else.
+   * extraArgs: more nats-server flags (e.g. --user u --pass p).
+   */
   constructor(
-    readonly port: number,
+    public port = 0,
     readonly extraArgs: string[] = [],
   ) {}
   get url(): string {
+    if (this.port === 0) throw new Error('Nats.url before start(): nats-server has not picked its port yet');
     return `nats://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    const p = spawn(natsServerBinary(), ['-js', '-sd', this.dir, '-p', String(this.port), '-a', '127.0.0.1', ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const portsDir = mkdtempSync(path.join(this.dir, 'ports-'));
+    const p = spawn(natsServerBinary(), ['-js', '-sd', this.dir, '-p', String(this.port || -1), '-a', '127.0.0.1', '--ports_file_dir', portsDir, ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     everything.add(p);
     p.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-    await waitTcp(this.port, 10000);
+    // nats-server writes its ports file once it listens: the port it bound, not one a test guessed.
+    for (const until = Date.now() + 10_000; ; ) {
+      const file = readdirSync(portsDir).find((f) => f.endsWith(`_${p.pid}.ports`));
+      const urls = file ? (JSON.parse(readFileSync(path.join(portsDir, file), 'utf8')) as { nats?: string[] }).nats : undefined;
+      if (urls?.[0]) {
+        this.port = Number(new URL(urls[0]).port);
+        return;
+      }
+      if (p.exitCode !== null || p.signalCode !== null) throw new Error(`nats-server exited before listening:\n${this.log}`);
+      if (Date.now() > until) throw new Error(`nats-server did not listen within 10 s:\n${this.log}`);
+      await sleep(50);
+    }
   }
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const p = this.proc;
@@ -178,7 +182,7 @@ export class Cluster {
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
     const c = new Cluster(opts);
     try {
-      c.nats = new Nats(await freePort());
+      c.nats = new Nats();
       await c.nats.start();
       await c.startCoordinator();
       for (let i = 0; i < (opts.workers ?? 0); i++) await c.addWorker();

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { numbers } from './common.js';
-import { COORDINATOR_MAIN, freePort, Nats, Service, WORKER_MAIN } from './harness.js';
+import { COORDINATOR_MAIN, Nats, Service, WORKER_MAIN } from './harness.js';
 
 const TOKEN = 'tok-internal-7d1e';
 const SECRET = newSecret();
@@ -55,7 +55,7 @@ describe('authenticated internals with API tokens on (real nats-server, real gRP
 
   before(async () => {
     writeFileSync(path.join(dir, 'nats.conf'), natsServerAuthConfig((r) => pw[r]), { mode: 0o600 });
-    nats = new Nats(await freePort(), ['-c', path.join(dir, 'nats.conf')]);
+    nats = new Nats(0, ['-c', path.join(dir, 'nats.conf')]);
     await nats.start();
     coord = await Service.start('coordinator', COORDINATOR_MAIN, {
       HESSIAN_NATS_URL: nats.url,
@@ -179,7 +179,7 @@ describe('authenticated internals with API tokens on (real nats-server, real gRP
   });
 
   test('a coordinator with tokens refuses to start on a NATS that accepts anyone, or with workers open to anyone', async () => {
-    const open = new Nats(await freePort());
+    const open = new Nats();
     await open.start();
     try {
       const base = { HESSIAN_GRPC_PORT: '0', HESSIAN_METRICS_PORT: '-1', HESSIAN_API_TOKENS: TOKEN };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { ChunkSlots, ObjectWriter } from '../src/object-writer.js';
-import { freePort, Nats } from './harness.js';
+import { Nats } from './harness.js';
 
 const BUCKET = 'writer_test';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,7 +23,7 @@ describe('ObjectWriter', () => {
   let nats: Nats;
   let nc: NatsConnection;
   before(async () => {
-    nats = new Nats(await freePort());
+    nats = new Nats();
     await nats.start();
     nc = await connect({ servers: nats.url });
     await nc.jetstream().views.os(BUCKET);

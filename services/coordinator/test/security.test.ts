@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { COORDINATOR_MAIN, freePort, Nats, Service, WORKER_MAIN } from './harness.js';
+import { COORDINATOR_MAIN, Nats, Service, WORKER_MAIN } from './harness.js';
 
 const HESSCTL = fileURLToPath(new URL('../../../../packages/client/dist/src/cli.js', import.meta.url));
 const TOKEN = 'tok-3f9a1c7e5b';
@@ -87,7 +87,7 @@ describe('security: TLS, mutual TLS, bearer tokens, data roots, NATS credentials
     makeCert(dir, 'ca', 'client');
     makeCa(dir, 'other-ca');
     makeCert(dir, 'other-ca', 'rogue');
-    nats = new Nats(await freePort(), ['--user', natsCreds.HESSIAN_NATS_USER, '--pass', natsCreds.HESSIAN_NATS_PASSWORD]);
+    nats = new Nats(0, ['--user', natsCreds.HESSIAN_NATS_USER, '--pass', natsCreds.HESSIAN_NATS_PASSWORD]);
     await nats.start();
     natsUrl = nats.url;
     coord = await Service.start('coordinator', COORDINATOR_MAIN, {
@@ -265,7 +265,7 @@ describe('security: TLS, mutual TLS, bearer tokens, data roots, NATS credentials
   });
 
   test('NATS over TLS: a worker with HESSIAN_NATS_TLS_CA and credentials connects; without the CA it does not', async () => {
-    const tlsNats = new Nats(await freePort(), ['--tls', '--tlscert', f('server.pem'), '--tlskey', f('server.key'), '--user', 'u', '--pass', 'p']);
+    const tlsNats = new Nats(0, ['--tls', '--tlscert', f('server.pem'), '--tlskey', f('server.key'), '--user', 'u', '--pass', 'p']);
     await tlsNats.start();
     try {
       const env = { HESSIAN_NATS_URL: `tls://127.0.0.1:${tlsNats.port}`, HESSIAN_NATS_USER: 'u', HESSIAN_NATS_PASSWORD: 'p', HESSIAN_TLS_CERT: '', HESSIAN_TLS_KEY: '', HESSIAN_TLS_CA: '', HESSIAN_TLS_CLIENT_AUTH: '' };

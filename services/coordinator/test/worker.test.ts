@@ -20,7 +20,7 @@ import {
   type VectorChunk__Output,
   type WorkerClient,
 } from '@hessian/wire';
-import { freePort, Nats, Service, WORKER_MAIN } from './harness.js';
+import { Nats, Service, WORKER_MAIN } from './harness.js';
 
 const SPEC: PartialSpec = { model: 'zoo:tiny-mlp', data: 'synthetic:32', topK: { k: 1, maxIter: 10 }, trace: { probes: 8, chunk: 4 }, density: null, similarity: false, seed: 2 };
 
@@ -46,7 +46,7 @@ describe('worker over gRPC', () => {
     });
 
   before(async () => {
-    nats = new Nats(await freePort());
+    nats = new Nats();
     await nats.start();
     w = await Service.start('w', WORKER_MAIN, { HESSIAN_NATS_URL: nats.url, HESSIAN_GRPC_PORT: '0', HESSIAN_METRICS_PORT: '-1', HESSIAN_BACKEND: 'cpu', HESSIAN_DRAIN_S: '0.5' });
     const { worker } = loadProtos();
@@ -127,8 +127,9 @@ describe('worker over gRPC', () => {
 
   test('SIGTERM: draining, the running task comes back UNAVAILABLE after HESSIAN_DRAIN_S, exit 0', async () => {
     const { key } = await prep();
-    // A long task: 100k power iterations would take minutes.
-    const task = { id: 'full/hessian/top-k', kind: 'power-iteration', scope: 'full', operator: 'hessian', seed: 1, cost: 1e5, k: 1, method: 'power', tol: 1e-30, maxIter: 100000 };
+    // A long task: a million Hutchinson probes would take minutes. (Not power iteration to an
+    // impossible tol: with R-op products it reaches an exact fixed point and stops in 0.2 s.)
+    const task = { id: 'full/hessian/trace/0', kind: 'hutchinson', scope: 'full', operator: 'hessian', seed: 1, cost: 1e6, index: 0, probes: 1e6 };
     const running = runTask(key, task);
     await w.waitFor((l) => l.msg === 'engine prepared');
     await new Promise((r) => setTimeout(r, 300));

@@ -36,7 +36,7 @@ interface Nats {
 }
 interface Harness {
   freePort(): Promise<number>;
-  Nats: new (port: number) => Nats;
+  Nats: new (port?: number) => Nats;
   Service: { start(name: string, main: string, env: Record<string, string>): Promise<Service> };
   WORKER_MAIN: string;
 }
@@ -117,7 +117,7 @@ let threeShardRun: string;
 before(async () => {
   await initBackend('cpu');
   root = mkdtempSync(path.join(os.tmpdir(), 'hessian-ctrain-'));
-  nats = new Nats(await freePort());
+  nats = new Nats();
   await nats.start();
   workers.push(...(await Promise.all([1, 2, 3].map(startWorker))));
   spec = normalizeTrainSpec(SPEC);

@@ -35,7 +35,7 @@ export async function analyze(argv: string[]): Promise<number> {
     onStart: (i) => {
       if (!quiet)
         process.stderr.write(
-          `backend ${i.backend} (${i.backendDetail}); ${i.params} parameters, ${i.examples} examples; ${i.scopes} scopes, ${i.tasks} tasks on ${workers} worker${workers > 1 ? 's' : ''}\n`,
+          `backend ${i.backend} (${i.backendDetail}); ${i.params} parameters, ${i.examples} examples; ${i.scopes} scopes, ${i.tasks} tasks on ${workers} worker${workers > 1 ? 's' : ''}; Hessian products by ${i.products}\n`,
         );
     },
     onProgress: (p) => bar.update(p),

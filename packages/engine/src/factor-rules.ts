@@ -12,7 +12,8 @@
  * (p runs over the positions that share the weights: 1 for a Dense layer on vectors.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { activationName, type CompiledLayer } from './layers.js';
+import { activationName, isStripped, type CompiledLayer } from './layers.js';
+import { padding, pair, prod } from './layer-config.js';
 
 /** Layer classes (and aliases) whose output is piecewise linear in their input. */
 const PIECEWISE_LINEAR = new Set([
@@ -21,10 +22,6 @@ const PIECEWISE_LINEAR = new Set([
   'GlobalAveragePooling2D', 'GlobalAvgPool2D', 'GlobalAveragePool2D', 'BatchNormalization', 'ReLU', 'Add', 'ZeroPadding2D',
 ]);
 const PIECEWISE_LINEAR_ACTIVATIONS = new Set(['linear', 'relu', 'relu6']);
-
-function isStripped(c: CompiledLayer): boolean {
-  return c.note !== undefined && c.note.includes('stripped');
-}
 
 /** The activation a layer applies after its linear part ('linear' when none or stripped). */
 export function layerActivation(c: CompiledLayer): string {
@@ -70,10 +67,6 @@ export interface LayerInput {
   rows: tf.Tensor3D;
 }
 
-function prod(s: number[]): number {
-  return s.reduce((a, b) => a * b, 1);
-}
-
 /** Identity kernel that unfolds (kh x kw x cin) patches, dilated by zero taps. */
 function patchKernel(kh: number, kw: number, cin: number, d: [number, number]): tf.Tensor4D {
   const h = (kh - 1) * d[0] + 1;
@@ -86,12 +79,6 @@ function patchKernel(kh: number, kw: number, cin: number, d: [number, number]): 
     }
   }
   return tf.tensor4d(buf, [h, w, cin, k]);
-}
-
-function pairOf(v: unknown, dflt: [number, number]): [number, number] {
-  if (typeof v === 'number') return [v, v];
-  if (Array.isArray(v) && v.length === 2) return [Number(v[0]), Number(v[1])];
-  return dflt;
 }
 
 /** sum_p rows[n,p,:]^T delta[n,p,:] per example: [m, K * F]. */
@@ -175,9 +162,9 @@ export function layerRows(c: CompiledLayer, x: tf.Tensor, weight: (role: string)
     return tf.reshape(xhat, [m, -1, x.shape[x.rank - 1]]) as tf.Tensor3D;
   }
   const k = weight('kernel').shape as [number, number, number, number];
-  const d = pairOf(c.node.config['dilation_rate'], [1, 1]);
-  const s = pairOf(c.node.config['strides'], [1, 1]);
-  const pad = (c.node.config['padding'] ?? 'valid') as 'same' | 'valid';
+  const d = pair(c.node, 'dilation_rate', [1, 1]);
+  const s = pair(c.node, 'strides', [1, 1]);
+  const pad = padding(c.node);
   const eye = patchKernel(k[0], k[1], k[2], d);
   const patches = tf.conv2d(x as tf.Tensor4D, eye, s, pad);
   return tf.reshape(patches, [m, -1, k[0] * k[1] * k[2]]) as tf.Tensor3D;

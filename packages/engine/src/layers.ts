@@ -61,6 +61,11 @@ export interface CompiledLayer {
   apply(inputs: tf.Tensor[], w: WeightGetter): tf.Tensor;
 }
 
+/** Whether compiling replaced the layer's activation (a final softmax: the engine works on logits). */
+export function isStripped(c: CompiledLayer): boolean {
+  return c.note !== undefined && c.note.includes('stripped');
+}
+
 export const SUPPORTED_LAYERS = [
   'InputLayer',
   'Dense',

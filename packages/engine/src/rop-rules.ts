@@ -14,7 +14,8 @@
  * Gauss-Newton (G v = J^T H_out J v) is the same without phi'' and the two cross terms.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { activationName, convUsesIm2col, conv2d, type CompiledLayer, type WeightGetter } from './layers.js';
+import { activationName, convUsesIm2col, conv2d, isStripped, type CompiledLayer, type WeightGetter } from './layers.js';
+import { padding, pair } from './layer-config.js';
 import { pool2d, usePoolKernel, type Pool2DSpec } from './pool.js';
 import { actRule, eluRule, type Act } from './rop-activations.js';
 
@@ -61,12 +62,6 @@ function plus(a: tf.Tensor | null, b: tf.Tensor | null): tf.Tensor | null {
   return a && b ? tf.add(a, b) : (a ?? b);
 }
 
-function pairOf(v: unknown, dflt: [number, number]): [number, number] {
-  if (typeof v === 'number') return [v, v];
-  if (Array.isArray(v) && v.length === 2) return [Number(v[0]), Number(v[1])];
-  return dflt;
-}
-
 /** The linear part of an affine layer and its two adjoints. */
 interface Linear {
   lin(x: tf.Tensor, k: tf.Tensor): tf.Tensor;
@@ -89,9 +84,9 @@ function denseLinear(inDim: number): Linear {
 }
 
 function convLinear(c: CompiledLayer): Linear {
-  const s = pairOf(c.node.config['strides'], [1, 1]);
-  const d = pairOf(c.node.config['dilation_rate'], [1, 1]);
-  const pad = (c.node.config['padding'] ?? 'valid') as 'same' | 'valid';
+  const s = pair(c.node, 'strides', [1, 1]);
+  const d = pair(c.node, 'dilation_rate', [1, 1]);
+  const pad = padding(c.node);
   const lin = (x: tf.Tensor, k: tf.Tensor): tf.Tensor => conv2d(x as tf.Tensor4D, k as tf.Tensor4D, s, pad, d);
   // The backend's first-order kernels where the layer runs tf.conv2d undilated; otherwise
   // the first-order gradient of the layer's own convolution (same function, any backend).
@@ -210,8 +205,8 @@ function linearRule(c: CompiledLayer, kind: 'identity' | 'reshape' | 'add' | 'ot
 
 /** Max pooling: R{y} gathers R{x} at the forward's argmax; R-backward is MaxPoolGrad of R{dL/dy}. */
 function maxPoolRule(c: CompiledLayer): RopRule {
-  const pool = pairOf(c.node.config['pool_size'], [2, 2]);
-  const spec: Pool2DSpec = { pool, strides: pairOf(c.node.config['strides'], pool), padding: (c.node.config['padding'] ?? 'valid') as 'same' | 'valid' };
+  const pool = pair(c.node, 'pool_size', [2, 2]);
+  const spec: Pool2DSpec = { pool, strides: pair(c.node, 'strides', pool), padding: padding(c.node) };
   const gathers = (x: tf.Tensor): boolean =>
     usePoolKernel('max', x.shape[1] as number, x.shape[2] as number, spec) && tf.getKernel(tf.MaxPoolWithArgmax, tf.getBackend()) !== undefined;
   const f = (x: tf.Tensor): tf.Tensor => pool2d('max', x as tf.Tensor4D, spec);
@@ -300,10 +295,6 @@ function batchNormRule(c: CompiledLayer): RopRule {
 
 const ALIAS: Record<string, string> = { Convolution2D: 'Conv2D', MaxPool2D: 'MaxPooling2D', AvgPool2D: 'AveragePooling2D', AveragePool2D: 'AveragePooling2D', GlobalAvgPool2D: 'GlobalAveragePooling2D', GlobalAveragePool2D: 'GlobalAveragePooling2D' };
 
-function stripped(c: CompiledLayer): boolean {
-  return c.note !== undefined && c.note.includes('stripped');
-}
-
 /** The R-op rule of a compiled layer, or a sentence saying why there is none. */
 export function ropRule(c: CompiledLayer, inShape: number[]): RopRule | string {
   const cls = ALIAS[c.node.className] ?? c.node.className;
@@ -312,13 +303,13 @@ export function ropRule(c: CompiledLayer, inShape: number[]): RopRule | string {
   switch (cls) {
     case 'Dense':
     case 'Conv2D': {
-      const act = actRule(stripped(c) ? 'linear' : activationName(c.node));
+      const act = actRule(isStripped(c) ? 'linear' : activationName(c.node));
       if (typeof act === 'string') return `layer '${name}': ${act}`;
       return affineRule(c, act, cls === 'Dense' ? denseLinear(inShape[inShape.length - 1]) : convLinear(c), hasBias);
     }
     case 'Activation':
     case 'Softmax': {
-      if (stripped(c)) return linearRule(c, 'identity');
+      if (isStripped(c)) return linearRule(c, 'identity');
       const act = actRule(cls === 'Softmax' ? 'softmax' : activationName(c.node));
       return typeof act === 'string' ? `layer '${name}': ${act}` : activationRule(c, act);
     }

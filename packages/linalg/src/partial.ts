@@ -13,8 +13,11 @@
  *
  * with a rounding term theta_{jk} = eps (beta_k + beta_j) of the recurrence's sign (an upper
  * estimate). When max_k |omega_{j+1,k}| exceeds sqrt(eps), the new vector is orthogonalized
- * against the whole basis, and so is the next one (q_j has lost orthogonality too), and the
- * estimates are reset to eps. The basis then stays semi-orthogonal (|q_i . q_k| <= sqrt(eps)),
+ * against the basis vectors q_k whose estimate is at least eta = eps^(3/4) (PROPACK's choice,
+ * Larsen 1998: the others are three orders of magnitude below the limit and stay there for a
+ * while; on the Hessians here this skips a quarter to a third of the vectors), and so is the
+ * next one against the same q_k (q_j has lost orthogonality along them too); their estimates
+ * are reset to eps. The basis then stays semi-orthogonal (|q_i . q_k| <= sqrt(eps)),
  * which is enough for T_m to be, up to O(eps ||A||), the projection of A onto an orthonormal
  * basis of the Krylov space (Simon's theorem): the same Ritz values and Gauss quadrature as
  * with full reorthogonalization, at the accuracy of the float32 products. eps defaults to
@@ -43,8 +46,10 @@ export interface PartialLanczosOptions {
 }
 
 export interface PartialLanczosResult extends LanczosResult {
-  /** Steps whose new vector was orthogonalized against the whole basis. */
+  /** Steps whose new vector was orthogonalized against older basis vectors (not only the last two). */
   fullReorths: number;
+  /** Basis vectors those steps orthogonalized against, summed (the work: a full reorthogonalization of step j counts j). */
+  reorthVectors: number;
   basis?: BasisVector[];
 }
 
@@ -69,6 +74,9 @@ export async function lanczosPartial(op: LinearOperator, opts: PartialLanczosOpt
   let breakdown = false;
   let forceNext = false;
   let fullReorths = 0;
+  let reorthVectors = 0;
+  const eta = eps ** 0.75;
+  let lastSet: number[] = [];
   const work = new Float64Array(Math.max(64, 2 * m));
   // A float32 basis keeps copies, so the float64 working vector can be one buffer for the whole
   // run (a 235k-parameter run allocated 190 MB of them otherwise; the collector's time showed).
@@ -102,9 +110,15 @@ export async function lanczosPartial(op: LinearOperator, opts: PartialLanczosOpt
       worst = Math.max(worst, Math.abs(next[k]));
     }
     if (forceNext || worst > limit) {
-      b = reorthogonalize(w, basis, { work }).normAfter;
+      const set: number[] = [];
+      if (forceNext) for (const k of lastSet) set.push(k);
+      else for (let k = 0; k < j - 1; k++) if (Math.abs(next[k]) >= eta) set.push(k);
+      // with the last two again: the pass against the older ones must not undo the local one
+      b = reorthogonalize(w, [...set.map((k) => basis[k]), ...(j > 0 ? [basis[j - 1]] : []), q], { work }).normAfter;
       fullReorths++;
-      for (let k = 0; k < j - 1; k++) next[k] = eps;
+      reorthVectors += set.length;
+      for (const k of set) next[k] = eps;
+      lastSet = set;
       // Simon: the vector before the one that crossed the limit has lost orthogonality too.
       forceNext = !forceNext;
     }
@@ -123,7 +137,7 @@ export async function lanczosPartial(op: LinearOperator, opts: PartialLanczosOpt
     cur = next;
   }
   const k = alpha.length;
-  const out: PartialLanczosResult = { alpha, beta: beta.slice(0, k - 1), steps: k, matvecs: k, breakdown, lastBeta: beta[k - 1], fullReorths };
+  const out: PartialLanczosResult = { alpha, beta: beta.slice(0, k - 1), steps: k, matvecs: k, breakdown, lastBeta: beta[k - 1], fullReorths, reorthVectors };
   if (opts.keepBasis) out.basis = basis;
   return out;
 }

@@ -29,7 +29,7 @@ import { UserError } from './errors.js';
 import { DEFAULT_BREAKDOWN_TOL, type BasisStorage, type LanczosResult } from './lanczos.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
-import { axpy, dot, normalize, reorthogonalize, scale, toFloat32, toFloat64, type BasisVector } from './vector.js';
+import { axpy, DGKS_ETA, dot, lanczosStep32, normalize, reorthogonalize, scale, scaledFloat32, toFloat32, toFloat64, type BasisVector } from './vector.js';
 
 export const PARTIAL_REORTH_EPS = 2 ** -20;
 
@@ -85,13 +85,28 @@ export async function lanczosPartial(op: LinearOperator, opts: PartialLanczosOpt
     const j = alpha.length;
     const aq = await op.matvec(q instanceof Float32Array ? q : toFloat32(q));
     if (aq.length !== q.length) throw new UserError(`The operator returned a vector of length ${aq.length}, expected ${q.length}.`);
-    const w = w64 ? (w64.set(aq), w64) : toFloat64(aq);
-    const a = dot(q, w);
-    if (!Number.isFinite(a)) throw new UserError('The operator returned non-finite values (NaN or Inf); check the model weights and data.');
-    axpy(-a, q, w);
-    if (j > 0) axpy(-beta[j - 1], basis[j - 1], w);
-    basis.push(q);
-    let b = reorthogonalize(w, j > 0 ? [basis[j - 1], q] : [q], { work }).normAfter;
+    let w: Float64Array;
+    let a: number;
+    let b: number;
+    if (w64 && q instanceof Float32Array) {
+      // float32 basis: the recurrence and the local pass fused (vector.ts lanczosStep32)
+      w = w64;
+      const prevQ = j > 0 ? (basis[j - 1] as Float32Array) : null;
+      const s = lanczosStep32(aq, q, prevQ, j > 0 ? beta[j - 1] : 0, w);
+      a = s.alpha;
+      if (!Number.isFinite(a)) throw new UserError('The operator returned non-finite values (NaN or Inf); check the model weights and data.');
+      basis.push(q);
+      // DGKS: the pass lost digits to cancellation; repeat it as reorthogonalize would
+      b = s.after2 < DGKS_ETA * DGKS_ETA * s.before2 ? reorthogonalize(w, prevQ ? [prevQ, q] : [q], { work }).normAfter : Math.sqrt(s.after2);
+    } else {
+      w = toFloat64(aq);
+      a = dot(q, w);
+      if (!Number.isFinite(a)) throw new UserError('The operator returned non-finite values (NaN or Inf); check the model weights and data.');
+      axpy(-a, q, w);
+      if (j > 0) axpy(-beta[j - 1], basis[j - 1], w);
+      basis.push(q);
+      b = reorthogonalize(w, j > 0 ? [basis[j - 1], q] : [q], { work }).normAfter;
+    }
     alpha.push(a);
     scaleMax = Math.max(scaleMax, Math.abs(a), b);
     if (b <= breakdownTol * scaleMax) {
@@ -131,8 +146,11 @@ export async function lanczosPartial(op: LinearOperator, opts: PartialLanczosOpt
       break;
     }
     beta.push(b);
-    scale(w, 1 / b);
-    q = storage === 'float32' ? toFloat32(w) : w;
+    if (storage === 'float32') q = scaledFloat32(w, b);
+    else {
+      scale(w, 1 / b);
+      q = w;
+    }
     prev = cur;
     cur = next;
   }

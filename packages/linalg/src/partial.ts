@@ -14,8 +14,8 @@
  * with a rounding term theta_{jk} = eps (beta_k + beta_j) of the recurrence's sign (an upper
  * estimate). When max_k |omega_{j+1,k}| exceeds sqrt(eps), the new vector is orthogonalized
  * against the basis vectors q_k whose estimate is at least eta = eps^(3/4) (PROPACK's choice,
- * Larsen 1998: the others are three orders of magnitude below the limit and stay there for a
- * while; on the Hessians here this skips a quarter to a third of the vectors), and so is the
+ * Larsen 1998: the others are eps^(1/4) = 1/32 of the limit or less and take several steps to
+ * reach it; on the Hessians here this skips a quarter to a third of the vectors), and so is the
  * next one against the same q_k (q_j has lost orthogonality along them too); their estimates
  * are reset to eps. The basis then stays semi-orthogonal (|q_i . q_k| <= sqrt(eps)),
  * which is enough for T_m to be, up to O(eps ||A||), the projection of A onto an orthonormal

@@ -14,13 +14,12 @@
  */
 import { topEigenvalues } from '@hessian/linalg';
 import { lanczosModeFor, modeNote } from '../budget.js';
-import type { EigenReport } from '../report.js';
+import type { EigenReport, OperatorName } from '../report.js';
 import type { Draft, Estimator, ResultBase, ScopeView, TaskBase } from './types.js';
 import { exactDecision } from './exact-rule.js';
 import { firstRunId, topFromSlq, type SlqDensityResult, type SlqTop } from './slq-density.js';
 import type { PlannedScope } from '../scope.js';
 import type { AnalysisSpec } from '../spec.js';
-import type { OperatorName } from '../report.js';
 
 export interface TopKTask<K extends string, M extends 'lanczos' | 'power'> extends TaskBase {
   kind: K;

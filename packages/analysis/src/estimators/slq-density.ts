@@ -14,11 +14,10 @@
  * runs its own only where they did not reach the tolerance).
  */
 import { mergeRuns, slqRun, smoothDensity, type SlqRun } from '@hessian/linalg';
-import type { OperatorName } from '../report.js';
 import type { PlannedScope } from '../scope.js';
 import type { AnalysisSpec } from '../spec.js';
 import { lanczosModeFor, modeNote } from '../budget.js';
-import type { DensityReport } from '../report.js';
+import type { DensityReport, OperatorName } from '../report.js';
 import type { Estimator, Fields, ResultBase, TaskBase } from './types.js';
 import { exactDecision } from './exact-rule.js';
 

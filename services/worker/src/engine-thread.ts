@@ -105,6 +105,9 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
   let done = 0;
   let last = 0;
   const stopped = () => Atomics.load(m.flag, 0) !== 0;
+  const check = (): void => {
+    if (stopped()) throw new Stopped();
+  };
   const wrapped: ComputeContext = {
     operator: (kind, scope): LinearOperator => {
       // Checked between micro-batches too: a product over many examples stops within one of them.
@@ -130,9 +133,10 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
       };
     },
     scopeOffsets: (s) => hessianEngine().scopeOffsets(s),
-    // Exact curvature by backpropagation (one pass, no products to cancel between).
-    hessianDiagonal: (s, k) => hessianEngine().hessianDiagonal(s, k),
-    denseBlock: (k, s) => hessianEngine().denseBlock(k, s),
+    // Exact curvature by backpropagation: one pass of C backward passes per micro-batch, the flag
+    // checked before each (a big model's pass takes minutes; a cancel must not wait for it).
+    hessianDiagonal: (s, k) => hessianEngine().hessianDiagonal(s, k, check),
+    denseBlock: (k, s) => hessianEngine().denseBlock(k, s, check),
     curvatureVerdict: (s) => hessianEngine().curvatureVerdict(s),
   };
   try {

@@ -112,6 +112,11 @@ export interface Report {
   loss: string;
   convention: Convention;
   backend: string;
+  /**
+   * How the Hessian products were computed: 'R-op' (engine/src/rop.ts) or 'autodiff (why)'
+   * (double backpropagation, where a layer has no R-op rule). The two agree to about 1e-7.
+   */
+  products?: string;
   /** Loss of the model on the analyzed examples. */
   lossValue: number;
   scopes: ScopeReport[];

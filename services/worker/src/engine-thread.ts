@@ -8,7 +8,7 @@
  * A thread prepared for training (ThreadInit.training) holds the model and the whole training
  * set instead of a Hessian engine and serves TrainGradient steps only.
  */
-import { calibrateHvp, errorMessage, executeTask, prepare, scopeOf, workerMemoryBudget, type ComputeContext, type EngineMemory } from '@hessian/analysis';
+import { calibrateHvp, errorMessage, executeTask, prepare, productsLabel, scopeOf, workerMemoryBudget, type ComputeContext, type EngineMemory } from '@hessian/analysis';
 import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Batch, type Dataset, type Model, type OperatorKind, type ParamGroup } from '@hessian/engine';
 import { Augmenter, BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
 import { UserError, type LinearOperator } from '@hessian/linalg';
@@ -216,5 +216,6 @@ send({
     memoryBudgetSource: memory?.budget.source ?? workerMemoryBudget().source,
     engineBytes: memory?.engineBytes ?? 0,
     hvpSeconds: maybeEngine && batch && process.env['HESSIAN_CALIBRATE'] !== '0' ? await calibrateHvp(model, batch, spec.batchSize, spec.loss) : 0,
+    products: maybeEngine ? productsLabel(maybeEngine) : '',
   },
 });

@@ -74,6 +74,8 @@ export interface NatsServer {
   readonly pid: number;
   /** The port nats-server bound (from its ports file). */
   readonly port: number;
+  /** The HTTP monitoring port it bound, when extraArgs asked for one (`-m -1`: it picks). */
+  readonly monitorPort?: number;
   readonly url: string;
   /** Where this run's lines begin in logTo (the file is appended to); 0 without logTo. */
   readonly logOffset: number;
@@ -127,13 +129,15 @@ function removeStalePortsFiles(dir: string): void {
   }
 }
 
-/** The port in `pid`'s ports file, or null until it is there and complete. */
-function portFromFile(dir: string, pid: number): number | null {
+/** The client (and monitoring) port in `pid`'s ports file, or null until it is there and complete. */
+function portFromFile(dir: string, pid: number): { port: number; monitorPort?: number } | null {
   const f = readdirSync(dir).find((n) => n.endsWith(`_${pid}.ports`));
   if (!f) return null;
   try {
-    const urls = (JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { nats?: string[] }).nats;
-    return urls?.[0] ? Number(new URL(urls[0]).port) : null;
+    const ports = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { nats?: string[]; monitoring?: string[] };
+    if (!ports.nats?.[0]) return null;
+    const port = Number(new URL(ports.nats[0]).port);
+    return ports.monitoring?.[0] ? { port, monitorPort: Number(new URL(ports.monitoring[0]).port) } : { port };
   } catch {
     return null; // written but not complete yet
   }
@@ -222,13 +226,15 @@ export async function startNatsServer(o: StartNatsOptions = {}): Promise<NatsSer
       const how = spawnError || (proc.exitCode !== null ? `exit code ${proc.exitCode}` : `signal ${proc.signalCode}`);
       throw new NatsStartError(`nats-server (${binary}) exited (${how}) before listening on ${where}: ${natsLastLines(out)}`, 'exited', out, asked || undefined);
     }
-    const port = portFromFile(portsDir, proc.pid!);
-    if (port) {
+    const bound = portFromFile(portsDir, proc.pid!);
+    if (bound) {
       const p = proc;
+      const port = bound.port;
       return {
         process: p,
         pid: p.pid!,
         port,
+        ...(bound.monitorPort ? { monitorPort: bound.monitorPort } : {}),
         url: `nats://${host}:${port}`,
         logOffset,
         output,

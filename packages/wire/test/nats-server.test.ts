@@ -55,6 +55,15 @@ describe('startNatsServer on a real nats-server', { skip, timeout: 60_000 }, () 
     }
   });
 
+  test('-m -1: it picks a monitoring port too, read from the same ports file; /varz answers there', async () => {
+    const s = await startNatsServer({ extraArgs: ['-m', '-1'] });
+    servers.push(s);
+    assert.equal(first.monitorPort, undefined, 'no monitoring port unless asked');
+    assert.ok(s.monitorPort && s.monitorPort !== s.port, `monitor ${s.monitorPort}, client ${s.port}`);
+    const varz = (await (await fetch(`http://127.0.0.1:${s.monitorPort}/varz`)).json()) as { port: number };
+    assert.equal(varz.port, s.port);
+  });
+
   test('an explicit port that is taken: fails at once, naming the port; the server holding it is untouched', async () => {
     await assert.rejects(
       startNatsServer({ port: first.port, storeDir: path.join(dir, 'js2') }),

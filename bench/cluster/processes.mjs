@@ -19,19 +19,6 @@ export function freePort() {
     });
   });
 }
-export async function waitTcp(port, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 export function httpGet(port, p) {
   return new Promise((resolve, reject) => {
     http

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, table } from '../lib/table.mjs';
-import { cpuSeconds, freePort, httpGet, log, machineCpu, metric, procs, startProxy, startService, waitTcp } from './processes.mjs';
+import { cpuSeconds, freePort, httpGet, log, machineCpu, metric, procs, startProxy, startService } from './processes.mjs';
 import { DP_SPEC, OVERHEAD_SPEC, SCALING_SPEC, WARM_SPEC, WORKER_COUNTS } from './specs.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -114,6 +114,7 @@ async function childEmbedded({ spec, backend }) {
 async function main() {
   const { CoordinatorConnection } = await import('@hessian/client');
   const { normalizeSpec } = await import('@hessian/analysis');
+  const { startNatsServer } = await import('@hessian/wire');
   const started = new Date();
   const results = {
     bench: 'cluster',
@@ -144,15 +145,12 @@ async function main() {
 
   // cluster
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'hess-bench-cluster-'));
-  const natsPort = await freePort();
-  const natsMon = await freePort();
-  const natsBin = process.env['HESSIAN_NATS_SERVER'] || '/usr/sbin/nats-server';
-  const nats = spawn(natsBin, ['-js', '-sd', path.join(tmp, 'js'), '-p', String(natsPort), '-a', '127.0.0.1', '-m', String(natsMon)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // nats-server picks both ports itself (wire's startNatsServer reads them from its ports file)
+  const natsServer = await startNatsServer({ storeDir: path.join(tmp, 'js'), extraArgs: ['-m', '-1'] });
+  const nats = natsServer.process;
   procs.add(nats);
-  nats.stderr.resume();
-  await waitTcp(natsPort, 10000);
-  await waitTcp(natsMon, 10000);
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const natsMon = natsServer.monitorPort;
+  const natsUrl = natsServer.url;
   const varz = async () => JSON.parse(await httpGet(natsMon, '/varz'));
   const coordinator = await startService('coordinator', COORDINATOR_MAIN, { HESSIAN_NATS_URL: natsUrl, HESSIAN_GRPC_PORT: '0', HESSIAN_METRICS_PORT: '0', HESSIAN_HEARTBEAT_TIMEOUT_S: '4' });
   const conn = await CoordinatorConnection.connect(`127.0.0.1:${coordinator.grpcPort}`);

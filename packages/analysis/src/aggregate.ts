@@ -18,6 +18,8 @@ export interface RunMeta {
   model: Report['model'];
   data: Report['data'];
   backend: string;
+  /** how the engine computed Hessian products ('R-op' or 'autodiff (why)'), when known */
+  products?: string;
   lossValue: number;
   workers: number;
   seconds: number;
@@ -75,6 +77,7 @@ export function aggregate(spec: AnalysisSpec, plan: Plan, results: ReadonlyMap<s
     loss: spec.loss,
     convention: spec.convention,
     backend: meta.backend,
+    ...(meta.products ? { products: meta.products } : {}),
     lossValue: meta.lossValue,
     scopes,
     totals: { hvps, tasks: tasksRun, seconds: meta.seconds, workers: meta.workers },

@@ -41,6 +41,7 @@ export class PlanIndex {
         const r = results.get(id);
         return r && r.kind === e.name ? r : undefined;
       },
+      anyResult: (id) => results.get(id),
     };
   }
 

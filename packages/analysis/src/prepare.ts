@@ -70,3 +70,8 @@ export async function prepare(spec: AnalysisSpec, backend: BackendName = 'auto',
   const bytes = engineBytes(shape) + ropCacheBytes(shape, engine.ropCacheLimit);
   return { backend: info.name, backendDetail: info.detail, model, data, engine, memory: { budget, engineBytes: bytes, available: budget.bytes - bytes } };
 }
+
+/** How an engine computes Hessian products, in words: 'R-op', or 'autodiff (why)' where a layer has no R-op rule. For the start line and the report. */
+export function productsLabel(engine: HessianEngine): string {
+  return engine.productMethod === 'rop' ? 'R-op' : `autodiff (${engine.autodiffReason ?? ''})`;
+}

@@ -14,6 +14,11 @@ export type OperatorName = 'hessian' | 'gauss-newton' | 'residual';
 export interface EigenReport {
   /** 'exact': eigenvalues of the formed block (estimators/exact-block.ts) */
   method: EigenMethod | 'exact';
+  /**
+   * 'slq': the Ritz values of the first SLQ run's Lanczos process (estimators/slq-density.ts),
+   * not a run of its own; `iterations` are that run's steps, `hvps` the k residual products.
+   */
+  from?: 'slq';
   /** Descending. */
   values: number[];
   /** ||A x - theta x|| of each returned (unit) vector. */
@@ -107,6 +112,11 @@ export interface Report {
   loss: string;
   convention: Convention;
   backend: string;
+  /**
+   * How the Hessian products were computed: 'R-op' (engine/src/rop.ts) or 'autodiff (why)'
+   * (double backpropagation, where a layer has no R-op rule). The two agree to about 1e-7.
+   */
+  products?: string;
   /** Loss of the model on the analyzed examples. */
   lossValue: number;
   scopes: ScopeReport[];

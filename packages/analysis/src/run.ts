@@ -9,7 +9,7 @@ import { threadBudget, type MemoryBudget } from './budget.js';
 import type { TaskResult } from './execute.js';
 import { LocalExecutor, ThreadExecutor, type Executor } from './executors.js';
 import { plan as makePlan, type Plan } from './plan.js';
-import { prepare } from './prepare.js';
+import { prepare, productsLabel } from './prepare.js';
 import type { Report } from './report.js';
 import type { AnalysisSpec } from './spec.js';
 import { TaskQueue, type Progress } from './scheduler.js';
@@ -45,7 +45,7 @@ export async function runAnalysis(spec: AnalysisSpec, opts: RunOptions = {}): Pr
       scopes: planned.scopes.length,
       params: main.model.paramCount,
       examples: main.data.shape[0],
-      products: main.engine.productMethod === 'rop' ? 'R-op' : `autodiff (${main.engine.autodiffReason ?? ''})`,
+      products: productsLabel(main.engine),
     });
     if (workers === 1) executors.push(new LocalExecutor(main, spec));
     else {
@@ -64,6 +64,7 @@ export async function runAnalysis(spec: AnalysisSpec, opts: RunOptions = {}): Pr
       model: { spec: spec.model, name: main.model.name, params: main.model.paramCount, inputShape: main.model.inputShape },
       data: { spec: spec.data, description: main.data.description, examples: main.data.shape[0] },
       backend: main.backend,
+      products: productsLabel(main.engine),
       lossValue,
       workers,
       seconds: (performance.now() - t0) / 1000,

@@ -115,6 +115,7 @@ test('numbers do not change with the number of worker threads (tiny-cnn, Gauss-N
   const one = await runAnalysis(spec, { backend: 'cpu', workers: 1 });
   const three = await runAnalysis(spec, { backend: 'cpu', workers: 3 });
   assert.equal(three.totals.workers, 3);
+  assert.equal(one.products, 'R-op');
   assert.deepEqual(numbers(three).map(strip), numbers(one).map(strip));
   assert.deepEqual(
     one.scopes[0].operators.map((o) => o.operator),

@@ -26,15 +26,18 @@ function hessctl(args: string[], env: NodeJS.ProcessEnv = {}) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Pids of live processes of a cluster, found by its NATS port (in nats-server's arguments, in the services' environment). */
-function processesOf(natsPort: number): number[] {
+/**
+ * Pids of live processes of a cluster: nats-server by its store DIR/nats in its arguments (its port
+ * is not there when it picked it: -p -1), the services by the NATS URL in their environment.
+ */
+function processesOf(natsPort: number, dir: string): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || !isAlive(Number(d))) continue;
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
       const env = readFileSync(`/proc/${d}/environ`, 'utf8').split('\0');
-      if ((cmd[0].endsWith('nats-server') && cmd.includes(String(natsPort))) || env.includes(`HESSIAN_NATS_URL=nats://127.0.0.1:${natsPort}`)) out.push(Number(d));
+      if ((cmd[0].endsWith('nats-server') && cmd.includes(join(dir, 'nats'))) || env.includes(`HESSIAN_NATS_URL=nats://127.0.0.1:${natsPort}`)) out.push(Number(d));
     } catch {
       /* gone, or not ours to read */
     }
@@ -66,7 +69,7 @@ describe('cluster up on a reused --dir', { skip }, () => {
     assert.match(up.stderr, /within 1 s|sees 0 of 1/);
     assert.match(up.stderr, /^hessctl: /, 'no blank line before the sentence');
     const ports = JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')) as { nats: number };
-    assert.deepEqual(processesOf(ports.nats), [], 'no process of the failed start is left');
+    assert.deepEqual(processesOf(ports.nats, dir), [], 'no process of the failed start is left');
     assert.ok(!existsSync(join(dir, 'cluster.json')));
   });
 
@@ -76,6 +79,7 @@ describe('cluster up on a reused --dir', { skip }, () => {
     assert.equal(up.code, 0, up.stderr);
     first = JSON.parse(up.stdout) as ClusterRecord;
     const coord = first.processes.find((p) => p.role === 'coordinator')!;
+    assert.deepEqual(processesOf(Number(new URL(first.natsUrl).port), dir).sort(), first.processes.map((p) => p.pid).sort(), 'processesOf finds them all');
     assert.equal(first.server, `127.0.0.1:${coord.grpcPort}`);
     const st = hessctl(['cluster', 'status', '--dir', dir]);
     assert.equal(st.code, 0, st.stdout + st.stderr);
@@ -104,6 +108,6 @@ describe('cluster up on a reused --dir', { skip }, () => {
     assert.ok((w2.logOffset ?? 0) > 0);
     const down = hessctl(['cluster', 'down', '--dir', dir, '--grace', '5']);
     assert.equal(down.code, 0, down.stderr);
-    assert.deepEqual(processesOf(Number(new URL(second.natsUrl).port)), []);
+    assert.deepEqual(processesOf(Number(new URL(second.natsUrl).port), dir), []);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { UserError } from '@hessian/linalg';
 import type * as tf from '@tensorflow/tfjs-core';
-import { factorBlock, factorDiagonal, factorVerdicts, type BlockVerdict } from './factor-pass.js';
+import { factorBlock, factorDiagonal, factorVerdicts, type BlockVerdict, type PassCheck } from './factor-pass.js';
 import type { HessianEngine, OperatorKind, Scope } from './hessian.js';
 
 export interface ScopeVerdict {
@@ -61,11 +61,12 @@ export class ExactCurvature {
   }
 
   /** The diagonal of the scope's operator, one value per parameter of the scope (tensor order). */
-  async diagonal(scope: Scope, kind: OperatorKind = 'hessian'): Promise<Float64Array> {
+  async diagonal(scope: Scope, kind: OperatorKind = 'hessian', check?: PassCheck): Promise<Float64Array> {
     this.check(kind, scope, 'diagonal');
     const params = this.engine.model.paramTensors();
     if (!this.diag || this.diag.from.length !== params.length || this.diag.from.some((t, i) => t !== params[i])) {
-      const r = await factorDiagonal(this.engine);
+      // stopped by `check`: nothing is cached, the next call runs the pass again
+      const r = await factorDiagonal(this.engine, check);
       this.diag = { values: r.diagonal, from: params.slice(), passes: r.passes };
       this.passes += r.passes;
     }
@@ -80,10 +81,10 @@ export class ExactCurvature {
   }
 
   /** The dense block of a layer scope's operator (row-major, float64), from one pass. */
-  async block(kind: OperatorKind, scope: Scope): Promise<Float64Array> {
+  async block(kind: OperatorKind, scope: Scope, check?: PassCheck): Promise<Float64Array> {
     if (scope.kind !== 'group') throw new UserError('A dense block by backpropagation is built per layer; the full network has cross-layer terms the pass does not form.');
     this.check(kind, scope, 'block');
-    const r = await factorBlock(this.engine, scope.group, scope.convention);
+    const r = await factorBlock(this.engine, scope.group, scope.convention, check);
     this.passes += r.passes;
     return r.block;
   }

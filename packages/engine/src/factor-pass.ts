@@ -109,8 +109,14 @@ interface PassHooks {
   onChunkEnd?(rows: Map<string, tf.Tensor3D>): void;
 }
 
+/**
+ * A caller's stop check, called before each backward pass (a worker's cancel flag): it stops
+ * the pass by throwing, and the pass frees what it holds on the way out.
+ */
+export type PassCheck = () => void;
+
 /** Runs the pass over the engine's chunks; returns the number of backward passes. */
-function runPass(engine: HessianEngine, setup: Setup, hooks: PassHooks): number {
+function runPass(engine: HessianEngine, setup: Setup, hooks: PassHooks, check?: PassCheck): number {
   const { program, rules } = setup;
   const params = engine.model.paramTensors();
   const classes = engine.model.outputSize;
@@ -131,6 +137,7 @@ function runPass(engine: HessianEngine, setup: Setup, hooks: PassHooks): number 
     });
     try {
       for (let c = 0; c < classes; c++) {
+        check?.();
         tf.tidy(() => {
           const s = factorColumn(engine, logits, c);
           const names = hooks.layers;
@@ -170,7 +177,7 @@ function runPass(engine: HessianEngine, setup: Setup, hooks: PassHooks): number 
  * The Gauss-Newton diagonal of every parameter (C backward passes per chunk), with a
  * verdict per layer block saying where it is the Hessian's diagonal.
  */
-export async function factorDiagonal(engine: HessianEngine): Promise<DiagonalResult> {
+export async function factorDiagonal(engine: HessianEngine, check?: PassCheck): Promise<DiagonalResult> {
   const setup = setupOf(engine);
   const model = engine.model;
   const layers = [...setup.rules.keys()];
@@ -181,7 +188,7 @@ export async function factorDiagonal(engine: HessianEngine): Promise<DiagonalRes
     acc.set(i, tf.keep(old ? tf.add(old, t) : tf.clone(t)));
     old?.dispose();
   };
-  const passes = runPass(engine, setup, {
+  const hooks: PassHooks = {
     layers,
     onColumn: (deltas, rows) => {
       for (const name of layers) {
@@ -211,7 +218,14 @@ export async function factorDiagonal(engine: HessianEngine): Promise<DiagonalRes
       tf.dispose([...deltaSq.values()]);
       deltaSq.clear();
     },
-  });
+  };
+  let passes: number;
+  try {
+    passes = runPass(engine, setup, hooks, check);
+  } catch (e) {
+    tf.dispose([...acc.values(), ...deltaSq.values()]);
+    throw e;
+  }
   const diagonal = new Float64Array(model.paramCount);
   for (const [i, t] of acc) {
     diagonal.set(await t.data(), model.params[i].offset);
@@ -224,7 +238,7 @@ export async function factorDiagonal(engine: HessianEngine): Promise<DiagonalRes
  * The dense Gauss-Newton block of one layer group (row-major d x d, float64 sums of
  * float32 products), from the per-example gradients: one pass, no Hessian products.
  */
-export async function factorBlock(engine: HessianEngine, group: string, convention: Convention): Promise<{ block: Float64Array; dim: number; verdict: BlockVerdict; passes: number }> {
+export async function factorBlock(engine: HessianEngine, group: string, convention: Convention, check?: PassCheck): Promise<{ block: Float64Array; dim: number; verdict: BlockVerdict; passes: number }> {
   const setup = setupOf(engine);
   const verdict = setup.verdicts.find((v) => v.group === group);
   const g = engine.model.groups(convention).find((x) => x.name === group);
@@ -234,15 +248,21 @@ export async function factorBlock(engine: HessianEngine, group: string, conventi
   const d = g.size;
   const block = new Float64Array(d * d);
   const parts: tf.Tensor2D[] = [];
-  const passes = runPass(engine, setup, {
-    layers: [group],
-    onColumn: (deltas, rows) => {
-      const input = { rows: rows.get(group) as tf.Tensor3D };
-      const delta = deltas.get(group) as tf.Tensor;
-      const j = tf.concat(g.tensors.map((t) => rule.perExample(t.role, input, delta)), 1) as tf.Tensor2D;
-      parts.push(tf.keep(tf.matMul(j, j, true, false)));
-    },
-  });
+  let passes: number;
+  try {
+    passes = runPass(engine, setup, {
+      layers: [group],
+      onColumn: (deltas, rows) => {
+        const input = { rows: rows.get(group) as tf.Tensor3D };
+        const delta = deltas.get(group) as tf.Tensor;
+        const j = tf.concat(g.tensors.map((t) => rule.perExample(t.role, input, delta)), 1) as tf.Tensor2D;
+        parts.push(tf.keep(tf.matMul(j, j, true, false)));
+      },
+    }, check);
+  } catch (e) {
+    tf.dispose(parts);
+    throw e;
+  }
   for (const p of parts) {
     const data = await p.data();
     for (let i = 0; i < data.length; i++) block[i] += data[i];

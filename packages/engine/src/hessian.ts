@@ -354,16 +354,20 @@ export class HessianEngine {
     return this.exact().verdict(scope);
   }
 
-  /** Exact diagonal of a scope's operator by backpropagation (exact-curvature.ts); a UserError where it is not exact. */
-  hessianDiagonal(scope: Scope, kind: OperatorKind = 'hessian'): Promise<Float64Array> {
+  /**
+   * Exact diagonal of a scope's operator by backpropagation (exact-curvature.ts); a UserError
+   * where it is not exact. `check` runs before each of the pass's backward passes and stops it by
+   * throwing (a worker's cancel flag).
+   */
+  hessianDiagonal(scope: Scope, kind: OperatorKind = 'hessian', check?: () => void): Promise<Float64Array> {
     this.scopeTensors(scope);
-    return this.exact().diagonal(scope, kind);
+    return this.exact().diagonal(scope, kind, check);
   }
 
-  /** Exact dense block of a layer scope's operator by backpropagation; a UserError where it is not exact. */
-  denseBlock(kind: OperatorKind, scope: Scope): Promise<Float64Array> {
+  /** Exact dense block of a layer scope's operator by backpropagation; a UserError where it is not exact. `check` as for hessianDiagonal. */
+  denseBlock(kind: OperatorKind, scope: Scope, check?: () => void): Promise<Float64Array> {
     this.scopeTensors(scope);
-    return this.exact().block(kind, scope);
+    return this.exact().block(kind, scope, check);
   }
 
   /** Backward passes of the factor pass taken so far (C per batch chunk and pass). */

@@ -144,3 +144,36 @@ test('a smooth activation inside: verdict not exact where H_ll != G_ll, and the 
   engine.dispose();
   model.dispose();
 });
+
+test('a stop check halts the pass between backward passes, frees its tensors and caches nothing; the next call gives the full diagonal', async () => {
+  const model = await loadModel('zoo:tiny-cnn', { seed: 3 });
+  const batch = randomBatch(model, 6, 11);
+  const engine = new HessianEngine(model, batch, { batchSize: 4 });
+  const full = { kind: 'full' as const };
+  const reference = (await factorDiagonal(engine)).diagonal;
+  const before = tf.memory().numTensors;
+  class Stop extends Error {}
+  // two chunks of C columns: stopped inside the first chunk's columns, then inside the second's
+  for (const at of [2, model.outputSize + 1]) {
+    let calls = 0;
+    const check = (): void => {
+      if (++calls === at) throw new Stop();
+    };
+    await assert.rejects(engine.hessianDiagonal(full, 'hessian', check), Stop);
+    assert.equal(calls, at);
+    assert.equal(tf.memory().numTensors, before, `stopped at pass ${at}: every tensor freed`);
+  }
+  const group = { kind: 'group' as const, group: model.groups('layer')[0].name, convention: 'layer' as const };
+  let blockCalls = 0;
+  await assert.rejects(
+    engine.denseBlock('hessian', group, () => {
+      if (++blockCalls === 2) throw new Stop();
+    }),
+    Stop,
+  );
+  assert.equal(tf.memory().numTensors, before, 'a stopped block pass frees its parts');
+  // nothing half-done was cached: the diagonal is the whole one, and a check that never fires changes nothing
+  assert.deepEqual(await engine.hessianDiagonal(full, 'hessian', () => {}), reference);
+  engine.dispose();
+  model.dispose();
+});

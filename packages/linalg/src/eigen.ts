@@ -12,7 +12,7 @@ import { LanczosProcess, type BasisStorage } from './lanczos.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
 import { tridiagonalEigen } from './tridiag.js';
-import { axpy, combineBasis, dot, norm, normalize, orthogonalizeAgainst, toFloat32, toFloat64 } from './vector.js';
+import { axpy, combineBasis, dot, norm, normalize, orthogonalizeAgainst, toFloat32, toFloat64, type BasisVector } from './vector.js';
 
 export interface TopEigenResult {
   method: 'lanczos' | 'power';
@@ -112,25 +112,48 @@ export async function topEigenvalues(op: LinearOperator, opts: TopEigenOptions):
     if (proc.stalled && !proc.restart(rng.fork(`restart/${m}`))) break;
   }
 
-  // Ritz vectors x_i = Q s_i and their true residuals.
   const m = proc.steps;
-  const t = tridiagonalEigen(proc.alpha, proc.beta.slice(0, m - 1), { vectors: true });
-  const chosen = pick(t.values, k, which);
-  if (estimates.length !== chosen.length) {
-    const betaM = proc.beta[m - 1];
-    estimates = chosen.map((i) => Math.abs(betaM * t.lastComponents[i]));
-  }
+  const top = await ritzTopK(op, proc.basis, proc.alpha, proc.beta.slice(0, m - 1), proc.beta[m - 1], { k, tol, which, returnVectors });
+  const result: TopEigenResult = { ...top, converged, matvecs: proc.matvecs + top.matvecs, iterations: m };
+  if (estimates.length === top.residualEstimates!.length) result.residualEstimates = estimates;
+  return result;
+}
+
+/**
+ * The top-k Ritz pairs of a finished Lanczos run (basis Q_m, tridiagonal alpha, beta and the
+ * last beta_m): the Ritz values, the cheap estimates |beta_m s_last,i| and whether they met
+ * `tol` relative to |theta_i|, and the Ritz vectors x_i = Q s_i (one blocked sweep over the
+ * basis) with their true residuals ||A x_i - theta_i x_i|| (k products, counted in `matvecs`).
+ * Shared by topEigenvalues and SLQ runs that also report the top of the spectrum (slq.ts): a
+ * semi-orthogonal basis (partial reorthogonalization) gives the Ritz values of full
+ * reorthogonalization (Simon 1984), and the true residual checks each vector whatever the basis.
+ */
+export async function ritzTopK(
+  op: LinearOperator,
+  basis: readonly BasisVector[],
+  alpha: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  lastBeta: number,
+  opts: { k: number; tol: number; which?: EigenWhich; returnVectors?: boolean },
+): Promise<TopEigenResult> {
+  const { tol, which = 'largest-algebraic', returnVectors = false } = opts;
+  const n = op.dim;
+  const t = tridiagonalEigen(alpha, beta, { vectors: true });
+  const chosen = pick(t.values, Math.min(opts.k, t.values.length), which);
+  const estimates = chosen.map((i) => Math.abs(lastBeta * t.lastComponents[i]));
+  // Floor on |theta| so a zero eigenvalue among the top k cannot block convergence forever.
+  const floor = 1e-12 * Math.max(...Array.from(t.values, Math.abs));
+  const converged = chosen.length === opts.k && chosen.every((i, c) => estimates[c] <= tol * Math.max(Math.abs(t.values[i]), floor));
   const eigenvalues: number[] = [];
   const residuals: number[] = [];
   const eigenvectors: Float32Array[] = [];
-  let matvecs = proc.matvecs;
+  let matvecs = 0;
   // All k Ritz vectors in one blocked sweep over the basis.
-  const ritz = combineBasis(proc.basis, chosen.map((i) => t.vectors![i]), n);
+  const ritz = combineBasis(basis, chosen.map((i) => t.vectors![i]), n);
   for (let c = 0; c < chosen.length; c++) {
-    const i = chosen[c];
     const x = ritz[c];
     normalize(x);
-    const theta = t.values[i];
+    const theta = t.values[chosen[c]];
     const x32 = toFloat32(x);
     const ax = toFloat64(await op.matvec(x32));
     matvecs++;
@@ -139,15 +162,7 @@ export async function topEigenvalues(op: LinearOperator, opts: TopEigenOptions):
     residuals.push(norm(ax));
     if (returnVectors) eigenvectors.push(x32);
   }
-  const result: TopEigenResult = {
-    method: 'lanczos',
-    eigenvalues,
-    residuals,
-    converged,
-    matvecs,
-    iterations: m,
-    residualEstimates: estimates,
-  };
+  const result: TopEigenResult = { method: 'lanczos', eigenvalues, residuals, converged, matvecs, iterations: alpha.length, residualEstimates: estimates };
   if (returnVectors) result.eigenvectors = eigenvectors;
   return result;
 }

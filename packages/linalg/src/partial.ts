@@ -13,8 +13,11 @@
  *
  * with a rounding term theta_{jk} = eps (beta_k + beta_j) of the recurrence's sign (an upper
  * estimate). When max_k |omega_{j+1,k}| exceeds sqrt(eps), the new vector is orthogonalized
- * against the whole basis, and so is the next one (q_j has lost orthogonality too), and the
- * estimates are reset to eps. The basis then stays semi-orthogonal (|q_i . q_k| <= sqrt(eps)),
+ * against the basis vectors q_k whose estimate is at least eta = eps^(3/4) (PROPACK's choice,
+ * Larsen 1998: the others are eps^(1/4) = 1/32 of the limit or less and take several steps to
+ * reach it; on the Hessians here this skips a quarter to a third of the vectors), and so is the
+ * next one against the same q_k (q_j has lost orthogonality along them too); their estimates
+ * are reset to eps. The basis then stays semi-orthogonal (|q_i . q_k| <= sqrt(eps)),
  * which is enough for T_m to be, up to O(eps ||A||), the projection of A onto an orthonormal
  * basis of the Krylov space (Simon's theorem): the same Ritz values and Gauss quadrature as
  * with full reorthogonalization, at the accuracy of the float32 products. eps defaults to
@@ -26,7 +29,7 @@ import { UserError } from './errors.js';
 import { DEFAULT_BREAKDOWN_TOL, type BasisStorage, type LanczosResult } from './lanczos.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
-import { axpy, dot, normalize, reorthogonalize, scale, toFloat32, toFloat64, type BasisVector } from './vector.js';
+import { axpy, DGKS_ETA, dot, lanczosStep32, normalize, reorthogonalize, scale, scaledFloat32, toFloat32, toFloat64, type BasisVector } from './vector.js';
 
 export const PARTIAL_REORTH_EPS = 2 ** -20;
 
@@ -43,8 +46,10 @@ export interface PartialLanczosOptions {
 }
 
 export interface PartialLanczosResult extends LanczosResult {
-  /** Steps whose new vector was orthogonalized against the whole basis. */
+  /** Steps whose new vector was orthogonalized against older basis vectors (not only the last two). */
   fullReorths: number;
+  /** Basis vectors those steps orthogonalized against, summed (the work: a full reorthogonalization of step j counts j). */
+  reorthVectors: number;
   basis?: BasisVector[];
 }
 
@@ -69,6 +74,9 @@ export async function lanczosPartial(op: LinearOperator, opts: PartialLanczosOpt
   let breakdown = false;
   let forceNext = false;
   let fullReorths = 0;
+  let reorthVectors = 0;
+  const eta = eps ** 0.75;
+  let lastSet: number[] = [];
   const work = new Float64Array(Math.max(64, 2 * m));
   // A float32 basis keeps copies, so the float64 working vector can be one buffer for the whole
   // run (a 235k-parameter run allocated 190 MB of them otherwise; the collector's time showed).
@@ -77,13 +85,28 @@ export async function lanczosPartial(op: LinearOperator, opts: PartialLanczosOpt
     const j = alpha.length;
     const aq = await op.matvec(q instanceof Float32Array ? q : toFloat32(q));
     if (aq.length !== q.length) throw new UserError(`The operator returned a vector of length ${aq.length}, expected ${q.length}.`);
-    const w = w64 ? (w64.set(aq), w64) : toFloat64(aq);
-    const a = dot(q, w);
-    if (!Number.isFinite(a)) throw new UserError('The operator returned non-finite values (NaN or Inf); check the model weights and data.');
-    axpy(-a, q, w);
-    if (j > 0) axpy(-beta[j - 1], basis[j - 1], w);
-    basis.push(q);
-    let b = reorthogonalize(w, j > 0 ? [basis[j - 1], q] : [q], { work }).normAfter;
+    let w: Float64Array;
+    let a: number;
+    let b: number;
+    if (w64 && q instanceof Float32Array) {
+      // float32 basis: the recurrence and the local pass fused (vector.ts lanczosStep32)
+      w = w64;
+      const prevQ = j > 0 ? (basis[j - 1] as Float32Array) : null;
+      const s = lanczosStep32(aq, q, prevQ, j > 0 ? beta[j - 1] : 0, w);
+      a = s.alpha;
+      if (!Number.isFinite(a)) throw new UserError('The operator returned non-finite values (NaN or Inf); check the model weights and data.');
+      basis.push(q);
+      // DGKS: the pass lost digits to cancellation; repeat it as reorthogonalize would
+      b = s.after2 < DGKS_ETA * DGKS_ETA * s.before2 ? reorthogonalize(w, prevQ ? [prevQ, q] : [q], { work }).normAfter : Math.sqrt(s.after2);
+    } else {
+      w = toFloat64(aq);
+      a = dot(q, w);
+      if (!Number.isFinite(a)) throw new UserError('The operator returned non-finite values (NaN or Inf); check the model weights and data.');
+      axpy(-a, q, w);
+      if (j > 0) axpy(-beta[j - 1], basis[j - 1], w);
+      basis.push(q);
+      b = reorthogonalize(w, j > 0 ? [basis[j - 1], q] : [q], { work }).normAfter;
+    }
     alpha.push(a);
     scaleMax = Math.max(scaleMax, Math.abs(a), b);
     if (b <= breakdownTol * scaleMax) {
@@ -102,9 +125,15 @@ export async function lanczosPartial(op: LinearOperator, opts: PartialLanczosOpt
       worst = Math.max(worst, Math.abs(next[k]));
     }
     if (forceNext || worst > limit) {
-      b = reorthogonalize(w, basis, { work }).normAfter;
+      const set: number[] = [];
+      if (forceNext) for (const k of lastSet) set.push(k);
+      else for (let k = 0; k < j - 1; k++) if (Math.abs(next[k]) >= eta) set.push(k);
+      // with the last two again: the pass against the older ones must not undo the local one
+      b = reorthogonalize(w, [...set.map((k) => basis[k]), ...(j > 0 ? [basis[j - 1]] : []), q], { work }).normAfter;
       fullReorths++;
-      for (let k = 0; k < j - 1; k++) next[k] = eps;
+      reorthVectors += set.length;
+      for (const k of set) next[k] = eps;
+      lastSet = set;
       // Simon: the vector before the one that crossed the limit has lost orthogonality too.
       forceNext = !forceNext;
     }
@@ -117,13 +146,16 @@ export async function lanczosPartial(op: LinearOperator, opts: PartialLanczosOpt
       break;
     }
     beta.push(b);
-    scale(w, 1 / b);
-    q = storage === 'float32' ? toFloat32(w) : w;
+    if (storage === 'float32') q = scaledFloat32(w, b);
+    else {
+      scale(w, 1 / b);
+      q = w;
+    }
     prev = cur;
     cur = next;
   }
   const k = alpha.length;
-  const out: PartialLanczosResult = { alpha, beta: beta.slice(0, k - 1), steps: k, matvecs: k, breakdown, lastBeta: beta[k - 1], fullReorths };
+  const out: PartialLanczosResult = { alpha, beta: beta.slice(0, k - 1), steps: k, matvecs: k, breakdown, lastBeta: beta[k - 1], fullReorths, reorthVectors };
   if (opts.keepBasis) out.basis = basis;
   return out;
 }

@@ -11,6 +11,7 @@
 import { UserError } from './errors.js';
 import { lanczosLocal } from './bounded.js';
 import { lanczos, type BasisStorage } from './lanczos.js';
+import { ritzTopK, type TopEigenResult } from './eigen.js';
 import { lanczosPartial } from './partial.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
@@ -27,6 +28,12 @@ export interface SlqRun {
   alpha?: number[];
   beta?: number[];
   breakdown?: boolean;
+  /**
+   * The top-k Ritz pairs of this run's Lanczos process, when asked for (`top`) and the basis was
+   * kept (full or partial reorthogonalization): what a separate top-k Lanczos run would report,
+   * for k more products instead of its own run (eigen.ts `ritzTopK`).
+   */
+  top?: TopEigenResult;
 }
 
 /** Gauss quadrature nodes and weights of a Lanczos tridiagonal (for runs rebuilt from alpha, beta). */
@@ -40,10 +47,12 @@ export function quadratureFromTridiagonal(alpha: ArrayLike<number>, beta: ArrayL
  * `reorth: 'partial'` (the same quadrature from a semi-orthogonal basis, a fraction of the
  * reorthogonalization work; partial.ts) or, with `reorth: 'local'`, against a window of the last
  * vectors only (bounded memory; see bounded.ts for what that costs in accuracy).
+ * `top: { k, tol }` also returns the run's top-k Ritz pairs with their true residuals (k more
+ * products; not with 'local', which keeps no basis to form Ritz vectors from).
  */
 export async function slqRun(
   op: LinearOperator,
-  opts: { steps: number; rng: Rng; distribution?: 'rademacher' | 'gaussian'; basis?: BasisStorage; reorth?: 'full' | 'partial' | 'local'; window?: number },
+  opts: { steps: number; rng: Rng; distribution?: 'rademacher' | 'gaussian'; basis?: BasisStorage; reorth?: 'full' | 'partial' | 'local'; window?: number; top?: { k: number; tol: number } },
 ): Promise<SlqRun> {
   const { steps, rng, distribution = 'rademacher', basis = 'float64', reorth = 'full' } = opts;
   if (distribution !== 'rademacher' && distribution !== 'gaussian') {
@@ -55,10 +64,15 @@ export async function slqRun(
     reorth === 'local'
       ? await lanczosLocal(op, { steps, rng, start, basis, window: opts.window })
       : reorth === 'partial'
-        ? await lanczosPartial(op, { steps, rng, start, basis })
-        : await lanczos(op, { steps, rng, start, basis });
+        ? await lanczosPartial(op, { steps, rng, start, basis, keepBasis: opts.top !== undefined })
+        : await lanczos(op, { steps, rng, start, basis, keepBasis: opts.top !== undefined });
   const { nodes, weights } = quadratureFromTridiagonal(lz.alpha, lz.beta);
-  return { nodes, weights, steps: lz.steps, matvecs: lz.matvecs, alpha: lz.alpha, beta: lz.beta, breakdown: lz.breakdown };
+  const run: SlqRun = { nodes, weights, steps: lz.steps, matvecs: lz.matvecs, alpha: lz.alpha, beta: lz.beta, breakdown: lz.breakdown };
+  if (opts.top && 'basis' in lz && lz.basis) {
+    run.top = await ritzTopK(op, lz.basis, lz.alpha, lz.beta, lz.lastBeta ?? 0, { k: Math.min(opts.top.k, lz.steps), tol: opts.top.tol });
+    run.matvecs += run.top.matvecs;
+  }
+  return run;
 }
 
 export type DensityPreset = 'pyhessian' | 'papyan';

@@ -348,3 +348,67 @@ export function combineBasis(basis: readonly BasisVector[], coeffs: readonly Arr
   }
   return out;
 }
+
+/**
+ * One step of the Lanczos three-term recurrence over a float32 basis, fused into three passes
+ * over n (it was ten: a conversion, a dot, two axpys, a two-vector Gram-Schmidt pass and its
+ * norms): alpha = q . Aq; w = Aq - alpha q - betaPrev qPrev with, in the same pass, the
+ * coefficients of w along qPrev and q; then w -= c_prev qPrev + c q (the local
+ * reorthogonalization's classical Gram-Schmidt pass). Returns alpha and ||w||^2 before and
+ * after that pass (the DGKS test: a caller repeats the pass when it lost digits).
+ */
+export function lanczosStep32(aq: Float32Array, q: Float32Array, qPrev: Float32Array | null, betaPrev: number, w: Float64Array): { alpha: number; before2: number; after2: number } {
+  const n = w.length;
+  if (aq.length !== n || q.length !== n || (qPrev && qPrev.length !== n)) throw new RangeError(`lanczosStep32: lengths differ (${aq.length}, ${q.length}, ${qPrev?.length}, ${n})`);
+  let a0 = 0;
+  let a1 = 0;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    a0 += q[i] * aq[i];
+    a1 += q[i + 1] * aq[i + 1];
+  }
+  if (i < n) a0 += q[i] * aq[i];
+  const alpha = a0 + a1;
+  let cp = 0;
+  let c = 0;
+  let before2 = 0;
+  if (qPrev) {
+    for (let k = 0; k < n; k++) {
+      const x = aq[k] - alpha * q[k] - betaPrev * qPrev[k];
+      w[k] = x;
+      cp += qPrev[k] * x;
+      c += q[k] * x;
+      before2 += x * x;
+    }
+  } else {
+    for (let k = 0; k < n; k++) {
+      const x = aq[k] - alpha * q[k];
+      w[k] = x;
+      c += q[k] * x;
+      before2 += x * x;
+    }
+  }
+  let after2 = 0;
+  if (qPrev) {
+    for (let k = 0; k < n; k++) {
+      const x = w[k] - cp * qPrev[k] - c * q[k];
+      w[k] = x;
+      after2 += x * x;
+    }
+  } else {
+    for (let k = 0; k < n; k++) {
+      const x = w[k] - c * q[k];
+      w[k] = x;
+      after2 += x * x;
+    }
+  }
+  return { alpha, before2, after2 };
+}
+
+/** x / s as a new float32 vector (the next basis vector, in one pass). */
+export function scaledFloat32(x: Float64Array, s: number): Float32Array {
+  const out = new Float32Array(x.length);
+  const inv = 1 / s;
+  for (let i = 0; i < x.length; i++) out[i] = x[i] * inv;
+  return out;
+}

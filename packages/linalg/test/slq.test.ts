@@ -133,3 +133,24 @@ test('quadratureFromTridiagonal rebuilds a run from its coefficients; SLQ is det
   assert.deepEqual(quadratureFromTridiagonal(a.alpha!, a.beta!), { nodes: a.nodes, weights: a.weights });
   assert.deepEqual(smoothDensity([a, c]), smoothDensity([b, c]));
 });
+
+test('SLQ with top: the run\'s top-k Ritz pairs with true residuals, k more products; none from a local run', async () => {
+  const eigs = [40, 25, 17, ...Array.from({ length: 397 }, (_, i) => 3 * Math.sin(i) ** 2)];
+  const op = symmetricWithSpectrum(eigs, new Rng(4));
+  for (const reorth of ['full', 'partial'] as const) {
+    const run = await slqRun(op, { steps: 60, rng: new Rng(5), reorth, basis: 'float32', top: { k: 3, tol: 1e-6 } });
+    const top = run.top!;
+    assert.equal(top.converged, true, reorth);
+    assert.equal(top.iterations, 60);
+    assert.equal(top.matvecs, 3);
+    assert.equal(run.matvecs, 63);
+    top.eigenvalues.forEach((v, i) => assert.ok(Math.abs(v - eigs[i]) <= 1e-5 * eigs[i], `${reorth}: ${v} vs ${eigs[i]}`));
+    for (const r of top.residuals) assert.ok(r <= 1e-4, `${reorth}: residual ${r}`);
+    // the quadrature is the same as without top
+    const plain = await slqRun(op, { steps: 60, rng: new Rng(5), reorth, basis: 'float32' });
+    assert.deepEqual(plain.nodes, run.nodes);
+  }
+  const local = await slqRun(op, { steps: 60, rng: new Rng(5), reorth: 'local', top: { k: 3, tol: 1e-6 } });
+  assert.equal(local.top, undefined);
+  assert.equal(local.matvecs, 60);
+});

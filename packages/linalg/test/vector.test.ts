@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/random.js';
 import {
+  axpy,
   combineBasis,
+  lanczosStep32,
+  scaledFloat32,
   dot,
   GS_TILE,
   normalize,
@@ -94,4 +97,39 @@ test('combineBasis forms sum_j s_j q_j for several coefficient vectors in one sw
   for (let r = 0; r < s.length; r++) {
     for (let i = 0; i < 6; i++) assert.ok(Math.abs(dot(x[r], basis[i]) - (s[r][i] ?? 0)) < 1e-13);
   }
+});
+
+test('lanczosStep32 equals the unfused recurrence (dot, two axpys, one Gram-Schmidt pass against q_prev and q)', () => {
+  const n = 1001;
+  const rng = new Rng(11);
+  const unit = (v: Float32Array): Float32Array => {
+    const s = Math.sqrt(dot(v, v));
+    return Float32Array.from(v, (x) => x / s);
+  };
+  const q = unit(rng.gaussian(n));
+  // orthogonal to q, as consecutive Lanczos vectors are (to float32 rounding)
+  const g = rng.gaussian(n);
+  const gq = dot(g, q);
+  const qPrev = unit(Float32Array.from(g, (x, i) => x - gq * q[i]));
+  const aq = rng.gaussian(n);
+  for (const prev of [qPrev, null]) {
+    const w = new Float64Array(n);
+    const s = lanczosStep32(aq, q, prev, 0.7, w);
+    const ref = Float64Array.from(aq);
+    const a = dot(q, ref);
+    axpy(-a, q, ref);
+    if (prev) axpy(-0.7, prev, ref);
+    const before = dot(ref, ref);
+    const basis = prev ? [prev, q] : [q];
+    const c = basis.map((b) => dot(b, ref));
+    basis.forEach((b, i) => axpy(-c[i], b, ref));
+    assert.ok(Math.abs(s.alpha - a) <= 1e-12 * Math.abs(a), `alpha ${s.alpha} vs ${a}`);
+    assert.ok(Math.abs(s.before2 - before) <= 1e-12 * before);
+    assert.ok(Math.abs(s.after2 - dot(ref, ref)) <= 1e-12 * before);
+    for (let i = 0; i < n; i++) assert.ok(Math.abs(w[i] - ref[i]) <= 1e-12, `w[${i}] ${w[i]} vs ${ref[i]}`);
+    // and the result is orthogonal to both (to the float32 rounding of q_prev . q)
+    for (const b of basis) assert.ok(Math.abs(dot(b, w)) <= 1e-6 * Math.sqrt(before), `${dot(b, w)}`);
+  }
+  const x = Float64Array.from({ length: 5 }, (_, i) => i - 2);
+  assert.deepEqual(Array.from(scaledFloat32(x, 4)), [-0.5, -0.25, 0, 0.25, 0.5]);
 });

@@ -165,6 +165,7 @@ export function renderMarkdown(report: Report, figures: string[]): string {
     ['Loss', `${report.loss} = ${fmtSig(report.lossValue, 4)}`],
     ['Convention', `\`${report.convention}\``],
     ['Backend', `\`${report.backend}\``],
+    ...(report.products ? [['Hessian products', report.products] as [string, string]] : []),
     ['Seed', String(report.spec.seed)],
     ['Totals', `${fmtInt(report.totals.hvps)} HVPs, ${fmtInt(report.totals.tasks)} tasks, ${fmtSeconds(report.totals.seconds)} s, ${fmtInt(report.totals.workers)} worker(s)`],
     ['Created', `${report.createdAt} by ${report.tool.name} ${report.tool.version}`],

@@ -25,6 +25,7 @@ export * from './security.js';
 export * from './internal-auth.js';
 export * from './call-gate.js';
 export * from './registry.js';
+export * from './nats-server.js';
 export type { TrainGradientRequest, TrainGradientRequest__Output } from './gen/hessian/v1/TrainGradientRequest.js';
 export type { TrainGradientReply, TrainGradientReply__Output } from './gen/hessian/v1/TrainGradientReply.js';
 export type { TrainGradientHeader, TrainGradientHeader__Output } from './gen/hessian/v1/TrainGradientHeader.js';

@@ -216,6 +216,7 @@ export class JobRun {
         model: { spec: this.rec.spec.model, name: m.modelName, params: Number(m.modelParams), inputShape: [...m.inputShape] },
         data: { spec: this.rec.spec.data, description: m.dataDescription, examples: m.totalExamples },
         backend: m.backend,
+        products: m.products || undefined,
         lossValue: dataset ? this.dataset.lossValue() : m.lossValue,
         workers: Math.max(1, this.workersUsed.size),
         seconds: (performance.now() - this.t0) / 1000,

@@ -44,6 +44,9 @@ describe('analysis through the cluster equals the embedded run', () => {
       const { report, events } = await runJob(c, BASE);
       assert.deepEqual(numbers(report), numbers(embedded));
       assert.equal(report.lossValue, embedded.lossValue);
+      // the workers' engines say how they computed products, as the embedded run does
+      assert.equal(report.products, 'R-op');
+      assert.equal(report.products, embedded.products);
       assert.equal(report.scope, 'batch');
       const types = new Set(events.map((e) => e.type));
       for (const t of ['queued', 'started', 'progress', 'task-done', 'partial', 'succeeded']) assert.ok(types.has(t), `event ${t} missing`);

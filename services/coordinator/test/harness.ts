@@ -4,9 +4,9 @@
  * Everything started is killed by stop() and, as a last resort, on process exit.
  */
 import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, loadProtos, type CoordinatorClient, type Job__Output, type JobEvent__Output, type SubmitAnalysisRequest } from '@hessian/wire';
+import { CHANNEL_OPTIONS, loadProtos, startNatsServer, type CoordinatorClient, type Job__Output, type JobEvent__Output, type SubmitAnalysisRequest } from '@hessian/wire';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,12 @@ process.on('exit', () => {
   for (const p of everything) if (p.exitCode === null) p.kill('SIGKILL');
 });
 
+/**
+ * A port free now, for what must be told its port before it starts and cannot report the one it
+ * bound: a coordinator's gRPC port kept across its restarts, the NATS URL a coordinator is given
+ * before nats-server exists (health.test.ts), a port nothing listens on. Never for starting
+ * nats-server itself: Nats.start lets nats-server pick.
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -34,23 +40,15 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** nats-server: $HESSIAN_NATS_SERVER, else on PATH, else Debian's /usr/sbin/nats-server (not on a user's PATH). */
-export function natsServerBinary(): string {
-  if (process.env['HESSIAN_NATS_SERVER']) return process.env['HESSIAN_NATS_SERVER'];
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) if (dir && existsSync(path.join(dir, 'nats-server'))) return path.join(dir, 'nats-server');
-  return '/usr/sbin/nats-server';
-}
-
 export class Nats {
   proc: ChildProcess | null = null;
-  /** What nats-server wrote (its refusals: authentication errors, permission violations). */
+  /** What nats-server wrote, over all its starts (its refusals: authentication errors, permission violations). */
   log = '';
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'hessian-nats-'));
   /**
-   * port 0: nats-server picks one (-p -1) at the first start() and keeps it for restarts. A port
-   * found free beforehand can be taken by a parallel test before nats-server binds it; then
-   * nats-server exits and start() says so, instead of waiting on (or connecting to) someone else.
-   * extraArgs: more nats-server flags (e.g. --user u --pass p).
+   * port 0: nats-server picks one at the first start() and keeps it for restarts (startNatsServer
+   * of @hessian/wire: the port from its ports file, never one found free beforehand, which a
+   * parallel test could take first). extraArgs: more nats-server flags (e.g. --user u --pass p).
    */
   constructor(
     public port = 0,
@@ -61,23 +59,10 @@ export class Nats {
     return `nats://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    const portsDir = mkdtempSync(path.join(this.dir, 'ports-'));
-    const p = spawn(natsServerBinary(), ['-js', '-sd', this.dir, '-p', String(this.port || -1), '-a', '127.0.0.1', '--ports_file_dir', portsDir, ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc = p;
-    everything.add(p);
-    p.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-    // nats-server writes its ports file once it listens: the port it bound, not one a test guessed.
-    for (const until = Date.now() + 10_000; ; ) {
-      const file = readdirSync(portsDir).find((f) => f.endsWith(`_${p.pid}.ports`));
-      const urls = file ? (JSON.parse(readFileSync(path.join(portsDir, file), 'utf8')) as { nats?: string[] }).nats : undefined;
-      if (urls?.[0]) {
-        this.port = Number(new URL(urls[0]).port);
-        return;
-      }
-      if (p.exitCode !== null || p.signalCode !== null) throw new Error(`nats-server exited before listening:\n${this.log}`);
-      if (Date.now() > until) throw new Error(`nats-server did not listen within 10 s:\n${this.log}`);
-      await sleep(50);
-    }
+    const s = await startNatsServer({ port: this.port, storeDir: this.dir, extraArgs: this.extraArgs, onOutput: (t) => (this.log += t) });
+    this.proc = s.process;
+    everything.add(s.process);
+    this.port = s.port;
   }
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const p = this.proc;

@@ -8,7 +8,7 @@
  * A thread prepared for training (ThreadInit.training) holds the model and the whole training
  * set instead of a Hessian engine and serves TrainGradient steps only.
  */
-import { calibrateHvp, errorMessage, executeTask, prepare, scopeOf, workerMemoryBudget, type ComputeContext, type EngineMemory } from '@hessian/analysis';
+import { calibrateHvp, errorMessage, executeTask, prepare, productsLabel, scopeOf, workerMemoryBudget, type ComputeContext, type EngineMemory } from '@hessian/analysis';
 import { HessianEngine, initBackend, loadModel, modelNeedsConv, sliceBatch, type Batch, type Dataset, type Model, type OperatorKind, type ParamGroup } from '@hessian/engine';
 import { Augmenter, BlockCache, htrTerm, loadTrainingData, shardGradient } from '@hessian/training';
 import { UserError, type LinearOperator } from '@hessian/linalg';
@@ -105,6 +105,9 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
   let done = 0;
   let last = 0;
   const stopped = () => Atomics.load(m.flag, 0) !== 0;
+  const check = (): void => {
+    if (stopped()) throw new Stopped();
+  };
   const wrapped: ComputeContext = {
     operator: (kind, scope): LinearOperator => {
       // Checked between micro-batches too: a product over many examples stops within one of them.
@@ -130,9 +133,10 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
       };
     },
     scopeOffsets: (s) => hessianEngine().scopeOffsets(s),
-    // Exact curvature by backpropagation (one pass, no products to cancel between).
-    hessianDiagonal: (s, k) => hessianEngine().hessianDiagonal(s, k),
-    denseBlock: (k, s) => hessianEngine().denseBlock(k, s),
+    // Exact curvature by backpropagation: one pass of C backward passes per micro-batch, the flag
+    // checked before each (a big model's pass takes minutes; a cancel must not wait for it).
+    hessianDiagonal: (s, k) => hessianEngine().hessianDiagonal(s, k, check),
+    denseBlock: (k, s) => hessianEngine().denseBlock(k, s, check),
     curvatureVerdict: (s) => hessianEngine().curvatureVerdict(s),
   };
   try {
@@ -212,5 +216,6 @@ send({
     memoryBudgetSource: memory?.budget.source ?? workerMemoryBudget().source,
     engineBytes: memory?.engineBytes ?? 0,
     hvpSeconds: maybeEngine && batch && process.env['HESSIAN_CALIBRATE'] !== '0' ? await calibrateHvp(model, batch, spec.batchSize, spec.loss) : 0,
+    products: maybeEngine ? productsLabel(maybeEngine) : '',
   },
 });

@@ -29,6 +29,8 @@ export interface EngineInfo {
   engineBytes: number;
   /** Seconds of one full-network HVP over this engine's examples (0: not measured). */
   hvpSeconds: number;
+  /** How the engine computes Hessian products (analysis productsLabel); '' in a training thread. */
+  products: string;
 }
 
 export type ToThread =

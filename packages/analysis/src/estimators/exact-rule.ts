@@ -124,7 +124,7 @@ export function describeMethods(spec: AnalysisSpec, scope: PlannedScope, operato
   const d = exactDecision(spec, scope, operator);
   const out: NonNullable<OperatorReport['methods']> = {};
   const because = (method: string) => (method === 'exact' ? d.why : `${d.why}; ${method}`);
-  if (rep.top) out.top = { method: rep.top.method, why: because(rep.top.method) };
+  if (rep.top) out.top = { method: rep.top.method, why: because(rep.top.from === 'slq' ? `lanczos: the top Ritz values of the first SLQ run (${rep.top.iterations} steps), converged to the tolerance; ${rep.top.hvps} more products for their residuals` : rep.top.method) };
   if (rep.trace) out.trace = { method: rep.trace.method, why: rep.trace.why ?? because(rep.trace.method) };
   if (rep.density) {
     const m = rep.density.method ?? 'slq';

@@ -6,7 +6,7 @@
  */
 import { UserError } from '@hessian/linalg';
 
-export type FieldRule =
+export type FieldRule = (
   /** a whole number in [min, max] */
   | { int: readonly [number, number] }
   /** a finite number > 0 */
@@ -16,7 +16,11 @@ export type FieldRule =
   /** one of these strings */
   | { oneOf: readonly string[] }
   /** a list of non-empty strings */
-  | { names: true };
+  | { names: true }
+) & {
+  /** the field may be absent (a task that does not use it leaves it out) */
+  readonly optional?: true;
+};
 
 export type FieldRules = Readonly<Record<string, FieldRule>>;
 
@@ -29,6 +33,7 @@ export function checkFields(where: string, o: Record<string, unknown>, rules: Fi
   for (const k of Object.keys(o)) if (!(k in rules) && !also.includes(k)) bad(where, `field "${k}"`, 'is not part of this task');
   for (const [field, rule] of Object.entries(rules)) {
     const v = o[field];
+    if (v === undefined && rule.optional) continue;
     if ('int' in rule) {
       const [min, max] = rule.int;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(where, field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);

@@ -5,12 +5,21 @@
  * converge to the extreme eigenvalues first. It stops once each of the top k Ritz pairs has a
  * relative residual ||A x - theta x|| / |theta| below `tol`, or after `maxIter` steps. One
  * task per scope and operator; every value carries its true residual (one product each).
+ *
+ * Where the scope also has an SLQ density (`topFromSlq`), its first run reports the top-k from
+ * its own Lanczos process for k products; the task here is then planned last in the job
+ * (planJob) as a fallback, skipped once that run's top-k has converged, and run only where it
+ * has not. The report takes the SLQ run's values whenever they converged, whichever finished
+ * first, so it does not depend on the number of workers or the order tasks ran in.
  */
 import { topEigenvalues } from '@hessian/linalg';
 import { lanczosModeFor, modeNote } from '../budget.js';
-import type { EigenReport } from '../report.js';
-import type { Estimator, ResultBase, TaskBase } from './types.js';
+import type { EigenReport, OperatorName } from '../report.js';
+import type { Draft, Estimator, ResultBase, ScopeView, TaskBase } from './types.js';
 import { exactDecision } from './exact-rule.js';
+import { firstRunId, topFromSlq, type SlqDensityResult, type SlqTop } from './slq-density.js';
+import type { PlannedScope } from '../scope.js';
+import type { AnalysisSpec } from '../spec.js';
 
 export interface TopKTask<K extends string, M extends 'lanczos' | 'power'> extends TaskBase {
   kind: K;
@@ -44,22 +53,46 @@ export function topPartial(r: TopKResult<string, 'lanczos' | 'power'> | undefine
   return r ? { top: { values: r.eigenvalues, residuals: r.residuals } } : null;
 }
 
+function task(spec: AnalysisSpec, scope: PlannedScope, operator: OperatorName): Draft<LanczosTopKTask> {
+  const t = spec.topK!;
+  const k = Math.min(t.k, scope.params);
+  return { id: `${scope.name}/${operator}/top-k`, kind: 'lanczos-top-k', scope: scope.name, operator, k, method: 'lanczos', tol: t.tol, maxIter: t.maxIter, cost: Math.min(t.maxIter, scope.params) + t.k };
+}
+
+const planned = (spec: AnalysisSpec, scope: PlannedScope, operator: OperatorName): boolean =>
+  spec.topK?.method === 'lanczos' && !exactDecision(spec, scope, operator).exact;
+
+/** The top-k the scope's first SLQ run reported, when it did. */
+function fromSlq(view: ScopeView<LanczosTopKTask, LanczosTopKResult>): SlqTop | undefined {
+  const r = view.anyResult(firstRunId(view.scope.name, view.operator));
+  return r?.kind === 'slq-density' ? (r as SlqDensityResult).top : undefined;
+}
+
+const slqReport = (s: SlqTop): { top: EigenReport } => ({
+  top: { method: 'lanczos', from: 'slq', values: s.eigenvalues, residuals: s.residuals, converged: s.converged, iterations: s.iterations, hvps: s.hvps },
+});
+
 export const lanczosTopK: Estimator<LanczosTopKTask, LanczosTopKResult, { quantity: 'topK'; name: 'lanczos' }> = {
   name: 'lanczos-top-k',
   method: { quantity: 'topK', name: 'lanczos' },
   fields: { k: { int: [1, 1000] }, method: { oneOf: ['lanczos'] }, tol: { positive: true }, maxIter: { int: [1, 100000] } },
   planScope(spec, scope, ctx) {
-    const t = spec.topK;
-    if (!t || t.method !== 'lanczos' || exactDecision(spec, scope, ctx.operator).exact) return [];
-    const k = Math.min(t.k, scope.params);
-    return [{ id: `${scope.name}/${ctx.operator}/top-k`, kind: 'lanczos-top-k', scope: scope.name, operator: ctx.operator, k, method: 'lanczos', tol: t.tol, maxIter: t.maxIter, cost: Math.min(t.maxIter, scope.params) + t.k }];
+    return planned(spec, scope, ctx.operator) && !topFromSlq(spec, scope, ctx.operator) ? [task(spec, scope, ctx.operator)] : [];
   },
+  planJob(spec, ctx) {
+    // The fallbacks of scopes whose first SLQ run reports the top-k: last, so that run is done first.
+    return ctx.scopes.flatMap((scope) => ctx.operators.flatMap((op) => (planned(spec, scope, op) && topFromSlq(spec, scope, op) ? [task(spec, scope, op)] : [])));
+  },
+  skippable: (_task, view) => fromSlq(view)?.converged === true,
   async run(task, { op, rng, available, taskId }) {
     // The most accurate basis that fits the memory budget (full float64 unless it does not fit).
     const c = lanczosModeFor('top-k', op.dim, task.maxIter, task.k, available, taskId);
     const r = await topEigenvalues(op, { k: task.k, rng, tol: task.tol, maxSteps: task.maxIter, basis: c.storage, maxBasis: c.maxBasis });
     return { method: 'lanczos', eigenvalues: r.eigenvalues, residuals: r.residuals, converged: r.converged, iterations: r.iterations, ...modeNote(c) };
   },
-  combine: (view) => topReport(view.tasks[0] && view.result(view.tasks[0].id)),
+  combine(view) {
+    const s = fromSlq(view);
+    return s?.converged ? slqReport(s) : topReport(view.tasks[0] && view.result(view.tasks[0].id));
+  },
   partial: (task, view) => topPartial(view.result(task.id)),
 };

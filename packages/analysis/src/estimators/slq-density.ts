@@ -6,11 +6,19 @@
  * of the Ritz vectors); with E[(q . u_j)^2] = 1/n, the average over runs estimates
  * (1/n) sum_j delta(x - lambda_j). One task per run; the runs are merged and smoothed with a
  * Gaussian kernel (preset papyan or pyhessian) on a grid.
+ *
+ * The first run also reports the top-k eigenvalues when the spec asks for Lanczos top-k
+ * (`topFromSlq`): its Lanczos process is the one a top-k run would make (from another random
+ * start), its top Ritz values converge first, and its basis is kept anyway, so the top-k costs
+ * k products (the true residuals) instead of a run of its own (lanczos-top-k.ts uses them, and
+ * runs its own only where they did not reach the tolerance).
  */
 import { mergeRuns, slqRun, smoothDensity, type SlqRun } from '@hessian/linalg';
+import type { PlannedScope } from '../scope.js';
+import type { AnalysisSpec } from '../spec.js';
 import { lanczosModeFor, modeNote } from '../budget.js';
-import type { DensityReport } from '../report.js';
-import type { Estimator, ResultBase, TaskBase } from './types.js';
+import type { DensityReport, OperatorName } from '../report.js';
+import type { Estimator, Fields, ResultBase, TaskBase } from './types.js';
 import { exactDecision } from './exact-rule.js';
 
 export interface SlqDensityTask extends TaskBase {
@@ -18,6 +26,22 @@ export interface SlqDensityTask extends TaskBase {
   /** run number within the scope and operator */
   index: number;
   steps: number;
+  /** Run 0 only, where `topFromSlq` applies: also report this many top eigenvalues ... */
+  topK?: number;
+  /** ... each converged when its Ritz residual estimate is at most topTol x |theta|. */
+  topTol?: number;
+}
+
+/** The top-k eigenvalues of an SLQ run (a top-k Lanczos result's numbers, from the run's own process). */
+export interface SlqTop {
+  eigenvalues: number[];
+  /** true residuals ||A x - theta x|| of the unit Ritz vectors (one product each) */
+  residuals: number[];
+  converged: boolean;
+  /** the run's Lanczos steps */
+  iterations: number;
+  /** products spent on the top-k beyond the run's own steps (the residual checks) */
+  hvps: number;
 }
 
 export interface SlqDensityResult extends ResultBase {
@@ -27,25 +51,52 @@ export interface SlqDensityResult extends ResultBase {
   steps: number;
   /** The Lanczos mode when not the default full/float32 (memory budget), e.g. 'local/float64'. */
   lanczos?: string;
+  /** Run 0 with `topK`: its top-k Ritz pairs (absent where the mode kept no basis: 'local'). */
+  top?: SlqTop;
 }
+
+/**
+ * Where the top-k of a scope comes from its first SLQ run rather than a Lanczos run of its own:
+ * Lanczos top-k and a density both asked, and the run long enough for the top Ritz values to
+ * have converged as a top-k run's would (at least 2k + 20 steps, or the whole space).
+ */
+export function topFromSlq(spec: AnalysisSpec, scope: PlannedScope, _operator: OperatorName): { k: number; tol: number } | null {
+  const t = spec.topK;
+  const d = spec.density;
+  if (!t || t.method !== 'lanczos' || !d || d.runs < 1) return null;
+  const k = Math.min(t.k, scope.params);
+  const steps = Math.min(d.steps, scope.params);
+  return steps >= Math.min(scope.params, 2 * k + 20) ? { k, tol: t.tol } : null;
+}
+
+/** The id of a scope's first SLQ run (the one that may carry the top-k). */
+export const firstRunId = (scope: string, operator: OperatorName): string => `${scope}/${operator}/density/0`;
 
 export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
   name: 'slq-density',
   method: null,
-  fields: { index: { int: [0, 10000] }, steps: { int: [1, 100000] } },
+  fields: { index: { int: [0, 10000] }, steps: { int: [1, 100000] }, topK: { int: [1, 1000], optional: true }, topTol: { positive: true, optional: true } },
   planScope(spec, scope, ctx) {
     const d = spec.density;
     if (!d || exactDecision(spec, scope, ctx.operator).exact) return [];
     const steps = Math.min(d.steps, scope.params);
-    return Array.from({ length: d.runs }, (_, i) => ({ id: `${scope.name}/${ctx.operator}/density/${i}`, kind: 'slq-density' as const, scope: scope.name, operator: ctx.operator, index: i, steps, cost: steps }));
+    const top = topFromSlq(spec, scope, ctx.operator);
+    return Array.from({ length: d.runs }, (_, i) => ({
+      id: `${scope.name}/${ctx.operator}/density/${i}`, kind: 'slq-density' as const, scope: scope.name, operator: ctx.operator, index: i, steps,
+      ...(i === 0 && top ? { topK: top.k, topTol: top.tol, cost: steps + top.k } : { cost: steps }),
+    }));
   },
   async run(task, { op, rng, available, taskId }) {
     // A full basis in float32 unless the memory budget asks for less (budget.ts), kept
     // semi-orthogonal by partial reorthogonalization: the quadrature of full reorthogonalization
     // (linalg's partial.ts) for about half of its sweeps over the basis, each of half the bytes.
-    const c = lanczosModeFor('density', op.dim, task.steps, 0, available, taskId);
-    const r = await slqRun(op, { steps: task.steps, rng, basis: c.storage, reorth: c.mode === 'local' ? 'local' : 'partial', window: c.window });
-    return { nodes: r.nodes, weights: r.weights, steps: r.steps, ...modeNote(c, 'density') };
+    // With a top-k to report, its k float64 Ritz vectors count in the budget too.
+    const c = lanczosModeFor('density', op.dim, task.steps, task.topK ?? 0, available, taskId);
+    const top = task.topK ? { k: task.topK, tol: task.topTol ?? 1e-3 } : undefined;
+    const r = await slqRun(op, { steps: task.steps, rng, basis: c.storage, reorth: c.mode === 'local' ? 'local' : 'partial', window: c.window, top });
+    const out: Fields<SlqDensityResult> = { nodes: r.nodes, weights: r.weights, steps: r.steps, ...modeNote(c, 'density') };
+    if (r.top) out.top = { eigenvalues: r.top.eigenvalues, residuals: r.top.residuals, converged: r.top.converged, iterations: r.top.iterations, hvps: r.top.matvecs };
+    return out;
   },
   combine(view) {
     const d = view.spec.density;
@@ -74,5 +125,9 @@ export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
       hvps,
     };
     return { density };
+  },
+  partial: (task, view) => {
+    const top = view.result(task.id)?.top;
+    return top?.converged ? { top: { values: top.eigenvalues, residuals: top.residuals } } : null;
   },
 };

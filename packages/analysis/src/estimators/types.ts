@@ -96,6 +96,11 @@ export interface ScopeView<T extends TaskBase, R extends ResultBase> {
   readonly jobTasks: readonly T[];
   /** The result of a task when it has finished (undefined otherwise). */
   result(id: string): R | undefined;
+  /**
+   * The result of any estimator's task (undefined until it has finished): for an estimator that
+   * uses what another computed on the way (top-k from the SLQ run's Ritz values).
+   */
+  anyResult(id: string): ResultBase | undefined;
 }
 
 /** Report fields an estimator may fill; merged into the OperatorReport in registry order. */

@@ -92,6 +92,7 @@ export async function runEstimator(e: Estimator<TaskBase, ResultBase>, partial: 
     tasks: tasks.filter((t) => t.scope === name),
     jobTasks: tasks,
     result: (id) => results.get(id),
+    anyResult: (id) => results.get(id),
   });
   return { tasks, results, view, fields: (name) => e.combine(view(name)) };
 }

@@ -1,13 +1,13 @@
 /**
- * The local cluster's processes and record: where the services' mains are, nats-server on
- * PATH, starting detached processes with their logs, reading their "listening" lines, stopping
- * them without ever signalling a reused pid, and DIR/cluster.json.
+ * The local cluster's processes and record: where the services' mains are, starting detached
+ * processes with their logs (nats-server: startNatsServer of @hessian/wire), reading their
+ * "listening" lines, stopping them without ever signalling a reused pid, and DIR/cluster.json.
  */
 import { UserError } from '@hessian/linalg';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../grpc-client.js';
 
@@ -39,21 +39,6 @@ export interface ClusterRecord {
   natsUrl: string;
   backend: string;
   processes: ProcessRecord[];
-}
-
-/** nats-server on PATH, or where Debian puts it (/usr/sbin is not on every user's PATH). */
-export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | null {
-  if (env.HESSIAN_NATS_SERVER) return existsSync(env.HESSIAN_NATS_SERVER) ? env.HESSIAN_NATS_SERVER : null;
-  const dirs = [...(env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin'];
-  for (const d of dirs) {
-    const p = join(d, 'nats-server');
-    try {
-      if (statSync(p).isFile()) return p;
-    } catch {
-      /* not here */
-    }
-  }
-  return null;
 }
 
 function procState(pid: number): string | null {
@@ -119,6 +104,10 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A port free now: only for the coordinator's ports, which it is told (a restart keeps them).
+ * nats-server is never started on one: it picks its own (startNatsServer of @hessian/wire).
+ */
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
@@ -127,17 +116,6 @@ export function freePort(): Promise<number> {
       const port = (s.address() as { port: number }).port;
       s.close(() => res(port));
     });
-  });
-}
-
-export function tcpOpen(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const c = createConnection({ port, host: '127.0.0.1' });
-    c.once('connect', () => {
-      c.destroy();
-      res(true);
-    });
-    c.once('error', () => res(false));
   });
 }
 

@@ -1,6 +1,6 @@
 /** `hessctl cluster up`: nats-server, the coordinator and N workers as background processes, ready when the coordinator lists all N. */
 import { UserError } from '@hessian/linalg';
-import { apiTokensFromEnv } from '@hessian/wire';
+import { apiTokensFromEnv, findNatsServer, natsServerMissing, NatsStartError, startNatsServer, type NatsServer } from '@hessian/wire';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { choice, intFlag, parseFlags, type Command, type Flag, type Values } from '../flags.js';
@@ -8,7 +8,7 @@ import { CoordinatorConnection, type ConnectOptions } from '../grpc-client.js';
 import { BACKENDS } from './analyze.js';
 import { authOptions } from './auth.js';
 import { ensureClusterAuth } from './cluster-auth.js';
-import { COORDINATOR_MAIN, WORKER_MAIN, findNatsServer, freePort, isAlive, isOurs, lastLines, listeningLine, portFree, readRecord, recordPath, spawnDetached, stopProcesses, tcpOpen, waitFor, writeRecord, type ClusterRecord, type ProcessRecord } from './cluster-process.js';
+import { COORDINATOR_MAIN, WORKER_MAIN, freePort, isAlive, isOurs, lastLines, listeningLine, portFree, readRecord, recordPath, spawnDetached, stopProcesses, waitFor, writeRecord, type ClusterRecord, type ProcessRecord } from './cluster-process.js';
 
 export const CLUSTER_HELP_FLAG: Flag = { name: 'help', short: 'h', type: 'boolean', help: 'show this help' };
 export const CLUSTER_DIR_FLAG: Flag = { name: 'dir', type: 'string', arg: 'DIR', default: '.hessian-cluster', help: 'folder of cluster.json (pids and ports), logs/ and the JetStream store nats/' };
@@ -23,7 +23,7 @@ export const clusterUpCommand: Command = {
     { name: 'workers', type: 'string', arg: 'N', default: '2', help: 'worker processes to start' },
     DIR_FLAG,
     { name: 'port', type: 'string', arg: 'P', default: '7070', help: "the coordinator's gRPC port (0: a free port, printed and recorded in cluster.json)" },
-    { name: 'nats-port', type: 'string', arg: 'P', default: '4222', help: "nats-server's client port (0: a free port)" },
+    { name: 'nats-port', type: 'string', arg: 'P', default: '4222', help: "nats-server's client port (0: the one this --dir had, else one nats-server picks)" },
     { name: 'metrics-port', type: 'string', arg: 'P', default: '9464', negative: true, help: "the coordinator's Prometheus /metrics port (0: a free port, -1: off); workers always take free ports" },
     { name: 'backend', type: 'string', arg: 'B', default: 'auto', help: `tfjs backend of the workers: ${BACKENDS.join(' | ')} (sets HESSIAN_BACKEND)` },
     { name: 'capacity', type: 'string', arg: 'N', default: '1', help: 'tasks each worker runs at once (sets HESSIAN_WORKER_CAPACITY)' },
@@ -64,11 +64,58 @@ function readPorts(dir: string): Partial<Ports> {
   }
 }
 
-/** --port 0: the port this --dir had before when it is free, else a free one. Always a concrete port, so a restarted process keeps it. */
+/**
+ * The coordinator's ports with --port 0: the port this --dir had before when it is free, else a free
+ * one. Always a concrete port, so a restarted coordinator keeps it (nats-server picks its own port:
+ * startClusterNats).
+ */
 async function choosePort(asked: number, previous: number | undefined): Promise<number> {
   if (asked !== 0) return asked;
   if (previous && previous > 0 && (await portFree(previous))) return previous;
   return freePort();
+}
+
+function natsPortInUse(port: number): UserError {
+  return new UserError(`--nats-port ${port} is in use (another nats-server?); pick another with --nats-port (0: nats-server picks one) or stop what holds it`, 'FAILED_PRECONDITION');
+}
+
+/**
+ * nats-server with JetStream (store DIR/nats) and the users per role, detached, appending to
+ * DIR/logs/nats.log. --nats-port 0: the port this --dir had before when nats-server can still bind
+ * it, else one nats-server picks (never a port found free first: another process could take it
+ * before nats-server binds it, and the cluster would then reach someone else's server). The record
+ * gets nats-server's pid as soon as it is spawned, so an interrupted start is stopped too.
+ */
+export async function startClusterNats(binary: string, dir: string, asked: number, previous: number | undefined, config: string, rec: ClusterRecord): Promise<NatsServer> {
+  const log = join(dir, 'logs', 'nats.log');
+  const start = (port: number) =>
+    startNatsServer({
+      binary,
+      port,
+      storeDir: join(dir, 'nats'),
+      extraArgs: ['-c', config],
+      logTo: log,
+      detached: true,
+      onSpawn: (pid, logOffset) => {
+        rec.processes = [{ role: 'nats', id: 'nats', pid, marker: 'nats-server', log, logOffset }, ...rec.processes.filter((p) => p.role !== 'nats')];
+        writeRecord(rec);
+      },
+    });
+  try {
+    if (asked !== 0) return await start(asked);
+    if (previous && previous > 0) {
+      try {
+        return await start(previous);
+      } catch (e) {
+        if (!(e instanceof NatsStartError && e.reason === 'port-in-use')) throw e;
+      }
+    }
+    return await start(0);
+  } catch (e) {
+    if (e instanceof NatsStartError && e.reason === 'port-in-use') throw natsPortInUse(asked);
+    if (e instanceof NatsStartError) throw new UserError(`${e.message}; see ${log}`, 'FAILED_PRECONDITION');
+    throw e;
+  }
 }
 
 function portArg(values: Values, name: string, min: number): number {
@@ -89,8 +136,7 @@ export async function clusterUp(argv: string[]): Promise<number> {
   const format = choice(values, 'format', ['text', 'json'] as const) ?? 'text';
 
   const nats = findNatsServer();
-  if (!nats)
-    throw new UserError('nats-server is not installed: apt-get install nats-server (Debian, 2.9 or newer, with JetStream), or set HESSIAN_NATS_SERVER to its path', 'FAILED_PRECONDITION');
+  if (!nats) throw new UserError(natsServerMissing(), 'FAILED_PRECONDITION');
   for (const [what, main] of [
     ['coordinator', COORDINATOR_MAIN],
     ['worker', WORKER_MAIN],
@@ -101,38 +147,35 @@ export async function clusterUp(argv: string[]): Promise<number> {
   if (old && old.processes.some(isOurs))
     throw new UserError(`a cluster is already running from ${dir} (coordinator at ${old.server}); stop it with \`hessctl cluster down --dir ${String(values.dir)}\` or use another --dir`, 'FAILED_PRECONDITION');
 
-  if (askedNats !== 0 && !(await portFree(askedNats)))
-    throw new UserError(`--nats-port ${askedNats} is in use (another nats-server?); pick another with --nats-port (0: a free one) or stop what holds it`, 'FAILED_PRECONDITION');
+  // Checked here to fail before touching --dir; startClusterNats says the same if the port is taken in between.
+  if (askedNats !== 0 && !(await portFree(askedNats))) throw natsPortInUse(askedNats);
   if (askedPort !== 0 && !(await portFree(askedPort)))
     throw new UserError(`--port ${askedPort} is in use (another coordinator?); pick another with --port (0: a free one) or stop it with \`hessctl cluster down\``, 'FAILED_PRECONDITION');
   if (askedMetrics > 0 && !(await portFree(askedMetrics)))
     throw new UserError(`--metrics-port ${askedMetrics} is in use; pick another with --metrics-port (0: a free one, -1: off)`, 'FAILED_PRECONDITION');
   const before = readPorts(dir);
   const port = await choosePort(askedPort, before.grpc);
-  const natsPort = await choosePort(askedNats, before.nats);
   const metricsPort = askedMetrics < 0 ? -1 : await choosePort(askedMetrics, before.metrics);
 
   mkdirSync(join(dir, 'logs'), { recursive: true });
   mkdirSync(join(dir, 'nats'), { recursive: true });
-  writeFileSync(portsPath(dir), JSON.stringify({ grpc: port, nats: natsPort, metrics: metricsPort } satisfies Ports) + '\n');
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
   // NATS with one user per role and the workers' cluster secret, always: internals are never open.
   const auth = ensureClusterAuth(dir);
-  const rec: ClusterRecord = { version: 1, dir, startedAt: new Date().toISOString(), server: `127.0.0.1:${port}`, natsUrl, backend, processes: [] };
+  // natsUrl: known once nats-server listens (it may pick its port).
+  const rec: ClusterRecord = { version: 1, dir, startedAt: new Date().toISOString(), server: `127.0.0.1:${port}`, natsUrl: '', backend, processes: [] };
   const say = (s: string) => format === 'text' && process.stderr.write(s);
   const fail = (msg: string): never => {
     throw new UserError(msg, 'FAILED_PRECONDITION');
   };
 
   try {
-    // nats-server with JetStream, its store in DIR/nats.
-    const natsRec = spawnDetached('nats', 'nats', nats, ['-js', '-sd', join(dir, 'nats'), '-p', String(natsPort), '-a', '127.0.0.1', '-c', auth.natsConfig], join(dir, 'logs', 'nats.log'), process.env, 'nats-server');
-    natsRec.port = natsPort;
-    rec.processes.push(natsRec);
+    const natsServer = await startClusterNats(nats, dir, askedNats, before.nats, auth.natsConfig, rec);
+    const natsUrl = natsServer.url;
+    rec.natsUrl = natsUrl;
+    for (const p of rec.processes) if (p.role === 'nats') p.port = natsServer.port;
     writeRecord(rec);
-    const natsUp = await waitFor(async () => ((await tcpOpen(natsPort)) ? true : null), 10_000, () => isAlive(natsRec.pid));
-    if (natsUp !== true) fail(`nats-server ${natsUp === 'exited' ? 'exited' : 'did not listen within 10 s'} on port ${natsPort}; see ${natsRec.log}: ${lastLines(natsRec)}`);
-    say(`nats-server   pid ${natsRec.pid}  ${natsUrl} (JetStream store ${join(dir, 'nats')}; users per role, credentials in ${auth.dir})\n`);
+    writeFileSync(portsPath(dir), JSON.stringify({ grpc: port, nats: natsServer.port, metrics: metricsPort } satisfies Ports) + '\n');
+    say(`nats-server   pid ${natsServer.pid}  ${natsUrl} (JetStream store ${join(dir, 'nats')}; users per role, credentials in ${auth.dir})\n`);
 
     const base = { ...process.env, HESSIAN_NATS_URL: natsUrl, HESSIAN_LOG_LEVEL: logLevel };
     const coord = spawnDetached('coordinator', 'coordinator', process.execPath, [COORDINATOR_MAIN], join(dir, 'logs', 'coordinator.log'), {
@@ -228,7 +271,7 @@ export async function clusterUp(argv: string[]): Promise<number> {
       "  hessctl submit --model zoo:lenet --data 'fashion-mnist:train[0:256]'      # prints a job id; then: hessctl watch ID",
       '  hessctl workers',
       `  HESSIAN_NATS_USER=trainer HESSIAN_NATS_PASSWORD_FILE=${join(auth.dir, 'trainer.password')} HESSIAN_CLUSTER_SECRET_FILE=${join(auth.dir, 'cluster-secret')} \\`,
-      `    hessctl train --model zoo:lenet --cluster ${natsUrl} --out runs/lenet     # gradients on the workers`,
+      `    hessctl train --model zoo:lenet --cluster ${rec.natsUrl} --out runs/lenet     # gradients on the workers`,
       `  hessctl cluster down${dirArg}`,
       '',
     ].join('\n'),

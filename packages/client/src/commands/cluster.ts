@@ -15,7 +15,8 @@ import { isAlive, isOurs, readRecord, recordPath, stopProcesses, type ProcessRec
 import { table } from './remote-common.js';
 
 export { clusterUpCommand } from './cluster-up.js';
-export { COORDINATOR_MAIN, WORKER_MAIN, REPO_ROOT, findNatsServer, isAlive, isOurs, readRecord, stopProcesses, portFree, freePort, listeningLine, type ClusterRecord, type ProcessRecord } from './cluster-process.js';
+export { findNatsServer } from '@hessian/wire';
+export { COORDINATOR_MAIN, WORKER_MAIN, REPO_ROOT, isAlive, isOurs, readRecord, stopProcesses, portFree, freePort, listeningLine, type ClusterRecord, type ProcessRecord } from './cluster-process.js';
 
 export const clusterDownCommand: Command = {
   name: 'cluster down',

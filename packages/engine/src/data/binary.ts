@@ -15,10 +15,13 @@ export function maybeGunzip(buf: Buffer, name: string): Buffer {
   try {
     return gunzipSync(buf);
   } catch (e) {
-    throw new UserError(
-      `${name} starts like a gzip file but does not decompress (${(e as Error).message}); replace it with an intact copy.`,
-    );
+    throw gunzipError(name, e);
   }
+}
+
+/** The one sentence for a file that starts with the gzip magic but fails to inflate. */
+export function gunzipError(name: string, e: unknown): UserError {
+  return new UserError(`${name} starts like a gzip file but does not decompress (${(e as Error).message}); replace it with an intact copy.`);
 }
 
 /** A fresh, aligned copy of `nbytes` bytes of `buf` from `offset`. */

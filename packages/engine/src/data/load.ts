@@ -26,7 +26,8 @@ export async function loadDataset(spec: string, opts: DataOptions = {}): Promise
   if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
     throw new UserError(`Data seed ${opts.seed} is invalid; give a whole number.`);
   }
-  const src = await openSource(parsed.source, opts);
+  // With a slice end, IDX inputs decode only the examples before it (a prefix of the file).
+  const src = await openSource(parsed.source, opts, parsed.end);
   const name = formatSource(parsed.source);
   const start = parsed.start ?? 0;
   const end = parsed.end ?? src.size;

@@ -71,7 +71,7 @@ async function imagesThenLabels<A, B>(images: Promise<A>, labels: Promise<B>): P
   return [a.value, b.value];
 }
 
-async function openFashionMnist(split: 'train' | 'test', opts: DataOptions): Promise<OpenedSource> {
+async function openFashionMnist(split: 'train' | 'test', opts: DataOptions, end: number | null): Promise<OpenedSource> {
   const root = opts.root ?? process.env.HESSIAN_FASHION_MNIST ?? DEFAULT_FASHION_MNIST_ROOT;
   const prefix = split === 'train' ? 'train' : 't10k';
   const imagesPath = await fashionMnistFile(root, `${prefix}-images-idx3-ubyte`);
@@ -81,7 +81,7 @@ async function openFashionMnist(split: 'train' | 'test', opts: DataOptions): Pro
       `Fashion-MNIST file ${p} was not found; install it with \`apt-get install dataset-fashion-mnist\` or set HESSIAN_FASHION_MNIST (or the root option) to a folder holding ${prefix}-images-idx3-ubyte.gz and ${prefix}-labels-idx1-ubyte.gz.`,
       'NOT_FOUND',
     );
-  const [images, labels] = await imagesThenLabels(readImagesIdx(imagesPath, notFound(imagesPath)), readLabelsIdx(labelsPath, notFound(labelsPath)));
+  const [images, labels] = await imagesThenLabels(readImagesIdx(imagesPath, notFound(imagesPath), end), readLabelsIdx(labelsPath, notFound(labelsPath)));
   return { ...fileSource(images, labels, imagesPath, labelsPath, 10), classNames: FASHION_MNIST_CLASSES };
 }
 
@@ -93,12 +93,12 @@ function userFileNotFound(given: string, abs: string): () => UserError {
     );
 }
 
-async function openFiles(kind: 'idx' | 'npy', imagesGiven: string, labelsGiven: string): Promise<OpenedSource> {
+async function openFiles(kind: 'idx' | 'npy', imagesGiven: string, labelsGiven: string, end: number | null): Promise<OpenedSource> {
   const imagesPath = resolve(imagesGiven);
   const labelsPath = resolve(labelsGiven);
   const [images, labels] =
     kind === 'idx'
-      ? await imagesThenLabels(readImagesIdx(imagesPath, userFileNotFound(imagesGiven, imagesPath)), readLabelsIdx(labelsPath, userFileNotFound(labelsGiven, labelsPath)))
+      ? await imagesThenLabels(readImagesIdx(imagesPath, userFileNotFound(imagesGiven, imagesPath), end), readLabelsIdx(labelsPath, userFileNotFound(labelsGiven, labelsPath)))
       : await imagesThenLabels(readImagesNpy(imagesPath, userFileNotFound(imagesGiven, imagesPath)), readLabelsNpy(labelsPath, userFileNotFound(labelsGiven, labelsPath)));
   return fileSource(images, labels, imagesPath, labelsPath, 1);
 }
@@ -132,14 +132,18 @@ function openSynthetic(n: number, opts: DataOptions): OpenedSource {
   };
 }
 
-export function openSource(src: DataSourceSpec, opts: DataOptions): Promise<OpenedSource> | OpenedSource {
+/**
+ * Opens a source. `end` is the slice's end when the spec has one: IDX inputs then decode only
+ * the examples before it (`fill` serves no others); null opens everything.
+ */
+export function openSource(src: DataSourceSpec, opts: DataOptions, end: number | null = null): Promise<OpenedSource> | OpenedSource {
   switch (src.kind) {
     case 'fashion-mnist':
-      return openFashionMnist(src.split, opts);
+      return openFashionMnist(src.split, opts, end);
     case 'idx':
-      return openFiles('idx', src.images, src.labels);
+      return openFiles('idx', src.images, src.labels, end);
     case 'npy':
-      return openFiles('npy', src.x, src.y);
+      return openFiles('npy', src.x, src.y, end);
     case 'synthetic':
       return openSynthetic(src.n, opts);
   }

@@ -28,6 +28,7 @@ export function prepareHandler(rt: WorkerRuntime): WorkerHandlers['Prepare'] {
           memoryBudgetSource: info.memoryBudgetSource,
           engineBytes: info.engineBytes,
           hvpSeconds: info.hvpSeconds,
+          products: info.products,
         };
       });
     })().then(

@@ -48,6 +48,10 @@ export interface PrepareReply {
    * 0 when not measured (HESSIAN_CALIBRATE=0)
    */
   'hvpSeconds'?: (number | string);
+  /**
+   * how the engine computes Hessian products: "R-op" or "autodiff (why)"; empty for a training engine
+   */
+  'products'?: (string);
 }
 
 export interface PrepareReply__Output {
@@ -96,4 +100,8 @@ export interface PrepareReply__Output {
    * 0 when not measured (HESSIAN_CALIBRATE=0)
    */
   'hvpSeconds': (number);
+  /**
+   * how the engine computes Hessian products: "R-op" or "autodiff (why)"; empty for a training engine
+   */
+  'products': (string);
 }

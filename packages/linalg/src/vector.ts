@@ -360,15 +360,7 @@ export function combineBasis(basis: readonly BasisVector[], coeffs: readonly Arr
 export function lanczosStep32(aq: Float32Array, q: Float32Array, qPrev: Float32Array | null, betaPrev: number, w: Float64Array): { alpha: number; before2: number; after2: number } {
   const n = w.length;
   if (aq.length !== n || q.length !== n || (qPrev && qPrev.length !== n)) throw new RangeError(`lanczosStep32: lengths differ (${aq.length}, ${q.length}, ${qPrev?.length}, ${n})`);
-  let a0 = 0;
-  let a1 = 0;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    a0 += q[i] * aq[i];
-    a1 += q[i + 1] * aq[i + 1];
-  }
-  if (i < n) a0 += q[i] * aq[i];
-  const alpha = a0 + a1;
+  const alpha = dot(q, aq);
   let cp = 0;
   let c = 0;
   let before2 = 0;

@@ -104,25 +104,22 @@ async function trainStep(m: Extract<ToThread, { type: 'train' }>): Promise<void>
 async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
   let done = 0;
   let last = 0;
-  const stopped = () => Atomics.load(m.flag, 0) !== 0;
   const check = (): void => {
-    if (stopped()) throw new Stopped();
+    if (Atomics.load(m.flag, 0) !== 0) throw new Stopped();
   };
   const wrapped: ComputeContext = {
     operator: (kind, scope): LinearOperator => {
       // Checked between micro-batches too: a product over many examples stops within one of them.
-      const op = hessianEngine().operator(kind, scope, () => {
-        if (stopped()) throw new Stopped();
-      });
+      const op = hessianEngine().operator(kind, scope, check);
       return {
         dim: op.dim,
         matvec: async (v: Float32Array) => {
           // Let this thread's other messages (Hvp vectors, other tasks) in between products.
           await new Promise((r) => setImmediate(r));
-          if (stopped()) throw new Stopped();
+          check();
           const r = await op.matvec(v);
           done++;
-          if (stopped()) throw new Stopped();
+          check();
           const now = Date.now();
           if (now - last > 250) {
             last = now;

@@ -99,7 +99,10 @@ describe('a local cluster through hessctl', { skip }, () => {
     assert.equal(get.code, 0, get.stderr);
     assert.match(get.stdout, /dense1/);
 
-    const sub = hessctl(['submit', '--model', 'zoo:lenet', '--data', 'synthetic:64', '--server', server]);
+    // A job that cannot finish before the cancel arrives (100,000 Hutchinson probes, nothing
+    // exact), yet each product is cheap, so the workers stop within milliseconds of the cancel.
+    const sub = hessctl(['submit', '--model', 'zoo:lenet', '--data', 'synthetic:64', '--no-density', '--no-top-k',
+      '--exact-max', '0', '--trace-method', 'hutchinson', '--trace-probes', '100000', '--trace-chunk', '1000', '--server', server]);
     assert.equal(sub.code, 0, sub.stderr);
     const id = sub.stdout.trim();
     const c = hessctl(['cancel', id, '--server', server]);

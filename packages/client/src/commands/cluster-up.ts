@@ -8,7 +8,7 @@ import { CoordinatorConnection, type ConnectOptions } from '../grpc-client.js';
 import { BACKENDS } from './analyze.js';
 import { authOptions } from './auth.js';
 import { ensureClusterAuth } from './cluster-auth.js';
-import { COORDINATOR_MAIN, WORKER_MAIN, freePort, isAlive, isOurs, lastLines, listeningLine, portFree, readRecord, recordPath, spawnDetached, stopProcesses, waitFor, writeRecord, type ClusterRecord, type ProcessRecord } from './cluster-process.js';
+import { COORDINATOR_MAIN, WORKER_MAIN, freePort, isAlive, isOurs, lastLines, listeningLine, ownLog, portFree, readRecord, recordPath, spawnDetached, stopProcesses, waitFor, writeRecord, type ClusterRecord, type ProcessRecord } from './cluster-process.js';
 
 export const CLUSTER_HELP_FLAG: Flag = { name: 'help', short: 'h', type: 'boolean', help: 'show this help' };
 export const CLUSTER_DIR_FLAG: Flag = { name: 'dir', type: 'string', arg: 'DIR', default: '.hessian-cluster', help: 'folder of cluster.json (pids and ports), logs/ and the JetStream store nats/' };
@@ -154,8 +154,8 @@ export async function clusterUp(argv: string[]): Promise<number> {
   if (askedMetrics > 0 && !(await portFree(askedMetrics)))
     throw new UserError(`--metrics-port ${askedMetrics} is in use; pick another with --metrics-port (0: a free one, -1: off)`, 'FAILED_PRECONDITION');
   const before = readPorts(dir);
-  const port = await choosePort(askedPort, before.grpc);
-  const metricsPort = askedMetrics < 0 ? -1 : await choosePort(askedMetrics, before.metrics);
+  let port = await choosePort(askedPort, before.grpc);
+  let metricsPort = askedMetrics < 0 ? -1 : await choosePort(askedMetrics, before.metrics);
 
   mkdirSync(join(dir, 'logs'), { recursive: true });
   mkdirSync(join(dir, 'nats'), { recursive: true });
@@ -174,19 +174,31 @@ export async function clusterUp(argv: string[]): Promise<number> {
     rec.natsUrl = natsUrl;
     for (const p of rec.processes) if (p.role === 'nats') p.port = natsServer.port;
     writeRecord(rec);
-    writeFileSync(portsPath(dir), JSON.stringify({ grpc: port, nats: natsServer.port, metrics: metricsPort } satisfies Ports) + '\n');
     say(`nats-server   pid ${natsServer.pid}  ${natsUrl} (JetStream store ${join(dir, 'nats')}; users per role, credentials in ${auth.dir})\n`);
 
     const base = { ...process.env, HESSIAN_NATS_URL: natsUrl, HESSIAN_LOG_LEVEL: logLevel };
-    const coord = spawnDetached('coordinator', 'coordinator', process.execPath, [COORDINATOR_MAIN], join(dir, 'logs', 'coordinator.log'), {
-      ...base,
-      ...auth.env('coordinator'),
-      HESSIAN_GRPC_PORT: String(port),
-      HESSIAN_METRICS_PORT: String(metricsPort),
-    });
-    rec.processes.push(coord);
-    writeRecord(rec);
-    const cl = await waitFor(() => listeningLine(coord), timeoutMs, () => isAlive(coord.pid));
+    // A port we picked (--port 0 or --metrics-port 0) was free a moment ago but is not reserved:
+    // another program may bind it before the coordinator does. Then pick again, a few times.
+    let coord: ProcessRecord;
+    let cl: Awaited<ReturnType<typeof listeningLine>> | 'exited' | 'timeout';
+    for (let attempt = 1; ; attempt++) {
+      writeFileSync(portsPath(dir), JSON.stringify({ grpc: port, nats: natsServer.port, metrics: metricsPort } satisfies Ports) + '\n');
+      const c = spawnDetached('coordinator', 'coordinator', process.execPath, [COORDINATOR_MAIN], join(dir, 'logs', 'coordinator.log'), {
+        ...base,
+        ...auth.env('coordinator'),
+        HESSIAN_GRPC_PORT: String(port),
+        HESSIAN_METRICS_PORT: String(metricsPort),
+      });
+      coord = c;
+      rec.processes.push(c);
+      writeRecord(rec);
+      cl = await waitFor(() => listeningLine(c), timeoutMs, () => isAlive(c.pid));
+      const raced = cl === 'exited' && attempt < 4 && (askedPort === 0 || askedMetrics === 0) && (ownLog(c) ?? '').includes('EADDRINUSE');
+      if (!raced) break;
+      rec.processes = rec.processes.filter((p) => p !== c);
+      if (askedPort === 0) port = await freePort();
+      if (askedMetrics === 0) metricsPort = await freePort();
+    }
     if (cl === 'exited' || cl === 'timeout')
       return fail(`the coordinator ${cl === 'exited' ? 'exited during start' : `did not report "listening" within ${timeoutMs / 1000} s`}; see ${coord.log}: ${lastLines(coord)}`);
     coord.grpcPort = cl.grpcPort;

@@ -4,7 +4,7 @@
  * the full network's against depth; means over the seeds that got there, ± sample sd.
  */
 import { lineChart, type LineChartSeries } from '@hessian/report';
-import { CONFIG_LABELS, paperRow, type Config } from './protocol.js';
+import { CONFIG_LABELS, modelName, paperRow, type Config } from './protocol.js';
 import type { Results } from './results.js';
 import { mean, sd } from './stats.js';
 
@@ -32,7 +32,7 @@ export function testErrorFigure(R: Results): string {
     if (p) series.push({ label: `${CONFIG_LABELS[c].short} (paper)`, x: [1, last], y: [p.mean, p.mean], color: CONFIG_LABELS[c].color, dash: '6 4', marker: 'none' });
   }
   return lineChart(series, {
-    title: 'LeNet on Fashion-MNIST: test error (mean ± sd over the seeds that reached the epoch)',
+    title: `${modelName(R.settings.model)} on Fashion-MNIST: test error (mean ± sd over the seeds that reached the epoch)`,
     subtitle: 'dashed: the paper’s final test error (authors’ README)',
     xLabel: 'epoch',
     yLabel: 'test error (%)',

@@ -37,6 +37,14 @@ export function paperRow(S: { model: string }, c: Config): { mean: number; sd: n
 
 export type Preset = 'paper' | 'short' | 'quick' | 'depth';
 
+/** The network's name for titles: LeNet for the paper's presets, VGG-11 for the depth one, else the spec. */
+export function modelName(model: string): string {
+  if (/^zoo:lenet/.test(model)) return 'LeNet';
+  const vgg = /^zoo:vgg11(?:\?.*\bwidth=([0-9.]+))?/.exec(model);
+  if (vgg) return vgg[1] && Number(vgg[1]) !== 1 ? `VGG-11 (width x${vgg[1]})` : 'VGG-11';
+  return model;
+}
+
 export interface Settings {
   preset: Preset;
   out: string;

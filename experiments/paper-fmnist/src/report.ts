@@ -4,7 +4,7 @@
  * authors', and the command that regenerates it.
  */
 import { fmtInterval, isMiddleDepth } from './claims.js';
-import { CONFIG_LABELS, paperRow, type Config } from './protocol.js';
+import { CONFIG_LABELS, modelName, paperRow, type Config } from './protocol.js';
 import type { Results, RunRecord } from './results.js';
 import { fmtDur } from './runs.js';
 import { mean, meanInterval, sd } from './stats.js';
@@ -87,12 +87,19 @@ function depthTable(R: Results): string[] {
   return L;
 }
 
+/** Parameters of the model, from any analyzed checkpoint's full-network scope (null before the first sweep). */
+function modelParams(R: Results): number | null {
+  for (const r of R.runs) for (const c of r.sweep) for (const s of c.scopes) if (s.kind === 'full') return s.params;
+  return null;
+}
+
 function settingsTable(R: Results): string[] {
   const S = R.settings;
+  const n = modelParams(R);
   return [
     '| | ours | authors (README and code, LeNet + FashionMNIST) |',
     '|---|---|---|',
-    `| model | \`${S.model}\` (61,706 parameters) | LeNet: conv 6@5x5 valid on 32x32, pool, conv 16@5x5, pool, 120-84-10, ReLU |`,
+    `| model | \`${S.model}\` (${n === null ? 'parameters: known after the first sweep' : `${n.toLocaleString('en-US')} parameters`}) | LeNet: conv 6@5x5 valid on 32x32, pool, conv 16@5x5, pool, 120-84-10, ReLU |`,
     `| data | \`${S.trainData}\` / \`${S.testData}\`; pad ${S.pad}, normalize ${S.normalize}, augment ${S.augment || 'none'} | pad 2 to 32x32, mean-std normalization, random flips, rotations up to 15° |`,
     `| epochs | ${S.epochs} (HTR middle: ${S.epochsMiddle}) | 30 (HTR middle: 40) |`,
     `| batch, lr, momentum | ${S.batchSize}, ${S.lr}, ${S.momentum} | 256, 0.01, (their optimizer’s; not checked) |`,
@@ -109,7 +116,7 @@ export function renderReport(R: Results, figures: string[]): string {
   const S = R.settings;
   const st = R.status;
   const L: string[] = [];
-  L.push(`# LeNet on Fashion-MNIST: the claims of arXiv:2012.03801 tested (preset \`${S.preset}\`)${S.preset === 'quick' ? ' — QUICK smoke run: its numbers mean nothing' : ''}`);
+  L.push(`# ${modelName(S.model)} on Fashion-MNIST: the claims of arXiv:2012.03801 tested (preset \`${S.preset}\`)${S.preset === 'quick' ? ' — QUICK smoke run: its numbers mean nothing' : ''}`);
   L.push('');
   L.push(`Regenerate (resumes training and analysis where they stopped; \`--report-only\` rewrites this file from what \`--work\` holds):`);
   L.push('');
@@ -118,6 +125,8 @@ export function renderReport(R: Results, figures: string[]): string {
   L.push(`HESSIAN_NATIVE_THREADS=1 nice -n 19 ${R.command}`);
   L.push(`${R.command} --report-only`);
   L.push('```');
+  L.push('');
+  L.push('In the background beside other work, start it with `setsid` and lower its autogroup (README.md says how and why).');
   L.push('');
   L.push(
     `**Progress: ${st.complete} of ${st.total} runs complete, ${st.started} started (${st.epochsDone} of ${st.epochsWanted} epochs trained); ${st.sweepsDone} of ${st.sweepsWanted} sweep checkpoints analyzed.** ` +

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { allClaims, closestIsMiddle, falls, htrFlatter, isMiddleDepth, lowerError, middleClosest, type RunResult } from '../src/claims.js';
-import type { Config } from '../src/protocol.js';
+import { modelName, type Config } from '../src/protocol.js';
 import type { CheckpointSummary, ScopeSummary } from '../src/sweeps.js';
 
 const SEEDS = [0, 1, 2, 3, 4];
@@ -80,6 +80,13 @@ describe('ESD and curvature claims', () => {
     assert.ok(Math.abs(v.gap - (0.2 - 0.55)) < 1e-12);
     assert.equal(closestIsMiddle(cp(5, end), 'wasserstein1')!.middle, false);
   });
+  test('modelName names the network of the titles from the --model spec', () => {
+    assert.equal(modelName('zoo:lenet-32'), 'LeNet');
+    assert.equal(modelName('zoo:vgg11?width=0.125&input=32x32x1'), 'VGG-11 (width x0.125)');
+    assert.equal(modelName('zoo:vgg11'), 'VGG-11');
+    assert.equal(modelName('/tmp/m/model.json'), '/tmp/m/model.json');
+  });
+
   test('isMiddleDepth: the middle half of the depth (5 of 9 layers of VGG-11, 3 of 5 of LeNet)', () => {
     assert.equal(Array.from({ length: 9 }, (_, k) => k / 8).filter(isMiddleDepth).length, 5);
     assert.equal([0, 0.25, 0.5, 0.75, 1].filter(isMiddleDepth).length, 3);

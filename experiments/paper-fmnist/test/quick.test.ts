@@ -67,6 +67,8 @@ describe('experiments/paper-fmnist --quick', () => {
     for (const c of results.claims) assert.ok(md.includes(`| **${c.verdict}** | ${c.why} |`), `verdict row of ${c.id}`);
     assert.match(md, /^\| SGD \| 2 of 2 \| \*\*\d+\.\d\d ± \d+\.\d\d\*\* \| \[/m);
     assert.match(md, /5\.43 ± 0\.10/);
+    assert.match(md, /^# LeNet on Fashion-MNIST: /);
+    assert.match(md, /`zoo:lenet-32` \(61,706 parameters\)/);
     assert.doesNotMatch(md, /NaN|undefined/);
     for (const f of ['test-error.svg', 'trace.svg', 'top-eigenvalue.svg', 'esd-distance-vs-depth.svg']) assertSvg(join(out, f));
   });

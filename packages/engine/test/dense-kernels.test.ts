@@ -2,7 +2,7 @@
 // when it selects `native`) against the JavaScript ones and against known spectra.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng, denseKernels, reorthogonalize, setDenseKernels, symmetricEigenvalues, symmetricWithSpectrum } from '@hessian/linalg';
+import { Rng, combineBasis, denseKernels, lanczosStep32, reorthogonalize, scaledFloat32, setDenseKernels, symmetricEigenvalues, symmetricWithSpectrum } from '@hessian/linalg';
 import { initBackend } from '../src/index.js';
 
 let skip: string | false = false;
@@ -79,4 +79,46 @@ test('native Gram-Schmidt sweeps over a float32 basis give the JavaScript sweeps
   if (!denseKernels().project32) return t.skip('the native addon predates its float32 sweeps (npm run build:addon -w @hessian/native)');
   // orthogonal to the stored vectors to their own rounding (float32: orthonormal to ~1e-7)
   checkSweeps((q) => Float32Array.from(q), 6, 1e-6);
+});
+
+test('native float32 Lanczos step, basis rounding and Ritz combinations give the JavaScript results to float64 rounding', { skip }, (t) => {
+  if (!denseKernels().lanczosStep32) return t.skip('the native addon predates its Lanczos step (npm run build:addon -w @hessian/native)');
+  const n = 5003;
+  const rng = new Rng(8);
+  const f32 = (x: ArrayLike<number>) => Float32Array.from(x);
+  const aq = f32(rng.gaussian(n)), q = f32(rng.gaussian(n)), qPrev = f32(rng.gaussian(n));
+  const basis = Array.from({ length: 7 }, () => f32(rng.gaussian(n)));
+  const coeffs = [rng.gaussian(7), rng.gaussian(5)];
+  const x = Float64Array.from(rng.gaussian(n));
+  const run = () => ({
+    withPrev: (() => {
+      const w = new Float64Array(n);
+      return { ...lanczosStep32(aq, q, qPrev, 0.7, w), w };
+    })(),
+    first: (() => {
+      const w = new Float64Array(n);
+      return { ...lanczosStep32(aq, q, null, 0, w), w };
+    })(),
+    scaled: scaledFloat32(x, 3.5),
+    ritz: combineBasis(basis, coeffs, n),
+  });
+  const fast = run();
+  const kernels = denseKernels();
+  setDenseKernels(null);
+  let js: ReturnType<typeof run>;
+  try {
+    js = run();
+  } finally {
+    setDenseKernels(kernels);
+  }
+  const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: native ${a} vs js ${b}`);
+  for (const k of ['withPrev', 'first'] as const) {
+    close(fast[k].alpha, js[k].alpha, `${k} alpha`);
+    close(fast[k].before2, js[k].before2, `${k} before2`);
+    close(fast[k].after2, js[k].after2, `${k} after2`);
+    for (let i = 0; i < n; i++) close(fast[k].w[i], js[k].w[i], `${k} w[${i}]`);
+  }
+  // the same float64 product rounded once to float32: identical
+  assert.deepEqual(fast.scaled, js.scaled);
+  for (let r = 0; r < coeffs.length; r++) for (let i = 0; i < n; i++) close(fast.ritz[r][i], js.ritz[r][i], `ritz ${r} [${i}]`);
 });

@@ -13,6 +13,10 @@ export interface DenseKernels {
   /** The same two sweeps over a float32 basis, accumulated in float64. */
   project32?(basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array): number;
   subtract32?(basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array): number;
+  /** vector.ts lanczosStep32 (same passes and sums); out = [alpha, before2, after2]. */
+  lanczosStep32?(aq: Float32Array, q: Float32Array, qPrev: Float32Array | null, betaPrev: number, w: Float64Array, out: Float64Array): void;
+  /** out = x * s rounded to float32. */
+  scaleTo32?(x: Float64Array, s: number, out: Float32Array): void;
   /** Every eigenvalue, ascending, of a symmetric n x n row-major matrix (not modified). */
   symmetricEigenvalues?(a: Float64Array, n: number): Float64Array;
 }

@@ -333,6 +333,19 @@ export function orthogonalizeAgainst(w: Float64Array, basis: readonly BasisVecto
  */
 export function combineBasis(basis: readonly BasisVector[], coeffs: readonly ArrayLike<number>[], n: number): Float64Array[] {
   const out = coeffs.map(() => new Float64Array(n));
+  // With native sweeps: x_r -= Q (-s_r), one vectorized sweep per combination (Ritz vectors: a few).
+  const k = denseKernels();
+  const f32 = basis.length > 0 && basis[0] instanceof Float32Array;
+  const sub = f32 ? k.subtract32 : k.subtract64;
+  if (sub && basis.length > 0 && basis.every((q) => q.length === n && q instanceof Float32Array === f32)) {
+    for (let r = 0; r < coeffs.length; r++) {
+      const m = Math.min(coeffs[r].length, basis.length);
+      const c = new Float64Array(m);
+      for (let j = 0; j < m; j++) c[j] = -coeffs[r][j];
+      (sub as (b: readonly BasisVector[], k: number, c: Float64Array, w: Float64Array) => number)(basis, m, c, out[r]);
+    }
+    return out;
+  }
   for (let t0 = 0; t0 < n; t0 += GS_TILE) {
     const t1 = Math.min(n, t0 + GS_TILE);
     for (let r = 0; r < coeffs.length; r++) {
@@ -357,9 +370,16 @@ export function combineBasis(basis: readonly BasisVector[], coeffs: readonly Arr
  * reorthogonalization's classical Gram-Schmidt pass). Returns alpha and ||w||^2 before and
  * after that pass (the DGKS test: a caller repeats the pass when it lost digits).
  */
+const stepOut = new Float64Array(3);
+
 export function lanczosStep32(aq: Float32Array, q: Float32Array, qPrev: Float32Array | null, betaPrev: number, w: Float64Array): { alpha: number; before2: number; after2: number } {
   const n = w.length;
   if (aq.length !== n || q.length !== n || (qPrev && qPrev.length !== n)) throw new RangeError(`lanczosStep32: lengths differ (${aq.length}, ${q.length}, ${qPrev?.length}, ${n})`);
+  const fast = denseKernels().lanczosStep32;
+  if (fast) {
+    fast(aq, q, qPrev, betaPrev, w, stepOut);
+    return { alpha: stepOut[0], before2: stepOut[1], after2: stepOut[2] };
+  }
   const alpha = dot(q, aq);
   let cp = 0;
   let c = 0;
@@ -401,6 +421,11 @@ export function lanczosStep32(aq: Float32Array, q: Float32Array, qPrev: Float32A
 export function scaledFloat32(x: Float64Array, s: number): Float32Array {
   const out = new Float32Array(x.length);
   const inv = 1 / s;
+  const fast = denseKernels().scaleTo32;
+  if (fast) {
+    fast(x, inv, out);
+    return out;
+  }
   for (let i = 0; i < x.length; i++) out[i] = x[i] * inv;
   return out;
 }

@@ -35,6 +35,8 @@ export interface NativeAddon {
   gsSubtract?(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number;
   gsProject32?(basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array): number;
   gsSubtract32?(basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array): number;
+  lanczosStep32?(aq: Float32Array, q: Float32Array, qPrev: Float32Array | null, betaPrev: number, w: Float64Array, out: Float64Array): void;
+  scaleTo32?(x: Float64Array, s: number, out: Float32Array): void;
 }
 
 export interface LoadResult {

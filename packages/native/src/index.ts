@@ -50,11 +50,13 @@ export const denseKernels: {
   subtract64(basis: readonly Float64Array[], k: number, c: Float64Array, w: Float64Array): number;
   project32?(basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array): number;
   subtract32?(basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array): number;
+  lanczosStep32?(aq: Float32Array, q: Float32Array, qPrev: Float32Array | null, betaPrev: number, w: Float64Array, out: Float64Array): void;
+  scaleTo32?(x: Float64Array, s: number, out: Float32Array): void;
   symmetricEigenvalues(a: Float64Array, n: number): Float64Array;
 } | null = (() => {
   const a = loaded.addon;
   if (!a?.symEigvals || !a.gsProject || !a.gsSubtract) return null;
-  const { symEigvals, gsProject, gsSubtract, gsProject32, gsSubtract32 } = a;
+  const { symEigvals, gsProject, gsSubtract, gsProject32, gsSubtract32, lanczosStep32, scaleTo32 } = a;
   return {
     project64: (basis, k, w, c) => gsProject(basis, k, w, c),
     subtract64: (basis, k, c, w) => gsSubtract(basis, k, c, w),
@@ -63,6 +65,13 @@ export const denseKernels: {
       ? {
           project32: (basis: readonly Float32Array[], k: number, w: Float64Array, c: Float64Array) => gsProject32(basis, k, w, c),
           subtract32: (basis: readonly Float32Array[], k: number, c: Float64Array, w: Float64Array) => gsSubtract32(basis, k, c, w),
+        }
+      : {}),
+    // the float32 Lanczos step and the basis vector's rounding: absent from older addons too
+    ...(lanczosStep32 && scaleTo32
+      ? {
+          lanczosStep32: (aq: Float32Array, q: Float32Array, qPrev: Float32Array | null, betaPrev: number, w: Float64Array, out: Float64Array) => lanczosStep32(aq, q, qPrev, betaPrev, w, out),
+          scaleTo32: (x: Float64Array, s: number, out: Float32Array) => scaleTo32(x, s, out),
         }
       : {}),
     symmetricEigenvalues(m, n) {

@@ -208,3 +208,20 @@ test('transpose, addN, select, cast, gather match cpu', { skip }, async () => {
   await assertSame('gather axis 1', () => tf.gather(tf.tensor(a, [4, 6]), tf.tensor1d(idx, 'int32'), 1));
   await assertSame('int32 add falls back', () => tf.add(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32')));
 });
+
+test('softmax is the cpu kernel bit for bit (rows of 1, 10 and 1000, rank 1 to 3, large and -Infinity logits, NaN); its gradient matches', { skip }, async () => {
+  assert.ok(nativeKernelNames.includes('Softmax'));
+  const r = rng(11);
+  const cases: [number[], number, number][] = [[[10], -3, 3], [[256, 10], -20, 20], [[4, 3, 1000], -5, 5], [[7, 1], -1, 1], [[3, 5], 80, 100]];
+  for (const [shape, lo, hi] of cases) {
+    const data = randArray(shape.reduce((a, b) => a * b, 1), r, lo, hi);
+    const { cpu, native } = await onBoth(() => tf.softmax(tf.tensor(data, shape)));
+    assert.deepEqual(Array.from(native[0]), Array.from(cpu[0]), `softmax ${JSON.stringify(shape)}`);
+  }
+  const special = [1, -Infinity, 2, NaN, 0, 0, -Infinity, 3, 88, -88, 1e-30, 5];
+  const { cpu, native } = await onBoth(() => tf.softmax(tf.tensor(special, [3, 4])));
+  assert.deepEqual(Array.from(native[0]), Array.from(cpu[0]), 'softmax with -Infinity and NaN');
+  const g = randArray(24, r, -1, 1);
+  const x = randArray(24, r, -4, 4);
+  await assertSame('softmax gradient', () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.softmax(t), tf.tensor(g, [4, 6]))))(tf.tensor(x, [4, 6])), 1e-6);
+});

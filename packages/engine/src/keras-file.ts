@@ -7,22 +7,28 @@
  * HDF5 is read by h5wasm (the HDF5 library in WebAssembly), zip by fflate. No fixture here
  * comes from Python Keras (none installed): tests write files in these layouts themselves.
  */
-import * as h5wasm from 'h5wasm/node';
+import type * as H5 from 'h5wasm/node';
 import { UserError } from '@hessian/linalg';
 import { checkHdf5Structure, kerasConfigParams, unzipVerified } from './keras-check.js';
 import { compileLayer, type Json } from './layers.js';
 import type { ModelArtifacts } from './model.js';
 import { INPUT, isObj, parseTopology, topoSort } from './topology.js';
 
-type H5File = InstanceType<typeof h5wasm.File>;
+type H5File = InstanceType<typeof H5.File>;
 let counter = 0;
 
+// Loaded on first use: instantiating the HDF5 WebAssembly module costs ~150 ms, which every
+// hessctl command and worker start paid at import time whether or not it read a Keras file.
+let h5: Promise<typeof H5> | null = null;
+const h5wasm = (): Promise<typeof H5> => (h5 ??= import('h5wasm/node'));
+
 async function openH5(bytes: Uint8Array, source: string): Promise<{ f: H5File; path: string }> {
-  const mod = await h5wasm.ready;
+  const lib = await h5wasm();
+  const mod = await lib.ready;
   const path = `/hessian-${process.pid}-${counter++}.h5`;
   mod.FS.writeFile(path, bytes);
   try {
-    const f = new h5wasm.File(path, 'r');
+    const f = new lib.File(path, 'r');
     f.keys();
     return { f, path };
   } catch {
@@ -84,7 +90,7 @@ async function readH5(bytes: Uint8Array, source: string): Promise<ModelArtifacts
     return artifacts(topology, weights, source);
   } finally {
     f.close();
-    (await h5wasm.ready).FS.unlink(path);
+    (await (await h5wasm()).ready).FS.unlink(path);
   }
 }
 
@@ -110,7 +116,7 @@ async function readKeras(bytes: Uint8Array, source: string): Promise<ModelArtifa
     return artifacts(isObj(topology) ? topology : {}, weights, source);
   } finally {
     f.close();
-    (await h5wasm.ready).FS.unlink(path);
+    (await (await h5wasm()).ready).FS.unlink(path);
   }
 }
 

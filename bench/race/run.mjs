@@ -2,6 +2,7 @@
 // PyTorch (pyhessian_loop.py), same model files, same images, one thread each side.
 //   node bench/race/run.mjs [--models mlp,lenet,resnet-mini] [--target 0.02] [--examples 256]
 //                           [--backend native] [--out bench/results/race.json] [--no-torch]
+//                           [--no-huge-pages] [--torch-huge-pages]
 // See bench/race/README.md for what is measured and how errors against exact values are taken.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,25 @@ const target = Number(opt('target', '0.02'));
 const examples = Number(opt('examples', '256'));
 const backend = opt('backend', 'native');
 const out = opt('out', join(ROOT, 'bench', 'results', 'race.json'));
+
+// Each side as it runs out of the box: ours with the allocator setting the hessctl wrapper sets
+// (glibc's malloc on transparent huge pages; bench/race/README.md), so this process restarts
+// itself with it; the PyTorch loop with the environment the race was started in (PyHessian's
+// users set nothing). --torch-huge-pages gives the PyTorch loop the same setting;
+// --no-huge-pages runs ours without it. The JSON records both environments.
+const HUGE = /(^|:)glibc\.malloc\.hugetlb=/;
+const withHuge = (t) => (t && HUGE.test(t) ? t : t ? `${t}:glibc.malloc.hugetlb=1` : 'glibc.malloc.hugetlb=1');
+if (process.env.HESSIAN_RACE_CHILD !== '1') {
+  const t = process.env.GLIBC_TUNABLES;
+  const env = { ...process.env, HESSIAN_RACE_CHILD: '1', HESSIAN_RACE_TORCH_TUNABLES: flag('torch-huge-pages') ? withHuge(t) : (t ?? '') };
+  if (!flag('no-huge-pages')) env.GLIBC_TUNABLES = withHuge(t);
+  process.exit(spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env }).status ?? 1);
+}
+const torchEnv = { ...process.env };
+delete torchEnv.HESSIAN_RACE_CHILD;
+delete torchEnv.HESSIAN_RACE_TORCH_TUNABLES;
+if (process.env.HESSIAN_RACE_TORCH_TUNABLES) torchEnv.GLIBC_TUNABLES = process.env.HESSIAN_RACE_TORCH_TUNABLES;
+else delete torchEnv.GLIBC_TUNABLES;
 
 const { initBackend, loadModel, loadDataset, HessianEngine } = await import('@hessian/engine');
 const { topEigenvalues, symmetricEigenvalues, symmetrize, Rng } = await import('@hessian/linalg');
@@ -78,7 +98,7 @@ function save() {
   const result = {
     bench: 'race', date: new Date().toISOString(), commit: git(['rev-parse', 'HEAD']),
     command: `node ${relative(ROOT, fileURLToPath(import.meta.url))}${argv.length ? ' ' + argv.join(' ') : ''}`,
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length }, backend, threads: 1, rows,
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length }, backend, threads: 1, glibcTunables: { ours: process.env.GLIBC_TUNABLES ?? null, torch: torchEnv.GLIBC_TUNABLES ?? null }, rows,
   };
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 }
@@ -123,7 +143,7 @@ for (const name of models) {
   });
   let torch = null;
   if (!flag('no-torch')) {
-    const r = spawnSync(PY, [join(HERE, 'pyhessian_loop.py'), '--dir', dir, '--threads', '1', '--target', String(target)], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync(PY, [join(HERE, 'pyhessian_loop.py'), '--dir', dir, '--threads', '1', '--target', String(target)], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'], env: torchEnv });
     const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
     torch = line ? JSON.parse(line.slice(7)) : { error: `pyhessian_loop.py exited ${r.status}` };
   }

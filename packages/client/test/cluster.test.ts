@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { COORDINATOR_MAIN, findNatsServer, isAlive, WORKER_MAIN, type ClusterRecord } from '../src/commands/cluster.js';
+import { withHugePageMalloc } from '../src/commands/cluster-process.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
@@ -57,6 +58,9 @@ describe('a local cluster through hessctl', { skip }, () => {
   test('cluster up recorded nats, the coordinator and two workers, all alive; status agrees; a second up is refused', () => {
     assert.deepEqual(rec.processes.map((p) => p.id), ['nats', 'coordinator', 'worker-1', 'worker-2']);
     for (const p of rec.processes) assert.ok(isAlive(p.pid), `${p.id} alive`);
+    // the services run with malloc on transparent huge pages (withHugePageMalloc)
+    for (const p of rec.processes.filter((x) => x.role !== 'nats'))
+      assert.match(readFileSync(`/proc/${p.pid}/environ`, 'latin1'), /(^|\0)GLIBC_TUNABLES=([^\0]*:)?glibc\.malloc\.hugetlb=1(\0|:)/, `${p.id}'s environment`);
     assert.match(server, /^127\.0\.0\.1:\d+$/);
     const st = hessctl(['cluster', 'status', '--dir', dir]);
     assert.equal(st.code, 0, st.stdout + st.stderr);
@@ -124,4 +128,12 @@ describe('a local cluster through hessctl', { skip }, () => {
     assert.equal(w.code, 2);
     assert.match(w.stderr, /cannot be reached/);
   });
+});
+
+test('withHugePageMalloc adds glibc.malloc.hugetlb=1 to GLIBC_TUNABLES unless it is set', () => {
+  assert.equal(withHugePageMalloc(undefined), 'glibc.malloc.hugetlb=1');
+  assert.equal(withHugePageMalloc(''), 'glibc.malloc.hugetlb=1');
+  assert.equal(withHugePageMalloc('glibc.malloc.arena_max=2'), 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+  assert.equal(withHugePageMalloc('glibc.malloc.hugetlb=0'), 'glibc.malloc.hugetlb=0');
+  assert.equal(withHugePageMalloc('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2'), 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2');
 });

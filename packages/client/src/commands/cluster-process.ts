@@ -149,6 +149,15 @@ export function listeningLine(p: Pick<ProcessRecord, 'log' | 'logOffset'>): { gr
   return null;
 }
 
+/**
+ * GLIBC_TUNABLES with glibc.malloc.hugetlb=1 added unless it names that tunable already: malloc
+ * on transparent huge pages for the services (the hessctl wrapper says why).
+ */
+export function withHugePageMalloc(tunables: string | undefined): string {
+  if (tunables && /(^|:)glibc\.malloc\.hugetlb=/.test(tunables)) return tunables;
+  return tunables ? `${tunables}:glibc.malloc.hugetlb=1` : 'glibc.malloc.hugetlb=1';
+}
+
 /** Starts `cmd` detached, its output appended to `log`; the record remembers where this run's lines begin. */
 export function spawnDetached(role: ProcessRecord['role'], id: string, cmd: string, args: string[], log: string, env: NodeJS.ProcessEnv, marker = args[0] ?? cmd): ProcessRecord {
   const fd = openSync(log, 'a');

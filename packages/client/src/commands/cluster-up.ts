@@ -8,7 +8,7 @@ import { CoordinatorConnection, type ConnectOptions } from '../grpc-client.js';
 import { BACKENDS } from './analyze.js';
 import { authOptions } from './auth.js';
 import { ensureClusterAuth } from './cluster-auth.js';
-import { COORDINATOR_MAIN, WORKER_MAIN, freePort, isAlive, isOurs, lastLines, listeningLine, ownLog, portFree, readRecord, recordPath, spawnDetached, stopProcesses, waitFor, writeRecord, type ClusterRecord, type ProcessRecord } from './cluster-process.js';
+import { COORDINATOR_MAIN, WORKER_MAIN, freePort, isAlive, isOurs, lastLines, listeningLine, ownLog, portFree, readRecord, recordPath, spawnDetached, stopProcesses, waitFor, withHugePageMalloc, writeRecord, type ClusterRecord, type ProcessRecord } from './cluster-process.js';
 
 export const CLUSTER_HELP_FLAG: Flag = { name: 'help', short: 'h', type: 'boolean', help: 'show this help' };
 export const CLUSTER_DIR_FLAG: Flag = { name: 'dir', type: 'string', arg: 'DIR', default: '.hessian-cluster', help: 'folder of cluster.json (pids and ports), logs/ and the JetStream store nats/' };
@@ -176,7 +176,7 @@ export async function clusterUp(argv: string[]): Promise<number> {
     writeRecord(rec);
     say(`nats-server   pid ${natsServer.pid}  ${natsUrl} (JetStream store ${join(dir, 'nats')}; users per role, credentials in ${auth.dir})\n`);
 
-    const base = { ...process.env, HESSIAN_NATS_URL: natsUrl, HESSIAN_LOG_LEVEL: logLevel };
+    const base = { ...process.env, HESSIAN_NATS_URL: natsUrl, HESSIAN_LOG_LEVEL: logLevel, GLIBC_TUNABLES: withHugePageMalloc(process.env.GLIBC_TUNABLES) };
     // A port we picked (--port 0 or --metrics-port 0) was free a moment ago but is not reserved:
     // another program may bind it before the coordinator does. Then pick again, a few times.
     let coord: ProcessRecord;

@@ -30,9 +30,9 @@ const out = opt('out', join(ROOT, 'bench', 'results', 'race.json'));
 // itself with it; the PyTorch loop with the environment the race was started in (PyHessian's
 // users set nothing). --torch-huge-pages gives the PyTorch loop the same setting;
 // --no-huge-pages runs ours without it. The JSON records both environments.
-const HUGE = /(^|:)glibc\.malloc\.hugetlb=/;
-const withHuge = (t) => (t && HUGE.test(t) ? t : t ? `${t}:glibc.malloc.hugetlb=1` : 'glibc.malloc.hugetlb=1');
 if (process.env.HESSIAN_RACE_CHILD !== '1') {
+  // The rule `hessctl cluster up` applies to its services (add the tunable unless it is named).
+  const { withHugePageMalloc: withHuge } = await import('../../packages/client/dist/src/commands/cluster-process.js');
   const t = process.env.GLIBC_TUNABLES;
   const env = { ...process.env, HESSIAN_RACE_CHILD: '1', HESSIAN_RACE_TORCH_TUNABLES: flag('torch-huge-pages') ? withHuge(t) : (t ?? '') };
   if (!flag('no-huge-pages')) env.GLIBC_TUNABLES = withHuge(t);

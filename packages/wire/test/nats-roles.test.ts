@@ -124,7 +124,8 @@ describe('k8s/base/nats-auth.yaml', () => {
 
   test('nats-server resolves the references from its environment: the worker connects with its password, a wrong one is refused', { timeout: 30_000 }, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hessian-nats-k8s-'));
-    const pw = { COORDINATOR_PASSWORD: newSecret(), WORKER_PASSWORD: newSecret(), TRAINER_PASSWORD: newSecret() };
+    // The worker's from bytes whose bare hex, "1e5...", nats-server read as a number and refused.
+    const pw = { COORDINATOR_PASSWORD: newSecret(), WORKER_PASSWORD: newSecret(Buffer.from('1e5f'.padEnd(48, '7'), 'hex')), TRAINER_PASSWORD: newSecret() };
     writeFileSync(path.join(dir, 'auth.conf'), conf);
     const nats = await startNatsServer({ extraArgs: ['-c', path.join(dir, 'auth.conf')], env: { ...process.env, ...pw }, timeoutMs: 30_000 });
     const url = nats.url;

@@ -34,12 +34,12 @@ test('native dense eigenvalues (LAPACK dsyevd) equal a known spectrum and the Ja
 });
 
 /**
- * A 14-vector orthonormal basis (the four-at-a-time loop and its remainder; n not a multiple
- * of the tile) stored as `make` says, one vector w: the native sweeps and the JavaScript ones
+ * A 14-vector orthonormal basis (the eight- and four-at-a-time loops and the remainder; n over
+ * two tiles of 16384 and not a multiple of one) stored as `make` says, one vector w: the native sweeps and the JavaScript ones
  * give the same result, orthogonal to the stored vectors to within `orthTol` of ||w||.
  */
 function checkSweeps(make: (q: Float64Array) => Float64Array | Float32Array, seed: number, orthTol: number): void {
-  const n = 5003;
+  const n = 40003;
   const rng = new Rng(seed);
   const basis: (Float64Array | Float32Array)[] = [];
   for (let i = 0; i < 14; i++) {

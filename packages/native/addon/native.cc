@@ -944,12 +944,16 @@ Napi::Value SymEigvals(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), inf);
 }
 
-constexpr size_t GS_TILE = 2048;
+// 16384 elements: w's tile (128 KB of float64) stays in L2 while each basis vector streams a
+// 64 KB run (float32); with 8 vectors per pass that read the DRAM at ~1.5x the rate of 2048-element
+// tiles and 4 vectors (measured on this machine's EPYC: 23-28 against 16-18 GB/s, 40 cold
+// vectors of 235k, bench/race/README.md). Shorter runs restart the hardware prefetcher too often.
+constexpr size_t GS_TILE = 16384;
 
 // Blocked classical Gram-Schmidt sweeps over a basis of float64 (Float64Array) or float32
 // (Float32Array: SLQ's semi-orthogonal basis, half the bytes of these memory-bound sweeps)
 // vectors, accumulated in float64 either way: tile by tile (w's tile stays in cache while the
-// basis streams by), four basis vectors at a time. BLAS has no mixed-precision axpy, so these are
+// basis streams by), eight basis vectors at a time. BLAS has no mixed-precision axpy, so these are
 // plain loops vectorized by -O3 -march; the reductions through `omp simd` (-fopenmp-simd:
 // reassociated in these loops only, no OpenMP runtime).
 template <typename T, typename A>
@@ -976,6 +980,30 @@ Napi::Value GsProjectT(const Napi::CallbackInfo& info) {
 #pragma omp simd reduction(+ : ww)
     for (size_t j = t0; j < t1; ++j) ww += w[j] * w[j];
     size_t i = 0;
+    for (; i + 7 < k; i += 8) {
+      const T *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3], *q4 = q[i + 4], *q5 = q[i + 5], *q6 = q[i + 6], *q7 = q[i + 7];
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3, s4, s5, s6, s7)
+      for (size_t j = t0; j < t1; ++j) {
+        const double x = w[j];
+        s0 += q0[j] * x;
+        s1 += q1[j] * x;
+        s2 += q2[j] * x;
+        s3 += q3[j] * x;
+        s4 += q4[j] * x;
+        s5 += q5[j] * x;
+        s6 += q6[j] * x;
+        s7 += q7[j] * x;
+      }
+      c[i] += s0;
+      c[i + 1] += s1;
+      c[i + 2] += s2;
+      c[i + 3] += s3;
+      c[i + 4] += s4;
+      c[i + 5] += s5;
+      c[i + 6] += s6;
+      c[i + 7] += s7;
+    }
     for (; i + 3 < k; i += 4) {
       const T *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3];
       double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -1016,6 +1044,12 @@ Napi::Value GsSubtractT(const Napi::CallbackInfo& info) {
   for (size_t t0 = 0; t0 < n; t0 += GS_TILE) {
     const size_t t1 = std::min(n, t0 + GS_TILE);
     size_t i = 0;
+    for (; i + 7 < k; i += 8) {
+      const T *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3], *q4 = q[i + 4], *q5 = q[i + 5], *q6 = q[i + 6], *q7 = q[i + 7];
+      const double c0 = c[i], c1 = c[i + 1], c2 = c[i + 2], c3 = c[i + 3], c4 = c[i + 4], c5 = c[i + 5], c6 = c[i + 6], c7 = c[i + 7];
+      for (size_t j = t0; j < t1; ++j)
+        w[j] -= c0 * q0[j] + c1 * q1[j] + c2 * q2[j] + c3 * q3[j] + c4 * q4[j] + c5 * q5[j] + c6 * q6[j] + c7 * q7[j];
+    }
     for (; i + 3 < k; i += 4) {
       const T *q0 = q[i], *q1 = q[i + 1], *q2 = q[i + 2], *q3 = q[i + 3];
       const double c0 = c[i], c1 = c[i + 1], c2 = c[i + 2], c3 = c[i + 3];

@@ -11,7 +11,7 @@ import { thickRestartTop } from './bounded.js';
 import { LanczosProcess, type BasisStorage } from './lanczos.js';
 import type { LinearOperator } from './operator.js';
 import type { Rng } from './random.js';
-import { tridiagonalEigen } from './tridiag.js';
+import { tridiagonalEigen, tridiagonalEigenvectors } from './tridiag.js';
 import { axpy, combineBasis, dot, norm, normalize, orthogonalizeAgainst, toFloat32, toFloat64, type BasisVector } from './vector.js';
 
 export interface TopEigenResult {
@@ -138,8 +138,10 @@ export async function ritzTopK(
 ): Promise<TopEigenResult> {
   const { tol, which = 'largest-algebraic', returnVectors = false } = opts;
   const n = op.dim;
-  const t = tridiagonalEigen(alpha, beta, { vectors: true });
+  const t = tridiagonalEigen(alpha, beta);
   const chosen = pick(t.values, Math.min(opts.k, t.values.length), which);
+  // Only the chosen eigenvectors of T, by inverse iteration (O(m) each, not QL's O(m^3)).
+  const s = tridiagonalEigenvectors(alpha, beta, chosen.map((i) => t.values[i]));
   const estimates = chosen.map((i) => Math.abs(lastBeta * t.lastComponents[i]));
   // Floor on |theta| so a zero eigenvalue among the top k cannot block convergence forever.
   const floor = 1e-12 * Math.max(...Array.from(t.values, Math.abs));
@@ -149,7 +151,7 @@ export async function ritzTopK(
   const eigenvectors: Float32Array[] = [];
   let matvecs = 0;
   // All k Ritz vectors in one blocked sweep over the basis.
-  const ritz = combineBasis(basis, chosen.map((i) => t.vectors![i]), n);
+  const ritz = combineBasis(basis, s, n);
   for (let c = 0; c < chosen.length; c++) {
     const x = ritz[c];
     normalize(x);

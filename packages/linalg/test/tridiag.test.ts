@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tridiagonalEigen } from '../src/tridiag.js';
+import { tridiagonalEigen, tridiagonalEigenvectors } from '../src/tridiag.js';
 import { Rng } from '../src/random.js';
 
 /** || T v - lambda v ||_inf for a tridiagonal T. */
@@ -74,4 +74,38 @@ test('tiny cases: 1x1, 2x2 closed form, empty', () => {
   assert.equal(tridiagonalEigen([], []).values.length, 0);
   // A trailing extra beta (Lanczos' final residual) is ignored.
   assert.deepEqual(tridiagonalEigen([2, 2], [1, 99]).values, two.values);
+});
+
+test('tridiagonalEigenvectors (inverse iteration): the QL vectors of isolated eigenvalues, orthonormal ones in a cluster', () => {
+  const rng = new Rng(11);
+  const n = 120;
+  const alpha = Array.from({ length: n }, () => rng.uniform() * 10 - 2);
+  const beta = Array.from({ length: n - 1 }, () => rng.uniform() + 0.1);
+  const t = tridiagonalEigen(alpha, beta, { vectors: true });
+  const norm = Math.max(...Array.from(t.values, Math.abs));
+  // the top three, the bottom one and one from the middle, as ritzTopK asks for them
+  const picks = [n - 1, n - 2, n - 3, 0, 60];
+  const vs = tridiagonalEigenvectors(alpha, beta, picks.map((i) => t.values[i]));
+  picks.forEach((i, c) => {
+    assert.ok(residual(alpha, beta, vs[c], t.values[i]) <= 1e-12 * norm, `residual of eigenvalue ${i}`);
+    let d = 0;
+    for (let j = 0; j < n; j++) d += vs[c][j] * t.vectors![i][j];
+    assert.ok(Math.abs(Math.abs(d) - 1) <= 1e-10, `eigenvalue ${i}: |<inverse iteration, QL>| = ${Math.abs(d)}`);
+  });
+  // Two copies of one block joined by a tiny coupling: eigenvalues in pairs 1e-14 apart. Each
+  // pair's vectors must come out orthonormal (without the orthogonalization inverse iteration
+  // returns the same vector twice).
+  const m = 30;
+  const a = Array.from({ length: m }, () => rng.uniform() * 4);
+  const b = Array.from({ length: m - 1 }, () => rng.uniform() + 0.5);
+  const a2 = [...a, ...a];
+  const b2 = [...b, 1e-14, ...b];
+  const t2 = tridiagonalEigen(a2, b2);
+  const top = [2 * m - 1, 2 * m - 2];
+  assert.ok(t2.values[top[0]] - t2.values[top[1]] < 1e-12, 'a near-repeated pair');
+  const [v1, v2] = tridiagonalEigenvectors(a2, b2, top.map((i) => t2.values[i]));
+  let d12 = 0;
+  for (let j = 0; j < 2 * m; j++) d12 += v1[j] * v2[j];
+  assert.ok(Math.abs(d12) <= 1e-10, `orthogonal within the pair: ${d12}`);
+  for (const [c, v] of [v1, v2].entries()) assert.ok(residual(a2, b2, v, t2.values[top[c]]) <= 1e-12 * Math.max(...Array.from(t2.values, Math.abs)), `pair residual ${c}`);
 });

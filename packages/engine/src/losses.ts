@@ -45,10 +45,10 @@ export function meanSquaredError(outputs: tf.Tensor2D, oneHot: tf.Tensor2D): tf.
  * p = softmax(logits_n). MSE: 2 u / (denominator * C). Not differentiable on purpose
  * (it is a constant matrix for the Gauss-Newton product).
  */
-export function outputHessianProduct(loss: LossName, logits: tf.Tensor2D, u: tf.Tensor2D, denominator: number): tf.Tensor2D {
+export function outputHessianProduct(loss: LossName, logits: tf.Tensor2D, u: tf.Tensor2D, denominator: number, probs?: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     if (loss === 'mse') return tf.mul(u, 2 / (denominator * logits.shape[1])) as tf.Tensor2D;
-    const p = tf.softmax(logits);
+    const p = probs ?? tf.softmax(logits);
     const pu = tf.mul(p, u);
     const dot = tf.sum(pu, 1, true);
     return tf.div(tf.sub(pu, tf.mul(p, dot)), denominator) as tf.Tensor2D;

@@ -39,6 +39,8 @@ interface ChunkCache {
   gy: Map<string, tf.Tensor>;
   gz: Map<string, tf.Tensor>;
   logits: tf.Tensor2D;
+  /** softmax(logits) for cross-entropy (every product's H_out needs it) */
+  probs: tf.Tensor2D | null;
   tensors: tf.Tensor[];
   bytes: number;
 }
@@ -120,10 +122,11 @@ export class RopProducts {
     return (role) => this.program.weight(name, role, params);
   }
 
-  /** dL/dlogits of the chunk's share of the mean loss. */
-  private logitGradient(logits: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
-    if (this.loss === 'mse') return tf.mul(tf.sub(logits, y), 2 / (this.total * logits.shape[1])) as tf.Tensor2D;
-    return tf.div(tf.sub(tf.softmax(logits), y), this.total) as tf.Tensor2D;
+  /** dL/dlogits of the chunk's share of the mean loss (`probs`: softmax(logits), cross-entropy). */
+  private logitGradient(logits: tf.Tensor2D, y: tf.Tensor2D, probs: tf.Tensor2D | null): tf.Tensor2D {
+    // probs is null exactly for MSE (passes() computes it for cross-entropy)
+    if (!probs) return tf.mul(tf.sub(logits, y), 2 / (this.total * logits.shape[1])) as tf.Tensor2D;
+    return tf.div(tf.sub(probs, y), this.total) as tf.Tensor2D;
   }
 
   /** The v-independent passes of one chunk: forward (what the rules keep) and the backward signals. Inside tf.tidy. */
@@ -141,7 +144,8 @@ export class RopProducts {
     }
     const out = vals.get(this.program.output) as tf.Tensor;
     const logits = (out.rank === 2 ? out : tf.reshape(out, [chunk.n, this.model.outputSize])) as tf.Tensor2D;
-    const gy = new Map<string, tf.Tensor>([[this.program.output, tf.reshape(this.logitGradient(logits, chunk.y), out.shape)]]);
+    const probs = this.loss === 'cross-entropy' ? (tf.softmax(logits) as tf.Tensor2D) : null;
+    const gy = new Map<string, tf.Tensor>([[this.program.output, tf.reshape(this.logitGradient(logits, chunk.y, probs), out.shape)]]);
     const gz = new Map<string, tf.Tensor>();
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const c = this.layers[i];
@@ -159,7 +163,7 @@ export class RopProducts {
         gy.set(n, old ? tf.add(old, gx) : gx);
       });
     }
-    return { saved, gy, gz, logits };
+    return { saved, gy, gz, logits, probs };
   }
 
   private parametersChanged(): boolean {
@@ -220,7 +224,7 @@ export class RopProducts {
     const out = this.program.output;
     const rLogits = rOut.get(out) ?? null;
     const rgOut = rLogits
-      ? tf.reshape(outputHessianProduct(this.loss, c.logits, (rLogits.rank === 2 ? rLogits : tf.reshape(rLogits, [chunk.n, this.model.outputSize])) as tf.Tensor2D, this.total), rLogits.shape)
+      ? tf.reshape(outputHessianProduct(this.loss, c.logits, (rLogits.rank === 2 ? rLogits : tf.reshape(rLogits, [chunk.n, this.model.outputSize])) as tf.Tensor2D, this.total, c.probs ?? undefined), rLogits.shape)
       : null;
     // R-backward down to the scope's first layer.
     const backward = (gn: boolean): tf.Tensor[] => {
@@ -309,7 +313,7 @@ function keepAll<T extends Omit<ChunkCache, 'tensors' | 'bytes'>>(f: () => T, fo
       s.x.forEach(add);
       [s.y, s.z, s.d1, s.d2, s.aux].forEach(add);
     }
-    [...result.gy.values(), ...result.gz.values(), result.logits].forEach(add);
+    [...result.gy.values(), ...result.gz.values(), result.logits, result.probs].forEach(add);
   });
   return { result: result as T, tensors: list };
 }

@@ -4,7 +4,10 @@
  * by the number of examples (products are sums over micro-batches). Prepare reports both, so the
  * coordinator and `hessctl analyze --dry-run` can predict a plan's time and bytes before it runs.
  */
-import { HessianEngine, parseDataSpec, sliceBatch, type Batch, type Model } from '@hessian/engine';
+import { HessianEngine, sliceBatch, type Batch, type Model } from '@hessian/engine';
+import { examplesOf } from './examples.js';
+
+export { examplesOf };
 import { Rng } from '@hessian/linalg';
 import { chooseLanczos, type EngineShape } from './budget.js';
 import type { Task } from './plan.js';
@@ -22,18 +25,6 @@ export function engineShape(model: Model, examples: number, batchSize: number): 
     examples,
     batchSize,
   };
-}
-
-/**
- * The number of examples a data spec selects, when it is known without reading files
- * (synthetic sets, Fashion-MNIST, explicit [start:end] slices); null otherwise.
- */
-export function examplesOf(dataSpec: string): number | null {
-  const p = parseDataSpec(dataSpec);
-  const start = p.start ?? 0;
-  const size = p.source.kind === 'synthetic' ? p.source.n : p.source.kind === 'fashion-mnist' ? (p.source.split === 'train' ? 60000 : 10000) : null;
-  const end = p.end ?? size;
-  return end === null ? null : Math.max(0, Math.min(end, size ?? end) - start);
 }
 
 /**

@@ -5,21 +5,8 @@
  * (no stack trace), anything else is a bug and exits 1 with the stack.
  */
 import { isUserError } from '@hessian/linalg';
-import { TOOL } from '@hessian/analysis';
+import { TOOL } from '@hessian/analysis/spec';
 import { helpText, type Command } from './flags.js';
-import { analyzeCommand } from './commands/analyze.js';
-import { analyze } from './commands/analyze-run.js';
-import { inspect, inspectCommand, models, modelsCommand } from './commands/models.js';
-import { submit, submitCommand } from './commands/submit.js';
-import { watch, watchCommand } from './commands/watch.js';
-import { get, getCommand } from './commands/get.js';
-import { cancel, cancelCommand } from './commands/cancel.js';
-import { jobs, jobsCommand } from './commands/jobs.js';
-import { workers, workersCommand } from './commands/workers.js';
-import { uploadModel, uploadModelCommand } from './commands/upload-model.js';
-import { cluster, clusterCommand, clusterHelp } from './commands/cluster.js';
-import { trainCmd, trainCommand } from './commands/train.js';
-import { sweepCmd, sweepCommand } from './commands/sweep.js';
 
 interface Entry {
   command: Command;
@@ -28,31 +15,46 @@ interface Entry {
   help?: (rest: string[]) => string;
 }
 
-const COMMANDS: Entry[] = [
-  { command: analyzeCommand, run: analyze },
-  { command: modelsCommand, run: models },
-  { command: inspectCommand, run: inspect },
-  { command: submitCommand, run: submit },
-  { command: watchCommand, run: watch },
-  { command: getCommand, run: get },
-  { command: cancelCommand, run: cancel },
-  { command: jobsCommand, run: jobs },
-  { command: workersCommand, run: workers },
-  { command: uploadModelCommand, run: uploadModel },
-  { command: clusterCommand, run: cluster, help: (rest) => clusterHelp(rest, helpText) },
-  { command: trainCommand, run: trainCmd },
-  { command: sweepCommand, run: sweepCmd },
+/**
+ * The commands, each loaded when it is named: a command module brings what it computes with
+ * (TensorFlow.js and the engine for analyze, models, train and sweep; gRPC and the wire
+ * protocol for the cluster's commands), and `hessctl jobs` need not wait for TensorFlow.js
+ * (about half of a start). The names here must be the modules' own (a test checks).
+ */
+const COMMANDS: { name: string; load: () => Promise<Entry> }[] = [
+  { name: 'analyze', load: async () => ({ command: (await import('./commands/analyze.js')).analyzeCommand, run: (await import('./commands/analyze-run.js')).analyze }) },
+  { name: 'models', load: async () => import('./commands/models.js').then((m) => ({ command: m.modelsCommand, run: m.models })) },
+  { name: 'inspect', load: async () => import('./commands/models.js').then((m) => ({ command: m.inspectCommand, run: m.inspect })) },
+  { name: 'submit', load: async () => import('./commands/submit.js').then((m) => ({ command: m.submitCommand, run: m.submit })) },
+  { name: 'watch', load: async () => import('./commands/watch.js').then((m) => ({ command: m.watchCommand, run: m.watch })) },
+  { name: 'get', load: async () => import('./commands/get.js').then((m) => ({ command: m.getCommand, run: m.get })) },
+  { name: 'cancel', load: async () => import('./commands/cancel.js').then((m) => ({ command: m.cancelCommand, run: m.cancel })) },
+  { name: 'jobs', load: async () => import('./commands/jobs.js').then((m) => ({ command: m.jobsCommand, run: m.jobs })) },
+  { name: 'workers', load: async () => import('./commands/workers.js').then((m) => ({ command: m.workersCommand, run: m.workers })) },
+  { name: 'upload-model', load: async () => import('./commands/upload-model.js').then((m) => ({ command: m.uploadModelCommand, run: m.uploadModel })) },
+  { name: 'cluster', load: async () => import('./commands/cluster.js').then((m) => ({ command: m.clusterCommand, run: m.cluster, help: (rest: string[]) => m.clusterHelp(rest, helpText) })) },
+  { name: 'train', load: async () => import('./commands/train.js').then((m) => ({ command: m.trainCommand, run: m.trainCmd })) },
+  { name: 'sweep', load: async () => import('./commands/sweep.js').then((m) => ({ command: m.sweepCommand, run: m.sweepCmd })) },
 ];
 
-function mainHelp(): string {
-  const w = Math.max(...COMMANDS.map((c) => c.command.name.length)) + 2;
+/** Every command loaded, in the table's order (the main help lists them all). */
+export async function loadCommands(): Promise<Entry[]> {
+  return Promise.all(COMMANDS.map((c) => c.load()));
+}
+
+async function find(name: string | undefined): Promise<Entry | undefined> {
+  return COMMANDS.find((c) => c.name === name)?.load();
+}
+
+function mainHelp(commands: Entry[]): string {
+  const w = Math.max(...commands.map((c) => c.command.name.length)) + 2;
   return [
     `hessctl ${TOOL.version}: layerwise Hessian eigenvalues, traces and eigenvalue densities of neural networks (arXiv:2012.03801)`,
     '',
     'Usage: hessctl COMMAND [flags]      hessctl COMMAND --help for its flags',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.command.name.padEnd(w)}${c.command.summary}`),
+    ...commands.map((c) => `  ${c.command.name.padEnd(w)}${c.command.summary}`),
     '',
     'Example: hessctl analyze --model zoo:lenet --data fashion-mnist:train[0:1000] --out reports/lenet',
     '',
@@ -64,17 +66,17 @@ function mainHelp(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
-    const sub = name === 'help' ? COMMANDS.find((c) => c.command.name === rest[0]) : undefined;
-    process.stdout.write(sub ? (sub.help ? sub.help(rest.slice(1)) : helpText(sub.command)) : mainHelp());
+    const sub = name === 'help' ? await find(rest[0]) : undefined;
+    process.stdout.write(sub ? (sub.help ? sub.help(rest.slice(1)) : helpText(sub.command)) : mainHelp(await loadCommands()));
     return 0;
   }
   if (name === '--version' || name === 'version') {
     process.stdout.write(`${TOOL.version}\n`);
     return 0;
   }
-  const entry = COMMANDS.find((c) => c.command.name === name);
+  const entry = await find(name);
   if (!entry) {
-    process.stderr.write(`hessctl: unknown command "${name}"; commands are ${COMMANDS.map((c) => c.command.name).join(', ')} (see hessctl --help)\n`);
+    process.stderr.write(`hessctl: unknown command "${name}"; commands are ${COMMANDS.map((c) => c.name).join(', ')} (see hessctl --help)\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { singleFileFormat, singleFileName, verifyModelFile } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 
 export interface UploadFile {
@@ -17,6 +16,8 @@ export interface UploadFile {
 }
 
 export async function uploadFiles(modelPath: string, tfjsFiles: (modelJson: string) => Promise<string[]>): Promise<UploadFile[]> {
+  // The engine (TensorFlow.js) only when a model is uploaded: the other cluster commands start without it.
+  const { singleFileFormat, singleFileName, verifyModelFile } = await import('@hessian/engine');
   const fmt = singleFileFormat(modelPath);
   if (fmt !== null) {
     let bytes: Buffer;

@@ -29,7 +29,7 @@
 import type { OperatorName, OperatorReport } from '../report.js';
 import type { PlannedScope } from '../scope.js';
 import type { AnalysisSpec } from '../spec.js';
-import { examplesOf } from '../cost.js';
+import { examplesOf } from '../examples.js';
 
 /** Layer classes the factor pass has rules for (engine/src/factor-rules.ts). */
 const FACTOR_CLASSES = new Set(['Dense', 'Conv2D', 'Convolution2D', 'BatchNormalization']);

@@ -1,5 +1,5 @@
 /** `hessctl analyze --server`: submit, follow with the progress bar, print and write like the embedded run. */
-import { normalizeSpec } from '@hessian/analysis';
+import { normalizeSpec } from '@hessian/analysis/spec';
 import { UserError } from '@hessian/linalg';
 import { choice, givenFlags, type Values } from '../flags.js';
 import type { Scope } from '../grpc-client.js';

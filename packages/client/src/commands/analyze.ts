@@ -3,7 +3,7 @@
  * PartialSpec they make. The command itself runs in analyze-run.ts (embedded) or
  * analyze-remote.ts (--server); both import this file and neither is imported by it.
  */
-import { methodNames, parseLayerSelection, PYHESSIAN_PRESET, type PartialSpec } from '@hessian/analysis';
+import { methodNames, parseLayerSelection, PYHESSIAN_PRESET, type PartialSpec } from '@hessian/analysis/spec';
 import type { BackendName } from '@hessian/engine';
 import { UserError } from '@hessian/linalg';
 import { choice, givenFlags, intFlag, numFlag, type Command, type Values } from '../flags.js';

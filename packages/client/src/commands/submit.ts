@@ -1,5 +1,5 @@
 /** `hessctl submit`: submit an analysis (uploading a model given as a path) and print its job id. */
-import { normalizeSpec } from '@hessian/analysis';
+import { normalizeSpec } from '@hessian/analysis/spec';
 import { choice, givenFlags, parseFlags, type Command } from '../flags.js';
 import type { Scope } from '../grpc-client.js';
 import { analyzeCommand, shardsFlag, specFromFlags } from './analyze.js';

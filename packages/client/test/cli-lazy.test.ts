@@ -42,12 +42,12 @@ function run(...args: string[]): { code: number | null; stdout: string; modules:
 
 const heavy = (modules: string[]): string[] => [...new Set(modules.filter((u) => /@tensorflow\/|\/engine\/dist\/src\/index\.js$|\/training\/dist\//.test(u)))];
 
-test('the cluster commands start without TensorFlow.js, the engine or the training package', () => {
+test('the cluster commands (analyze --server too) start without TensorFlow.js, the engine or the training package', () => {
   // The hook sees what it should: a computing command does load TensorFlow.js.
   const models = run('models', '--help');
   assert.equal(models.code, 0);
   assert.ok(heavy(models.modules).length > 0, 'models --help resolves the engine (the hook works)');
-  for (const args of [['jobs', '--help'], ['watch', '--help'], ['get', '--help'], ['submit', '--help'], ['cluster', '--help'], ['upload-model', '--help'], ['--version'], ['jobs', '--server', '127.0.0.1:1']]) {
+  for (const args of [['jobs', '--help'], ['watch', '--help'], ['get', '--help'], ['submit', '--help'], ['cluster', '--help'], ['upload-model', '--help'], ['--version'], ['jobs', '--server', '127.0.0.1:1'], ['analyze', '--help'], ['analyze', '--server', '127.0.0.1:1', '--model', 'zoo:mlp', '--data', 'fashion-mnist:train[0:16]']]) {
     const r = run(...args);
     assert.ok(r.modules.some((u) => u.includes('/packages/client/dist/src/')), `${args.join(' ')}: the hook saw the client's modules`);
     assert.deepEqual(heavy(r.modules), [], `hessctl ${args.join(' ')} resolved ${heavy(r.modules).join(', ')}`);

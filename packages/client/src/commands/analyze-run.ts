@@ -1,5 +1,5 @@
 /** `hessctl analyze`: embedded by default (plan, execute in this process, aggregate, print, write); --server goes to analyze-remote.ts. */
-import { normalizeSpec, runAnalysis } from '@hessian/analysis';
+import { normalizeSpec } from '@hessian/analysis/spec';
 import { UserError } from '@hessian/linalg';
 import { choice, givenFlags, intFlag, parseFlags } from '../flags.js';
 import { ProgressBar } from '../progress.js';
@@ -29,6 +29,8 @@ export async function analyze(argv: string[]): Promise<number> {
   const workers = intFlag(values, 'workers', 1, 64) ?? 1;
   const quiet = values.quiet === true;
   const bar = new ProgressBar(process.stderr, !quiet);
+  // The engine and TensorFlow.js load here, for an embedded run only (--server never needs them).
+  const { runAnalysis } = await import('@hessian/analysis');
   const report = await runAnalysis(spec, {
     workers,
     backend,

@@ -38,7 +38,7 @@ const COMMANDS: { name: string; load: () => Promise<Entry> }[] = [
 ];
 
 /** Every command loaded, in the table's order (the main help lists them all). */
-export async function loadCommands(): Promise<Entry[]> {
+async function loadCommands(): Promise<Entry[]> {
   return Promise.all(COMMANDS.map((c) => c.load()));
 }
 

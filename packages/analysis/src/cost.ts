@@ -5,12 +5,12 @@
  * coordinator and `hessctl analyze --dry-run` can predict a plan's time and bytes before it runs.
  */
 import { HessianEngine, sliceBatch, type Batch, type Model } from '@hessian/engine';
-import { examplesOf } from './examples.js';
-
-export { examplesOf };
 import { Rng } from '@hessian/linalg';
 import { chooseLanczos, type EngineShape } from './budget.js';
 import type { Task } from './plan.js';
+
+// examplesOf lives in examples.ts (no engine there) and is still exported from here.
+export { examplesOf } from './examples.js';
 
 /** Floats per example over every layer's output (what a forward pass holds per example). */
 export function activationsPerExample(model: Model): number {

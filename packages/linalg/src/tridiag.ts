@@ -142,7 +142,8 @@ export function tridiagonalEigenvectors(alpha: ArrayLike<number>, beta: ArrayLik
   if (beta.length < n - 1) throw new RangeError(`tridiagonalEigenvectors: need ${n - 1} off-diagonal entries, got ${beta.length}`);
   let tnorm = 0;
   for (let i = 0; i < n; i++) tnorm = Math.max(tnorm, Math.abs(alpha[i]) + (i > 0 ? Math.abs(beta[i - 1]) : 0) + (i < n - 1 ? Math.abs(beta[i]) : 0));
-  const tiny = Math.max(tnorm, Number.MIN_VALUE) * 2 ** -52;
+  // (a zero T, e.g. a zero operator's one-step run, still gets a finite pivot)
+  const tiny = (tnorm > 0 ? tnorm : 1) * 2 ** -52;
   const cluster = 1e-3 * tnorm;
   // LU with partial pivoting of T - theta I: row i holds u0 (diagonal), u1, u2 (fill-in) and
   // the multiplier l of the elimination below it; swap[i] says whether rows i and i+1 swapped.

@@ -107,5 +107,10 @@ test('tridiagonalEigenvectors (inverse iteration): the QL vectors of isolated ei
   let d12 = 0;
   for (let j = 0; j < 2 * m; j++) d12 += v1[j] * v2[j];
   assert.ok(Math.abs(d12) <= 1e-10, `orthogonal within the pair: ${d12}`);
+  // A zero T (a zero operator's one-step run): a unit vector, not NaN.
+  assert.deepEqual(Array.from(tridiagonalEigenvectors([0], [], [0])[0]), [1]);
+  const [z1, z2] = tridiagonalEigenvectors([0, 0], [0], [0, 0]);
+  const dotz = (a: Float64Array, b: Float64Array): number => a[0] * b[0] + a[1] * b[1];
+  assert.ok(Math.abs(dotz(z1, z1) - 1) < 1e-12 && Math.abs(dotz(z2, z2) - 1) < 1e-12 && Math.abs(dotz(z1, z2)) < 1e-12, 'the zero 2 x 2: an orthonormal pair');
   for (const [c, v] of [v1, v2].entries()) assert.ok(residual(a2, b2, v, t2.values[top[c]]) <= 1e-12 * Math.max(...Array.from(t2.values, Math.abs)), `pair residual ${c}`);
 });

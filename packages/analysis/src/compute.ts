@@ -5,7 +5,7 @@
  * it for the data-parallel scope with operators that sum the shards' products over gRPC.
  * Estimators see only this interface, never a concrete engine.
  */
-import type { OperatorKind, Scope, TensorSlice } from '@hessian/engine';
+import type { OperatorKind, Scope, SpanOperator, TensorSlice } from '@hessian/engine';
 import type { LinearOperator } from '@hessian/linalg';
 
 /** A contiguous range of the flat parameter vector. */
@@ -31,4 +31,9 @@ export interface ComputeContext {
    * `ggn` for the Gauss-Newton part, `why` in words ('exact: ...' / 'not exact: ...').
    */
   curvatureVerdict?(scope: Scope): { exact: boolean; ggn: boolean; why: string };
+  /**
+   * The operator restricted to the span of a fixed Dense layer input (engine spanOperator): the
+   * same nonzero spectrum, `zeros` exact zero eigenvalues left out; null where it does not apply.
+   */
+  spanOperator?(kind: OperatorKind, scope: Scope): Promise<SpanOperator | null>;
 }

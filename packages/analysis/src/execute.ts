@@ -5,7 +5,7 @@
  * data-parallel scope, in the coordinator on a distributed operator.
  */
 import type { Convention } from '@hessian/engine';
-import { CountingOperator, Rng } from '@hessian/linalg';
+import { CountingOperator, Rng, type LinearOperator } from '@hessian/linalg';
 import type { ComputeContext } from './compute.js';
 import { estimatorOf, type Task, type TaskResult } from './estimators/registry.js';
 import { scopeOf } from './scope.js';
@@ -22,6 +22,13 @@ export async function executeTask(task: Task, compute: ComputeContext, conventio
   const t0 = performance.now();
   const op = new CountingOperator(compute.operator(task.operator, scopeOf(task.scope, convention)));
   const scope = (name: string) => scopeOf(name, convention);
-  const fields = await e.run(task, { op, rng: new Rng(task.seed), compute, scope, offsets: (name) => compute.scopeOffsets(scope(name)), available: memory.available, taskId: task.id });
+  const counted = (inner: LinearOperator): LinearOperator => ({
+    dim: inner.dim,
+    matvec: (v: Float32Array) => {
+      op.count++;
+      return inner.matvec(v);
+    },
+  });
+  const fields = await e.run(task, { op, rng: new Rng(task.seed), compute, scope, offsets: (name) => compute.scopeOffsets(scope(name)), available: memory.available, taskId: task.id, counted });
   return { id: task.id, kind: task.kind, hvps: op.count, seconds: (performance.now() - t0) / 1000, ...fields } as TaskResult;
 }

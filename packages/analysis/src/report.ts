@@ -61,6 +61,12 @@ export interface DensityReport {
   nodes: number[];
   weights: number[];
   hvps: number;
+  /**
+   * Where Lanczos ran on the span of a fixed Dense input (fewer examples than its width): the
+   * exact zero eigenvalues left out (in `nodes`/`weights` as a node at 0), that layer, the
+   * input's rank and width.
+   */
+  exactZeros?: { count: number; layer: string; rank: number; width: number };
 }
 
 export interface SimilarityReport {

@@ -11,17 +11,33 @@
  * Every product runs inside tf.tidy and disposes all its tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, type LinearOperator } from '@hessian/linalg';
+import { norm, reorthogonalize, scale, UserError, type LinearOperator } from '@hessian/linalg';
 import { registerHigherOrderGradients } from './gradients.js';
 import { FrontCache } from './block-forward.js';
 import { ExactCurvature, type ScopeVerdict } from './exact-curvature.js';
 import { lossSum, outputHessianProduct, type LossName } from './losses.js';
-import { RopProducts } from './rop.js';
+import { RopProducts, type SpanRestriction } from './rop.js';
 import type { Convention, Model, ParamTensor } from './model.js';
 
 import type { Batch } from './data/index.js';
 
 export type OperatorKind = 'hessian' | 'gauss-newton' | 'residual';
+
+/**
+ * A scope's operator restricted to the span of a fixed layer input (HessianEngine.spanOperator):
+ * `op` acts on the scope's vector with that Dense kernel's part replaced by its r x units
+ * coordinates in the span; the `zeros` directions left out are exact zero eigenvectors.
+ */
+export interface SpanOperator {
+  op: LinearOperator;
+  /** eigenvalues of the scope's operator that are exactly 0 and not in `op` ((width - rank) x units) */
+  zeros: number;
+  layer: string;
+  rank: number;
+  width: number;
+  /** frees the x U tensors */
+  dispose(): void;
+}
 /** How products are computed: R-op passes (rop.ts) or tfjs double backprop; 'auto' = R-op where every layer has a rule. */
 export type ProductMethod = 'auto' | 'rop' | 'autodiff';
 const PRODUCT_METHODS: readonly ProductMethod[] = ['auto', 'rop', 'autodiff'];
@@ -219,12 +235,14 @@ export class HessianEngine {
    * The scope's slices of v as tensors. On backends that keep a typed array as a tensor's
    * storage (cpu, native, wasm copies on write) the tensors are views of v: no copy per call.
    */
-  private splitVector(v: Float32Array, idx: number[]): tf.Tensor[] {
+  private splitVector(v: Float32Array, idx: number[], span?: SpanRestriction): tf.Tensor[] {
     let o = 0;
     return idx.map((i) => {
       const p = this.model.params[i];
-      const t = tf.tensor(v.subarray(o, o + p.size), p.shape);
-      o += p.size;
+      const shape = span && p.layer === span.layer && p.role === 'kernel' ? [span.r, p.shape[1]] : p.shape;
+      const size = shape.reduce((a, b) => a * b, 1);
+      const t = tf.tensor(v.subarray(o, o + size), shape);
+      o += size;
       return t;
     });
   }
@@ -281,9 +299,11 @@ export class HessianEngine {
     return this.rop?.cacheLimit ?? 0;
   }
 
-  private chunkProduct(kind: OperatorKind, idx: number[], vt: tf.Tensor[], c: Chunk): tf.Tensor[] {
+  private chunkProduct(kind: OperatorKind, idx: number[], vt: tf.Tensor[], c: Chunk, span?: SpanRestriction): tf.Tensor[] {
     const rop = this.rop;
     const k = this.chunks.indexOf(c);
+    // spanOperator made sure every chunk's R-op passes are held
+    if (span && rop) return rop.chunkProduct(idx, vt, k, c, kind, span);
     // A chunk whose R-op passes do not fit their budget (large models) would recompute the
     // whole forward and backward pass per product: for a layer block the autodiff product over
     // the cached front (only the layers from the block on) is far cheaper (resnet18's fc block:
@@ -296,7 +316,7 @@ export class HessianEngine {
     return h.map((t, j) => tf.sub(t, g[j]));
   }
 
-  private async product(kind: OperatorKind, idx: number[], dim: number, v: Float32Array, checkpoint?: () => void): Promise<Float32Array> {
+  private async product(kind: OperatorKind, idx: number[], dim: number, v: Float32Array, checkpoint?: () => void, span?: SpanRestriction): Promise<Float32Array> {
     this.live();
     if (v.length !== dim) throw new Error(`matvec: vector has length ${v.length}, operator dimension is ${dim}`);
     const single = this.chunks.length === 1;
@@ -308,8 +328,8 @@ export class HessianEngine {
       // A product over many micro-batches can take minutes: the caller may stop it between them (throwing).
       checkpoint?.();
       const parts = tf.tidy(() => {
-        const vt = this.splitVector(v, idx);
-        const r = this.chunkProduct(kind, idx, vt, c);
+        const vt = this.splitVector(v, idx, span);
+        const r = this.chunkProduct(kind, idx, vt, c, span);
         return concat ? [tf.concat(r.map((t) => tf.reshape(t, [-1])))] : r;
       });
       try {
@@ -340,6 +360,68 @@ export class HessianEngine {
     const idx = this.scopeTensors(scope);
     const dim = idx.reduce((a, i) => a + this.model.params[i].size, 0);
     return { dim, matvec: (v: Float32Array) => this.product(kind, idx, dim, v, checkpoint) };
+  }
+
+  /**
+   * The scope's operator restricted to the span of the rows of a fixed layer input, or null.
+   * The loss depends on a Dense kernel W only through x W, and where x (that layer's input over
+   * the whole batch, rows [M, width]) does not depend on the scope's parameters, every direction
+   * of W orthogonal to x's rows is an exact zero eigenvector of the scope's Hessian, Gauss-Newton
+   * and residual: (width - rank) x units of them. The restricted operator (W = U W~, U an
+   * orthonormal basis of the rows, products with x U for x) has the same nonzero spectrum in
+   * fewer dimensions. Null unless R-op products hold every micro-batch, the scope has such a
+   * layer (the first in topological order), and the batch has fewer rows there than the width
+   * (the rank is then below it). U depends on the input, so on the weights upstream: use the
+   * operator with the weights it was made for.
+   */
+  async spanOperator(kind: OperatorKind, scope: Scope, checkpoint?: () => void): Promise<SpanOperator | null> {
+    this.live();
+    const rop = this.rop;
+    if (!rop) return null;
+    const idx = this.scopeTensors(scope);
+    const cand = rop.spanCandidate(idx);
+    if (!cand || !this.chunks.every((c, k) => rop.holds(k, c))) return null;
+    const rows = this.chunks.map((c, k) => rop.layerInputRows(cand.layer, k, c, cand.dIn));
+    try {
+      if (rows.reduce((a, t) => a + t.shape[0], 0) >= cand.dIn) return null;
+      // An orthonormal basis of the rows: Gram-Schmidt in float64 (DGKS repeats where needed);
+      // a row left with 1e-10 of its norm is a combination of the others (rounding).
+      const basis: Float64Array[] = [];
+      for (const t of rows) {
+        const d = (await t.data()) as Float32Array;
+        for (let i = 0; i < t.shape[0]; i++) {
+          const w = Float64Array.from(d.subarray(i * cand.dIn, (i + 1) * cand.dIn));
+          const n0 = norm(w);
+          if (!(n0 > 0)) continue;
+          const after = reorthogonalize(w, basis).normAfter;
+          if (after > 1e-10 * n0) {
+            scale(w, 1 / after);
+            basis.push(w);
+          }
+        }
+      }
+      const r = basis.length;
+      if (r === 0 || r >= cand.dIn) return null;
+      const u = new Float32Array(cand.dIn * r);
+      for (let k = 0; k < r; k++) for (let j = 0; j < cand.dIn; j++) u[j * r + k] = basis[k][j];
+      const xU = tf.tidy(() => {
+        const ut = tf.tensor2d(u, [cand.dIn, r]);
+        return rows.map((t) => tf.keep(tf.matMul(t, ut) as tf.Tensor2D));
+      });
+      const span: SpanRestriction = { layer: cand.layer, r, xU };
+      const zeros = (cand.dIn - r) * cand.units;
+      const dim = idx.reduce((a, i) => a + this.model.params[i].size, 0) - zeros;
+      return {
+        op: { dim, matvec: (v: Float32Array) => this.product(kind, idx, dim, v, checkpoint, span) },
+        zeros,
+        layer: cand.layer,
+        rank: r,
+        width: cand.dIn,
+        dispose: () => tf.dispose(xU),
+      };
+    } finally {
+      tf.dispose(rows);
+    }
   }
 
   private exact(): ExactCurvature {

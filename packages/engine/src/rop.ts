@@ -51,6 +51,19 @@ interface Plan {
   roles: Map<string, [string, number][]>;
 }
 
+/**
+ * A Dense kernel of the scope whose input does not depend on the scope's parameters, with the
+ * products restricted to the span of that input's rows (engine `spanOperator`): the kernel's
+ * part of the vector is U^T W (r x units) and the rules see x U in place of x.
+ */
+export interface SpanRestriction {
+  layer: string;
+  /** rank of the input rows (U's columns) */
+  r: number;
+  /** x U of each chunk, rows [M_c, r] */
+  xU: tf.Tensor2D[];
+}
+
 /** HESSIAN_ROP_CACHE_MB (default 512) in bytes, lowered to `cap` when the caller has a tighter budget. */
 function cacheBudgetBytes(cap: number): number {
   const raw = process.env['HESSIAN_ROP_CACHE_MB'];
@@ -194,6 +207,32 @@ export class RopProducts {
     return c;
   }
 
+  /**
+   * The scope's Dense layer whose kernel is in the scope and whose input is fixed for it (no
+   * scope parameter upstream), the first in topological order: its name, input width and units;
+   * null when there is none.
+   */
+  spanCandidate(idx: number[]): { layer: string; dIn: number; units: number } | null {
+    const plan = this.plan(idx);
+    for (const c of this.layers) {
+      const name = c.node.name;
+      const roles = plan.roles.get(name);
+      if (!roles || c.node.className !== 'Dense' || c.node.inbound.length !== 1 || plan.live.has(c.node.inbound[0])) continue;
+      const kernel = this.model.params.find((p) => p.layer === name && p.role === 'kernel');
+      if (!kernel || kernel.shape.length !== 2 || !roles.some(([role]) => role === 'kernel')) continue;
+      return { layer: name, dIn: kernel.shape[0], units: kernel.shape[1] };
+    }
+    return null;
+  }
+
+  /** A layer's input of a cached chunk as rows [-1, dIn] (the chunk must be held). */
+  layerInputRows(layer: string, k: number, chunk: RopChunk, dIn: number): tf.Tensor2D {
+    const c = this.cached(k, chunk);
+    if (!c) throw new Error(`layerInputRows: chunk ${k} is not cached`);
+    // a new tensor (the caller disposes it) over the cached input's data
+    return tf.reshape((c.saved.get(layer) as Saved).x[0], [-1, dIn]) as tf.Tensor2D;
+  }
+
   /** Whether the chunk's passes are (now) cached; false when they do not fit the budget. */
   holds(k: number, chunk: RopChunk): boolean {
     return this.cached(k, chunk) !== null;
@@ -204,8 +243,12 @@ export class RopProducts {
    * scope's slices of the vector. The residual shares one R-forward between its two
    * R-backward passes. Call inside tf.tidy.
    */
-  chunkProduct(idx: number[], v: tf.Tensor[], k: number, chunk: RopChunk, kind: 'hessian' | 'gauss-newton' | 'residual'): tf.Tensor[] {
-    const c = this.cached(k, chunk) ?? this.passes(chunk);
+  chunkProduct(idx: number[], v: tf.Tensor[], k: number, chunk: RopChunk, kind: 'hessian' | 'gauss-newton' | 'residual', span?: SpanRestriction): tf.Tensor[] {
+    const c0 = this.cached(k, chunk) ?? this.passes(chunk);
+    // Restricted to the span of a layer's input: its rules see x U (rows [M, r]) for x. The
+    // R-passes use x only with the layer's own V and in R{g_K} = x^T R{delta}, both of which
+    // become the reduced ones; its input's R{x} is zero (the input is fixed for the scope).
+    const c = span ? { ...c0, saved: new Map(c0.saved).set(span.layer, { ...(c0.saved.get(span.layer) as Saved), x: [span.xU[k]] }) } : c0;
     const plan = this.plan(idx);
     const params = this.model.paramTensors();
     const vOf = new Map<string, LayerV>();
@@ -262,7 +305,8 @@ export class RopProducts {
       return idx.map((pi) => {
         const p = this.model.params[pi];
         const g = grads.get(`${p.layer}/${p.role}`);
-        return g ? tf.reshape(g, p.shape) : tf.zeros(p.shape);
+        const shape = span && p.layer === span.layer && p.role === 'kernel' ? [span.r, p.shape[1]] : p.shape;
+        return g ? tf.reshape(g, shape) : tf.zeros(shape);
       });
     };
     if (kind !== 'residual') return backward(kind === 'gauss-newton');

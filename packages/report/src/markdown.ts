@@ -123,7 +123,8 @@ function methodSection(report: Report): string[] {
   if (sp.density)
     out.push(
       `- **Density (SLQ)**: ${fmtInt(sp.density.runs)} Lanczos run(s) of ${fmtInt(sp.density.steps)} steps, preset \`${sp.density.preset}\`, ` +
-        `${fmtInt(sp.density.gridPoints)} grid points; ${fmtInt(sumHvps(report, (o) => o.density?.hvps))} HVPs.`,
+        `${fmtInt(sp.density.gridPoints)} grid points; ${fmtInt(sumHvps(report, (o) => o.density?.hvps))} HVPs.` +
+        spanNote(report),
     );
   else out.push('- **Density (SLQ)**: not computed.');
   out.push(`- **Similarity**: ${sp.similarity ? 'W1 on the eigenvalue axis between quadrature measures; JS between smoothed densities on a common grid' : 'not computed'}.`);
@@ -131,6 +132,20 @@ function methodSection(report: Report): string[] {
   const t = report.totals;
   out.push(`- **Cost**: ${fmtInt(t.hvps)} HVPs in ${fmtInt(t.tasks)} tasks on ${fmtInt(t.workers)} worker(s), ${fmtSeconds(t.seconds)} s; backend \`${report.backend}\`.`);
   return out;
+}
+
+/**
+ * Scopes whose Lanczos runs were restricted to the span of a fixed Dense input: their exact zero
+ * eigenvalues, e.g. " Restricted to the span of a fixed input (exact zero eigenvalues left out):
+ * full 135,168 (dense1's input: rank 256 of 784)."; empty where none were.
+ */
+function spanNote(report: Report): string {
+  const parts: string[] = [];
+  for (const s of report.scopes) {
+    const z = s.operators.find((o) => o.density?.exactZeros)?.density?.exactZeros;
+    if (z) parts.push(`${s.name} ${fmtInt(z.count)} (${z.layer}'s input: rank ${fmtInt(z.rank)} of ${fmtInt(z.width)})`);
+  }
+  return parts.length ? ` Restricted to the span of a fixed input (exact zero eigenvalues left out, in the density as a node at 0): ${parts.join('; ')}.` : '';
 }
 
 /** Imported models: which slice of our parameter vector is which tensor of the file (PyTorch state_dict names). */

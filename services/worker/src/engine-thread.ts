@@ -107,27 +107,30 @@ async function runTask(m: Extract<ToThread, { type: 'task' }>): Promise<void> {
   const check = (): void => {
     if (Atomics.load(m.flag, 0) !== 0) throw new Stopped();
   };
+  // Every product yields to this thread's other messages, checks the cancel flag and reports progress.
+  const progressing = (op: LinearOperator): LinearOperator => ({
+    dim: op.dim,
+    matvec: async (v: Float32Array) => {
+      // Let this thread's other messages (Hvp vectors, other tasks) in between products.
+      await new Promise((r) => setImmediate(r));
+      check();
+      const r = await op.matvec(v);
+      done++;
+      check();
+      const now = Date.now();
+      if (now - last > 250) {
+        last = now;
+        send({ type: 'progress', id: m.id, done });
+      }
+      return r;
+    },
+  });
   const wrapped: ComputeContext = {
-    operator: (kind, scope): LinearOperator => {
-      // Checked between micro-batches too: a product over many examples stops within one of them.
-      const op = hessianEngine().operator(kind, scope, check);
-      return {
-        dim: op.dim,
-        matvec: async (v: Float32Array) => {
-          // Let this thread's other messages (Hvp vectors, other tasks) in between products.
-          await new Promise((r) => setImmediate(r));
-          check();
-          const r = await op.matvec(v);
-          done++;
-          check();
-          const now = Date.now();
-          if (now - last > 250) {
-            last = now;
-            send({ type: 'progress', id: m.id, done });
-          }
-          return r;
-        },
-      };
+    // Checked between micro-batches too: a product over many examples stops within one of them.
+    operator: (kind, scope): LinearOperator => progressing(hessianEngine().operator(kind, scope, check)),
+    spanOperator: async (kind, scope) => {
+      const span = await hessianEngine().spanOperator(kind, scope, check);
+      return span && { ...span, op: progressing(span.op) };
     },
     scopeOffsets: (s) => hessianEngine().scopeOffsets(s),
     // Exact curvature by backpropagation: one pass of C backward passes per micro-batch, the flag

@@ -13,7 +13,8 @@
  * k products (the true residuals) instead of a run of its own (lanczos-top-k.ts uses them, and
  * runs its own only where they did not reach the tolerance).
  */
-import { mergeRuns, slqRun, smoothDensity, type SlqRun } from '@hessian/linalg';
+import type { SpanOperator } from '@hessian/engine';
+import { mergeRuns, slqRun, smoothDensity, type LinearOperator, type Rng, type SlqRun } from '@hessian/linalg';
 import type { PlannedScope } from '../scope.js';
 import type { AnalysisSpec } from '../spec.js';
 import { lanczosModeFor, modeNote } from '../budget.js';
@@ -51,6 +52,8 @@ export interface SlqDensityResult extends ResultBase {
   steps: number;
   /** The Lanczos mode when not the default full/float32 (memory budget), e.g. 'local/float64'. */
   lanczos?: string;
+  /** Where the run was restricted to the span of a fixed Dense input: that layer, its input's rank and width, and the exact zero eigenvalues left out (their weight is in `nodes`/`weights` as a node at 0). */
+  span?: { layer: string; rank: number; width: number; zeros: number };
   /** Run 0 with `topK`: its top-k Ritz pairs (absent where the mode kept no basis: 'local'). */
   top?: SlqTop;
 }
@@ -72,6 +75,42 @@ export function topFromSlq(spec: AnalysisSpec, scope: PlannedScope, _operator: O
 /** The id of a scope's first SLQ run (the one that may carry the top-k). */
 export const firstRunId = (scope: string, operator: OperatorName): string => `${scope}/${operator}/density/0`;
 
+/**
+ * One SLQ run on `op`: the scope's operator, or its restriction to the span of a fixed input
+ * (`span`), whose quadrature is then the restricted operator's scaled by its share of the
+ * dimensions plus a node at 0 carrying the exact zeros' share (`dim` is the scope's).
+ */
+async function runOn(task: SlqDensityTask, op: LinearOperator, dim: number, span: SpanOperator | null, rng: Rng, available: number, taskId: string): Promise<Fields<SlqDensityResult>> {
+  // A full basis in float32 unless the memory budget asks for less (budget.ts), kept
+  // semi-orthogonal by partial reorthogonalization: the quadrature of full reorthogonalization
+  // (linalg's partial.ts) for about half of its sweeps over the basis, each of half the bytes.
+  // With a top-k to report, its k float64 Ritz vectors count in the budget too.
+  const c = lanczosModeFor('density', op.dim, task.steps, task.topK ?? 0, available, taskId);
+  const top = task.topK ? { k: task.topK, tol: task.topTol ?? 1e-3 } : undefined;
+  const r = await slqRun(op, { steps: task.steps, rng, basis: c.storage, reorth: c.mode === 'local' ? 'local' : 'partial', window: c.window, top });
+  const out: Fields<SlqDensityResult> = { nodes: r.nodes, weights: r.weights, steps: r.steps, ...modeNote(c, 'density') };
+  if (span && span.zeros > 0) {
+    const share = op.dim / dim;
+    out.nodes = [...r.nodes, 0];
+    out.weights = [...r.weights.map((w) => w * share), span.zeros / dim];
+    out.span = { layer: span.layer, rank: span.rank, width: span.width, zeros: span.zeros };
+  }
+  if (r.top) {
+    out.top = { eigenvalues: r.top.eigenvalues, residuals: r.top.residuals, converged: r.top.converged, iterations: r.top.iterations, hvps: r.top.matvecs };
+    // The largest eigenvalues of the scope's operator include the exact zeros left out where
+    // the restricted operator's are below 0 (then 0 is the true top, residual 0).
+    if (span && span.zeros > 0 && r.top.eigenvalues.some((x) => x < 0)) {
+      const pairs = r.top.eigenvalues.map((x, i) => [x, r.top!.residuals[i]] as [number, number]);
+      for (let z = 0; z < Math.min(span.zeros, pairs.length); z++) pairs.push([0, 0]);
+      pairs.sort((p, q) => q[0] - p[0]);
+      const k = r.top.eigenvalues.length;
+      out.top.eigenvalues = pairs.slice(0, k).map((p) => p[0]);
+      out.top.residuals = pairs.slice(0, k).map((p) => p[1]);
+    }
+  }
+  return out;
+}
+
 export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
   name: 'slq-density',
   method: null,
@@ -86,27 +125,29 @@ export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
       ...(i === 0 && top ? { topK: top.k, topTol: top.tol, cost: steps + top.k } : { cost: steps }),
     }));
   },
-  async run(task, { op, rng, available, taskId }) {
-    // A full basis in float32 unless the memory budget asks for less (budget.ts), kept
-    // semi-orthogonal by partial reorthogonalization: the quadrature of full reorthogonalization
-    // (linalg's partial.ts) for about half of its sweeps over the basis, each of half the bytes.
-    // With a top-k to report, its k float64 Ritz vectors count in the budget too.
-    const c = lanczosModeFor('density', op.dim, task.steps, task.topK ?? 0, available, taskId);
-    const top = task.topK ? { k: task.topK, tol: task.topTol ?? 1e-3 } : undefined;
-    const r = await slqRun(op, { steps: task.steps, rng, basis: c.storage, reorth: c.mode === 'local' ? 'local' : 'partial', window: c.window, top });
-    const out: Fields<SlqDensityResult> = { nodes: r.nodes, weights: r.weights, steps: r.steps, ...modeNote(c, 'density') };
-    if (r.top) out.top = { eigenvalues: r.top.eigenvalues, residuals: r.top.residuals, converged: r.top.converged, iterations: r.top.iterations, hvps: r.top.matvecs };
-    return out;
+  async run(task, { op: whole, rng, available, taskId, compute, scope, counted }) {
+    // Where the scope has a Dense layer with a fixed input of rank below its width (fewer rows
+    // than inputs), Lanczos runs on the span of that input (engine spanOperator): the same
+    // nonzero spectrum in fewer dimensions; the directions left out are exact zero eigenvalues,
+    // added below as a node at 0 with their share of the weight.
+    const span = compute.spanOperator ? await compute.spanOperator(task.operator, scope(task.scope)) : null;
+    try {
+      return await runOn(task, span ? counted(span.op) : whole, whole.dim, span, rng, available, taskId);
+    } finally {
+      span?.dispose();
+    }
   },
   combine(view) {
     const d = view.spec.density;
     const runs: SlqRun[] = [];
     let hvps = 0;
+    let span: SlqDensityResult['span'];
     for (const t of view.tasks) {
       const r = view.result(t.id);
       if (r) {
         runs.push({ nodes: r.nodes, weights: r.weights, steps: r.steps, matvecs: r.hvps });
         hvps += r.hvps;
+        span ??= r.span;
       }
     }
     if (!d || runs.length === 0) return {};
@@ -123,6 +164,7 @@ export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
       nodes: m.nodes,
       weights: m.weights,
       hvps,
+      ...(span ? { exactZeros: { count: span.zeros, layer: span.layer, rank: span.rank, width: span.width } } : {}),
     };
     return { density };
   },

@@ -81,6 +81,8 @@ export interface RunContext {
   offsets(name: string): ParamRange[];
   /** Bytes this task's own vectors may take (memory budget less the engine; Infinity: unbounded). */
   readonly available: number;
+  /** Another operator whose products count in the result's `hvps` as `op`'s do (e.g. compute.spanOperator's). */
+  counted(inner: LinearOperator): LinearOperator;
   /** The task's id, for messages. */
   readonly taskId: string;
 }

@@ -84,6 +84,9 @@ function productMethodFromEnv(): ProductMethod {
   return e as ProductMethod;
 }
 
+/** Most float64 values spanOperator's basis may hold (64 MB). */
+const SPAN_BASIS_MAX_VALUES = 8 * 1024 * 1024;
+
 export class HessianEngine {
   /** Operator products taken so far (each matvec of any kind counts one). */
   hvpCount = 0;
@@ -383,7 +386,10 @@ export class HessianEngine {
     if (!cand || !this.chunks.every((c, k) => rop.holds(k, c))) return null;
     const rows = this.chunks.map((c, k) => rop.layerInputRows(cand.layer, k, c, cand.dIn));
     try {
-      if (rows.reduce((a, t) => a + t.shape[0], 0) >= cand.dIn) return null;
+      const total = rows.reduce((a, t) => a + t.shape[0], 0);
+      // Fewer rows than the width, and a float64 basis of at most 64 MB (256 rows of a 784-wide
+      // input: 1.6 MB; past the cap the products' savings would not pay for building U per run).
+      if (total >= cand.dIn || total * cand.dIn > SPAN_BASIS_MAX_VALUES) return null;
       // An orthonormal basis of the rows: Gram-Schmidt in float64 (DGKS repeats where needed);
       // a row left with 1e-10 of its norm is a combination of the others (rounding).
       const basis: Float64Array[] = [];

@@ -45,14 +45,12 @@ test('restricted to the span of 5 examples of 8 inputs: the same nonzero spectru
         assert.equal(nonzeroB.length, nonzeroA.length, `${kind} ${scope.kind}: nonzero counts`);
         nonzeroA.forEach((x, i) => assert.ok(Math.abs(x - nonzeroB[i]) <= tol, `${kind} ${scope.kind}: eigenvalue ${i}: ${x} vs ${nonzeroB[i]}`));
         assert.equal(a.length - b.length, span.zeros);
-        span.dispose();
       }
     }
     // dense2's input depends on dense1: in the full scope only dense1 qualifies; dense2's own
     // block has a fixed input of 6 columns from 5 rows, so it is restricted too.
     const d2 = await engine.spanOperator('hessian', { kind: 'group', group: 'dense2', convention: 'layer' });
     assert.ok(d2 && d2.layer === 'dense2' && d2.rank <= 5 && d2.zeros === (6 - d2.rank) * 3);
-    d2.dispose();
   } finally {
     engine.dispose();
   }
@@ -68,5 +66,27 @@ test('no restriction where the rows span the input (as many examples as inputs) 
   } finally {
     wide.dispose();
     auto.dispose();
+  }
+});
+
+test('the restriction follows new weights (dense2\'s input changes with dense1\'s) and is shared until then', async () => {
+  const model = await loadModel('zoo:tiny-mlp', { seed: 5 });
+  const engine = new HessianEngine(model, randomBatch(model, 5, 13), { product: 'rop' });
+  try {
+    const scope: Scope = { kind: 'group', group: 'dense2', convention: 'layer' };
+    const before = await engine.spanOperator('hessian', scope);
+    assert.ok(before);
+    const p = model.getFlatParams();
+    for (let i = 0; i < 48; i++) p[i] = -0.7 * p[i] + 0.05; // dense1's kernel: dense2's input moves
+    model.setFlatParams(p);
+    const span = await engine.spanOperator('hessian', scope);
+    assert.ok(span);
+    const a = (await spectrum(engine.operator('hessian', scope))).filter((x) => Math.abs(x) > 1e-6);
+    const b = (await spectrum(span.op)).filter((x) => Math.abs(x) > 1e-6);
+    assert.equal(b.length, a.length);
+    const tol = 1e-5 * Math.max(...a.map(Math.abs));
+    a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) <= tol, `eigenvalue ${i} after new weights: ${x} vs ${b[i]}`));
+  } finally {
+    engine.dispose();
   }
 });

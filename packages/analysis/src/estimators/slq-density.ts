@@ -131,11 +131,7 @@ export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
     // nonzero spectrum in fewer dimensions; the directions left out are exact zero eigenvalues,
     // added below as a node at 0 with their share of the weight.
     const span = compute.spanOperator ? await compute.spanOperator(task.operator, scope(task.scope)) : null;
-    try {
-      return await runOn(task, span ? counted(span.op) : whole, whole.dim, span, rng, available, taskId);
-    } finally {
-      span?.dispose();
-    }
+    return runOn(task, span ? counted(span.op) : whole, whole.dim, span, rng, available, taskId);
   },
   combine(view) {
     const d = view.spec.density;

@@ -21,6 +21,7 @@ import { lanczosModeFor, modeNote } from '../budget.js';
 import type { DensityReport, OperatorName } from '../report.js';
 import type { Estimator, Fields, ResultBase, TaskBase } from './types.js';
 import { exactDecision } from './exact-rule.js';
+import { topWithZeros } from './span.js';
 
 export interface SlqDensityTask extends TaskBase {
   kind: 'slq-density';
@@ -98,15 +99,8 @@ async function runOn(task: SlqDensityTask, op: LinearOperator, dim: number, span
   if (r.top) {
     out.top = { eigenvalues: r.top.eigenvalues, residuals: r.top.residuals, converged: r.top.converged, iterations: r.top.iterations, hvps: r.top.matvecs };
     // The largest eigenvalues of the scope's operator include the exact zeros left out where
-    // the restricted operator's are below 0 (then 0 is the true top, residual 0).
-    if (span && span.zeros > 0 && r.top.eigenvalues.some((x) => x < 0)) {
-      const pairs = r.top.eigenvalues.map((x, i) => [x, r.top!.residuals[i]] as [number, number]);
-      for (let z = 0; z < Math.min(span.zeros, pairs.length); z++) pairs.push([0, 0]);
-      pairs.sort((p, q) => q[0] - p[0]);
-      const k = r.top.eigenvalues.length;
-      out.top.eigenvalues = pairs.slice(0, k).map((p) => p[0]);
-      out.top.residuals = pairs.slice(0, k).map((p) => p[1]);
-    }
+    // the restricted operator's are below 0.
+    if (span) Object.assign(out.top, topWithZeros(r.top.eigenvalues, r.top.residuals, span.zeros));
   }
   return out;
 }

@@ -59,8 +59,10 @@ describe('failures', () => {
   test('cancel: workers stop the job within 2 s, the watch ends with cancelled', async () => {
     c = await Cluster.start({ workers: 2 });
     const cl = c;
-    // Tasks of 200 probes: several seconds each, so both workers are inside one when the cancel comes.
-    const long: PartialSpec = { ...SLOW, trace: { probes: 2000, chunk: 200, method: 'hutchinson' } };
+    // Tasks of 1000 probes, about 6 s each here (200-probe tasks took 1.2 s on a quiet machine and
+    // one could finish in the 1.1 s below, leaving that worker nothing to stop): both workers are
+    // inside one when the cancel comes.
+    const long: PartialSpec = { ...SLOW, trace: { probes: 2000, chunk: 1000, method: 'hutchinson' } };
     const job = await cl.submit({ spec: specToProto(long) });
     const running = async (port: number) => /^hessian_worker_running_tasks 1$/m.test(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     // Cancel once both workers are inside a task.

@@ -362,6 +362,9 @@ export function combineBasis(basis: readonly BasisVector[], coeffs: readonly Arr
   return out;
 }
 
+/** The native lanczosStep32's [alpha, before2, after2], reused by every step. */
+const stepOut = new Float64Array(3);
+
 /**
  * One step of the Lanczos three-term recurrence over a float32 basis, fused into three passes
  * over n (it was ten: a conversion, a dot, two axpys, a two-vector Gram-Schmidt pass and its
@@ -370,8 +373,6 @@ export function combineBasis(basis: readonly BasisVector[], coeffs: readonly Arr
  * reorthogonalization's classical Gram-Schmidt pass). Returns alpha and ||w||^2 before and
  * after that pass (the DGKS test: a caller repeats the pass when it lost digits).
  */
-const stepOut = new Float64Array(3);
-
 export function lanczosStep32(aq: Float32Array, q: Float32Array, qPrev: Float32Array | null, betaPrev: number, w: Float64Array): { alpha: number; before2: number; after2: number } {
   const n = w.length;
   if (aq.length !== n || q.length !== n || (qPrev && qPrev.length !== n)) throw new RangeError(`lanczosStep32: lengths differ (${aq.length}, ${q.length}, ${qPrev?.length}, ${n})`);

@@ -946,8 +946,9 @@ Napi::Value SymEigvals(const Napi::CallbackInfo& info) {
 
 // 16384 elements: w's tile (128 KB of float64) stays in L2 while each basis vector streams a
 // 64 KB run (float32); with 8 vectors per pass that read the DRAM at ~1.5x the rate of 2048-element
-// tiles and 4 vectors (measured on this machine's EPYC: 23-28 against 16-18 GB/s, 40 cold
-// vectors of 235k, bench/race/README.md). Shorter runs restart the hardware prefetcher too often.
+// tiles and 4 vectors (measured on this machine's EPYC: 23-29 against 16-18 GB/s, 40 cold
+// vectors of 235k: bench/native/sweep-tiles.cc and its README). Shorter runs restart the
+// hardware prefetcher too often.
 constexpr size_t GS_TILE = 16384;
 
 // Blocked classical Gram-Schmidt sweeps over a basis of float64 (Float64Array) or float32

@@ -16,7 +16,7 @@ import { registerHigherOrderGradients } from './gradients.js';
 import { FrontCache } from './block-forward.js';
 import { ExactCurvature, type ScopeVerdict } from './exact-curvature.js';
 import { lossSum, outputHessianProduct, type LossName } from './losses.js';
-import { RopProducts, type SpanRestriction } from './rop.js';
+import { RopProducts, spanShape, type SpanRestriction } from './rop.js';
 import type { Convention, Model, ParamTensor } from './model.js';
 
 import type { Batch } from './data/index.js';
@@ -242,7 +242,7 @@ export class HessianEngine {
     let o = 0;
     return idx.map((i) => {
       const p = this.model.params[i];
-      const shape = span && p.layer === span.layer && p.role === 'kernel' ? [span.r, p.shape[1]] : p.shape;
+      const shape = spanShape(p, span);
       const size = shape.reduce((a, b) => a * b, 1);
       const t = tf.tensor(v.subarray(o, o + size), shape);
       o += size;

@@ -23,7 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CompiledLayer } from './layers.js';
 import type { LossName } from './losses.js';
 import { outputHessianProduct } from './losses.js';
-import type { Model, ModelProgram } from './model.js';
+import type { Model, ModelProgram, ParamTensor } from './model.js';
 import { dependentNodes } from './program.js';
 import { ropRule, type LayerV, type RopRule, type Saved } from './rop-rules.js';
 
@@ -62,6 +62,11 @@ export interface SpanRestriction {
   r: number;
   /** x U of each chunk, rows [M_c, r] */
   xU: tf.Tensor2D[];
+}
+
+/** A parameter's shape in a restricted product's vector: the restricted kernel is r x units. */
+export function spanShape(p: ParamTensor, span: SpanRestriction | undefined): number[] {
+  return span && p.layer === span.layer && p.role === 'kernel' ? [span.r, p.shape[1]] : p.shape;
 }
 
 /** HESSIAN_ROP_CACHE_MB (default 512) in bytes, lowered to `cap` when the caller has a tighter budget. */
@@ -305,7 +310,7 @@ export class RopProducts {
       return idx.map((pi) => {
         const p = this.model.params[pi];
         const g = grads.get(`${p.layer}/${p.role}`);
-        const shape = span && p.layer === span.layer && p.role === 'kernel' ? [span.r, p.shape[1]] : p.shape;
+        const shape = spanShape(p, span);
         return g ? tf.reshape(g, shape) : tf.zeros(shape);
       });
     };

@@ -14,7 +14,7 @@
  */
 import { topEigenvalues } from '@hessian/linalg';
 import { lanczosModeFor, modeNote } from '../budget.js';
-import { topWithZeros } from './span.js';
+import { taskOperator, topWithZeros } from './span.js';
 import type { EigenReport, OperatorName } from '../report.js';
 import type { Draft, Estimator, ResultBase, ScopeView, TaskBase } from './types.js';
 import { exactDecision } from './exact-rule.js';
@@ -85,12 +85,12 @@ export const lanczosTopK: Estimator<LanczosTopKTask, LanczosTopKResult, { quanti
     return ctx.scopes.flatMap((scope) => ctx.operators.flatMap((op) => (planned(spec, scope, op) && topFromSlq(spec, scope, op) ? [task(spec, scope, op)] : [])));
   },
   skippable: (_task, view) => fromSlq(view)?.converged === true,
-  async run(task, { op: whole, rng, available, taskId, compute, scope, counted }) {
+  async run(task, ctx) {
+    const { rng, available, taskId } = ctx;
     // On the span of a fixed Dense input where the scope has one (engine spanOperator): the same
     // nonzero eigenvalues in fewer dimensions; the exact zeros left out join the top where the
     // restricted ones are negative.
-    const span = compute.spanOperator ? await compute.spanOperator(task.operator, scope(task.scope)) : null;
-    const op = span ? counted(span.op) : whole;
+    const { op, span } = await taskOperator(task, ctx);
     // The most accurate basis that fits the memory budget (full float64 unless it does not fit).
     const c = lanczosModeFor('top-k', op.dim, task.maxIter, task.k, available, taskId);
     const r = await topEigenvalues(op, { k: Math.min(task.k, op.dim), rng, tol: task.tol, maxSteps: Math.min(task.maxIter, op.dim), basis: c.storage, maxBasis: c.maxBasis });

@@ -21,7 +21,7 @@ import { lanczosModeFor, modeNote } from '../budget.js';
 import type { DensityReport, OperatorName } from '../report.js';
 import type { Estimator, Fields, ResultBase, TaskBase } from './types.js';
 import { exactDecision } from './exact-rule.js';
-import { topWithZeros } from './span.js';
+import { taskOperator, topWithZeros } from './span.js';
 
 export interface SlqDensityTask extends TaskBase {
   kind: 'slq-density';
@@ -119,13 +119,13 @@ export const slqDensity: Estimator<SlqDensityTask, SlqDensityResult, null> = {
       ...(i === 0 && top ? { topK: top.k, topTol: top.tol, cost: steps + top.k } : { cost: steps }),
     }));
   },
-  async run(task, { op: whole, rng, available, taskId, compute, scope, counted }) {
+  async run(task, ctx) {
     // Where the scope has a Dense layer with a fixed input of rank below its width (fewer rows
     // than inputs), Lanczos runs on the span of that input (engine spanOperator): the same
     // nonzero spectrum in fewer dimensions; the directions left out are exact zero eigenvalues,
     // added below as a node at 0 with their share of the weight.
-    const span = compute.spanOperator ? await compute.spanOperator(task.operator, scope(task.scope)) : null;
-    return runOn(task, span ? counted(span.op) : whole, whole.dim, span, rng, available, taskId);
+    const { op, span } = await taskOperator(task, ctx);
+    return runOn(task, op, ctx.op.dim, span, ctx.rng, ctx.available, ctx.taskId);
   },
   combine(view) {
     const d = view.spec.density;

@@ -1,8 +1,22 @@
 /**
  * What the estimators that run on a span operator (engine spanOperator: the scope's operator
- * restricted to the span of a fixed Dense input) need besides it: the top of the whole spectrum
- * from the restricted one's, given the exact zero eigenvalues left out.
+ * restricted to the span of a fixed Dense input) share: the operator a task runs on, and the top
+ * of the whole spectrum from the restricted one's, given the exact zero eigenvalues left out.
  */
+import type { SpanOperator } from '@hessian/engine';
+import type { LinearOperator } from '@hessian/linalg';
+import type { OperatorName } from '../report.js';
+import type { RunContext } from './types.js';
+
+/**
+ * The operator a task runs on: the scope's restricted to the span of a fixed Dense input where
+ * the compute context offers one (its products counted as the task's), else the scope's own;
+ * `span` says which.
+ */
+export async function taskOperator(task: { scope: string; operator: OperatorName }, ctx: RunContext): Promise<{ op: LinearOperator; span: SpanOperator | null }> {
+  const span = ctx.compute.spanOperator ? await ctx.compute.spanOperator(task.operator, ctx.scope(task.scope)) : null;
+  return { op: span ? ctx.counted(span.op) : ctx.op, span };
+}
 
 /**
  * The k largest eigenvalues (descending) of a spectrum that is the restricted operator's plus
